@@ -1,0 +1,32 @@
+# Two commands do all the set-up: `make book` and `make test` (see README).
+VENV   ?= .venv
+PYTHON ?= python3
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed-stamp
+
+.PHONY: book test lint clean-book
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[book,test]'
+	@touch $(STAMP)
+
+# The book executes every notebook in the `book` profile (CALOPAPER_PROFILE overrides it).
+# MPLBACKEND is unset: a non-inline backend silently drops every figure from the book.
+book: $(STAMP)
+	env -u MPLBACKEND PATH="$(CURDIR)/$(BIN):$$PATH" \
+		$(BIN)/jupyter-book build --all -W --keep-going \
+		--config _config.yml --toc "$(CURDIR)/_toc.yml" book
+	@echo "The book is at $(CURDIR)/_build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/ruff check calopaper tests
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check calopaper tests
+	$(BIN)/ruff format --check calopaper tests
+
+clean-book:
+	rm -rf _build

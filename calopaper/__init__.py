@@ -1,0 +1,3 @@
+"""calopaper: fast calorimeter simulation papers, re-implemented and rebuilt as one book."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Truth simulators that produce point-cloud showers (SUPA, GFlash-style)."""

@@ -1,0 +1,93 @@
+"""Per-shower generation timing: the one clock every benchmark and chapter uses."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Timing", "time_per_shower", "torch_threads"]
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Wall time of generating ``n`` showers, repeated.
+
+    Attributes:
+        n: showers per repetition.
+        seconds: (repeats,) wall-clock seconds of each repetition.
+        threads: CPU threads torch was allowed (``0`` = library default).
+    """
+
+    n: int
+    seconds: tuple[float, ...]
+    threads: int = 0
+
+    @property
+    def ms_per_shower(self) -> float:
+        """Best (minimum) repetition in milliseconds per shower."""
+        return 1e3 * min(self.seconds) / self.n
+
+    @property
+    def showers_per_second(self) -> float:
+        return self.n / min(self.seconds)
+
+    def __str__(self) -> str:
+        spread = 1e3 * np.std(self.seconds) / self.n
+        return (
+            f"{self.ms_per_shower:.4g} ms/shower (± {spread:.2g}, best of {len(self.seconds)}; "
+            f"{self.showers_per_second:,.0f} showers/s)"
+        )
+
+
+@contextmanager
+def torch_threads(n: int):
+    """Temporarily limit torch's intra-op threads (``n <= 0`` leaves them unchanged)."""
+    import torch
+
+    old = torch.get_num_threads()
+    if n > 0:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def time_per_shower(
+    generate: Callable[[int], object],
+    n: int,
+    *,
+    repeats: int = 3,
+    warmup: int = 1,
+    threads: int = 0,
+) -> Timing:
+    """Time ``generate(n)`` (which must produce ``n`` showers) ``repeats`` times.
+
+    Args:
+        generate: callable producing ``n`` showers; its return value is discarded.
+        n: showers per call.
+        repeats: timed calls; the best one is reported, the spread kept.
+        warmup: untimed calls first (JIT, caches, lazy imports).
+        threads: torch intra-op threads during the calls (0 = unchanged).
+
+    Example:
+        >>> t = time_per_shower(lambda n: [0] * n, 1000, repeats=2)
+        >>> t.n, len(t.seconds)
+        (1000, 2)
+    """
+    if n <= 0 or repeats <= 0:
+        msg = f"need n > 0 and repeats > 0, got n={n}, repeats={repeats}"
+        raise ValueError(msg)
+    with torch_threads(threads):
+        for _ in range(warmup):
+            generate(n)
+        seconds = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            generate(n)
+            seconds.append(time.perf_counter() - start)
+    return Timing(n, tuple(seconds), threads)

@@ -1,0 +1,293 @@
+"""The one fit loop for every model: device, seeds, progress, checkpoints, resume, NaN guard."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+from tqdm.auto import tqdm
+
+from calopaper.profiles import resolve_device
+from calopaper.store import Store, atomic_write, default_store
+
+__all__ = ["FitConfig", "History", "fit", "save_model", "load_model", "trained", "seed_everything"]
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Optimisation settings shared by every model.
+
+    Attributes:
+        epochs: passes over the training data.
+        batch_size: showers per optimisation step.
+        lr: Adam learning rate.
+        weight_decay: Adam weight decay.
+        patience: stop after this many epochs without a better validation loss (0 = never).
+        grad_clip: clip the gradient norm to this value (0 = no clipping).
+        seed: seeds torch, numpy and the batch order.
+    """
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 0
+    grad_clip: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) <= 0:
+                msg = f"FitConfig.{name} must be positive, got {getattr(self, name)!r}"
+                raise ValueError(msg)
+        for name in ("lr", "weight_decay", "patience", "grad_clip"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value < 0 or (name == "lr" and value == 0):
+                msg = f"FitConfig.{name} must be a finite number >= 0 (lr > 0), got {value!r}"
+                raise ValueError(msg)
+
+
+@dataclass
+class History:
+    """Per-epoch mean losses and what the loop did."""
+
+    train: list[float] = field(default_factory=list)
+    val: list[float] = field(default_factory=list)
+    best_epoch: int = -1
+    seconds: float = 0.0
+    stopped_early: bool = False
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed torch's global state; return a torch generator for the batch order."""
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def _as_dataset(data: Dataset | torch.Tensor | tuple) -> Dataset:
+    if isinstance(data, Dataset):
+        return data
+    tensors = data if isinstance(data, tuple | list) else (data,)
+    return TensorDataset(*[torch.as_tensor(t) for t in tensors])
+
+
+def _to(batch, device: str):
+    return tuple(t.to(device) for t in batch)
+
+
+def _mean_loss(model, loader: DataLoader, device: str) -> float:
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for batch in loader:
+            batch = _to(batch, device)
+            total += float(model.loss(batch)) * len(batch[0])
+            count += len(batch[0])
+    return total / max(count, 1)
+
+
+def fit(
+    model: torch.nn.Module,
+    train: Dataset | torch.Tensor | tuple,
+    val: Dataset | torch.Tensor | tuple | None = None,
+    config: FitConfig = FitConfig(),
+    *,
+    device: str = "auto",
+    checkpoint: Path | None = None,
+    progress: bool = True,
+    description: str = "training",
+) -> History:
+    """Train ``model`` by minimising ``model.loss(batch)`` with Adam.
+
+    The model protocol (STYLE.md item 1): ``loss(batch) -> scalar Tensor`` where ``batch`` is a
+    tuple of tensors (the columns of ``train``); a model that defines ``set_progress(f)`` is told
+    the fraction ``f`` of training done before every step (for annealing schedules).
+
+    Args:
+        model: the model; moved to ``device``.
+        train, val: a Dataset, a tensor, or a tuple of tensors with showers along dim 0.
+        config: optimisation settings.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``...
+        checkpoint: file written atomically after every epoch; if it exists, training resumes
+            from it (same model class required).
+        progress: show a tqdm bar over epochs.
+
+    Returns:
+        The loss history. With ``val``, the weights of the best validation epoch are restored.
+
+    Raises:
+        FloatingPointError: the loss became NaN or infinite (the epoch and step are named).
+    """
+    device = resolve_device(device)
+    generator = seed_everything(config.seed)
+    model.to(device)
+    train_loader = DataLoader(
+        _as_dataset(train), batch_size=config.batch_size, shuffle=True, generator=generator
+    )
+    val_loader = (
+        DataLoader(_as_dataset(val), batch_size=config.batch_size) if val is not None else None
+    )
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    history, start, best_state = History(), 0, None
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=True)
+        _check_class(state, model, checkpoint)
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        generator.set_state(state["generator"])
+        history = History(**state["history"])
+        start = len(history.train)
+        best_state = state.get("best")
+    steps_per_epoch = len(train_loader)
+    began = time.perf_counter()
+    bar = tqdm(range(start, config.epochs), desc=description, disable=not progress, leave=False)
+    for epoch in bar:
+        model.train()
+        total, count = 0.0, 0
+        for step, batch in enumerate(train_loader):
+            if hasattr(model, "set_progress"):
+                model.set_progress(
+                    (epoch * steps_per_epoch + step) / (config.epochs * steps_per_epoch)
+                )
+            batch = _to(batch, device)
+            loss = model.loss(batch)
+            if not torch.isfinite(loss.detach()):
+                msg = f"{description}: loss is {loss.item()} at epoch {epoch}, step {step}"
+                raise FloatingPointError(msg)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimiser.step()
+            total += loss.item() * len(batch[0])
+            count += len(batch[0])
+        history.train.append(total / count)
+        if val_loader is not None:
+            history.val.append(_mean_loss(model, val_loader, device))
+            if history.best_epoch < 0 or history.val[-1] < history.val[history.best_epoch]:
+                history.best_epoch = epoch
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        bar.set_postfix(loss=f"{history.train[-1]:.4g}", val=f"{(history.val or [np.nan])[-1]:.4g}")
+        history.seconds += time.perf_counter() - began
+        began = time.perf_counter()
+        if checkpoint is not None:
+            _save_checkpoint(checkpoint, model, optimiser, generator, history, best_state)
+        if config.patience and epoch - history.best_epoch >= config.patience:
+            history.stopped_early = True
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return history
+
+
+def _check_class(state: dict, model: torch.nn.Module, path: Path) -> None:
+    name = type(model).__name__
+    if state.get("class") != name:
+        msg = f"{path} holds a {state.get('class')!r} checkpoint, not a {name!r} one"
+        raise ValueError(msg)
+
+
+def _save_checkpoint(path, model, optimiser, generator, history, best_state) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as tmp:
+        torch.save(
+            {
+                "class": type(model).__name__,
+                "model": model.state_dict(),
+                "optimiser": optimiser.state_dict(),
+                "generator": generator.get_state(),
+                "history": asdict(history),
+                "best": best_state,
+            },
+            tmp,
+        )
+
+
+def save_model(path: Path, model: torch.nn.Module, history: History | None = None) -> None:
+    """Save config, weights and history so that ``load_model`` rebuilds the model (STYLE.md 5)."""
+    payload = {
+        "class": type(model).__name__,
+        "config": asdict(model.config),
+        "model": {k: v.cpu() for k, v in model.state_dict().items()},
+        "history": asdict(history) if history is not None else None,
+    }
+    with atomic_write(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_model(
+    path: Path, cls: type, device: str = "cpu"
+) -> tuple[torch.nn.Module, History | None]:
+    """Rebuild a model saved by ``save_model``; a checkpoint of another class is refused.
+
+    ``cls`` must take its config dataclass as the only constructor argument and expose the
+    config class as ``cls.Config``.
+    """
+    device = resolve_device(device)
+    state = torch.load(path, map_location=device, weights_only=True)
+    model = cls(cls.Config(**state["config"]))
+    _check_class(state, model, path)
+    model.load_state_dict(state["model"])
+    model.to(device).eval()
+    history = History(**state["history"]) if state["history"] else None
+    return model, history
+
+
+def trained(
+    cls: type,
+    config,
+    fit_config: FitConfig,
+    data: Callable[[], tuple],
+    data_key: dict,
+    *,
+    device: str = "auto",
+    store: Store | None = None,
+    progress: bool = True,
+    code: tuple = (),
+) -> tuple[torch.nn.Module, History]:
+    """A model trained with these configs on this data, from the store or trained now.
+
+    Args:
+        cls: the model class (``cls(config)`` builds it; ``cls.Config`` is its config class).
+        config: the model's frozen config dataclass.
+        fit_config: optimisation settings.
+        data: returns ``(train, val)`` for ``fit``; only called when training is needed.
+        data_key: JSON-able description of the data (e.g. simulator preset, n, seed, split).
+        code: extra modules whose source is part of the key (the model's module always is).
+
+    Returns:
+        The trained model (on ``device``, eval mode) and its history. Interrupted training
+        resumes from ``data/checkpoints/``.
+    """
+    import importlib
+
+    store = store or default_store()
+    kind = f"models/{cls.__name__.lower()}"
+    key = {"config": asdict(config), "fit": asdict(fit_config), "data": data_key}
+    modules = (importlib.import_module(cls.__module__), *code)
+    checkpoint = store.root / "checkpoints" / f"{store.key(kind, key, modules)}.pt"
+
+    def build(tmp: Path) -> None:
+        model = cls(config)
+        train, val = data()
+        history = fit(
+            model,
+            train,
+            val,
+            fit_config,
+            device=device,
+            checkpoint=checkpoint,
+            progress=progress,
+            description=cls.__name__,
+        )
+        save_model(tmp, model, history)
+
+    path = store.get_or_build(kind, key, build, suffix=".pt", code=modules)
+    checkpoint.unlink(missing_ok=True)
+    return load_model(path, cls, device)
