@@ -199,6 +199,20 @@ class Segmentation:
         n_eta, n_phi = self.shape
         return self.name or f"custom({n_eta}x{n_phi})"
 
+    @property
+    def notation(self) -> str:
+        """The papers' typography: ``"(36,48)*"`` for ``"36x48*"``, ``"(48,48)"`` for ``"48x48"``.
+
+        Example:
+            >>> Segmentation.parse("36x48*").notation
+            '(36,48)*'
+        """
+        text = str(self)
+        if not self.name:
+            return text
+        star = "*" if text.endswith("*") else ""
+        return "(" + text.rstrip("*").replace("x", ",") + ")" + star
+
     def __repr__(self) -> str:
         return f"Segmentation({str(self)!r}, shape={self.shape}, extent={self.extent})"
 

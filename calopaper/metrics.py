@@ -73,7 +73,7 @@ def wasserstein(a: np.ndarray, b: np.ndarray) -> float:
 def _probabilities(counts: np.ndarray, name: str, eps: float) -> np.ndarray:
     p = np.asarray(counts, dtype=np.float64)
     if p.ndim != 1 or not np.all((p >= 0) & np.isfinite(p)) or p.sum() <= 0:
-        msg = f"{name} must be 1-D finite non-negative histogram counts with a positive sum, got {p!r}"
+        msg = f"{name}={p!r}; expected 1-D finite non-negative counts with a positive sum"
         raise ValueError(msg)
     p = p / p.sum()
     p[p == 0] = eps
@@ -204,10 +204,7 @@ class Distance:
     n_nan: tuple[int, int] = (0, 0)
 
     def __str__(self) -> str:
-        return (
-            f"{_sci(self.value, 2)} ± {_sci(self.error, 1)} "
-            f"(floor {_sci(self.floor, 1)})"
-        )
+        return f"{_sci(self.value, 2)} ± {_sci(self.error, 1)} (floor {_sci(self.floor, 1)})"
 
 
 def _metric_function(
@@ -253,7 +250,9 @@ def compare(
       ``n_truth - n_model`` values); floor = mean metric(A, B), floor_error = std. This needs
       ``n_truth >= 2 n_model``. With less truth, it is split into two halves instead
       (``floor_n = n_truth // 2``, logged): that floor belongs to the smaller sample size and
-      overestimates the floor at ``n_model`` (W1 and KS scale as sqrt(1/n_a + 1/n_b)).
+      overestimates the floor at ``n_model`` (the W1 and KS floors scale as
+      sqrt(1/n_a + 1/n_b), the binned JSD's roughly as 1/n_a + 1/n_b); pass a truth sample at
+      least twice the model's size to avoid this.
 
     A value within a few errors of the floor is as good as the sample sizes can tell.
 
@@ -387,7 +386,8 @@ def average_rank(results: Mapping[str, Mapping[str, float | Distance]]) -> dict[
     """
     table = pd.DataFrame({m: {k: _value(v) for k, v in r.items()} for m, r in results.items()})
     if table.isna().any().any():
-        msg = f"models must share the same finite marginals, got {table.isna().sum().to_dict()} missing"
+        missing = table.isna().sum().to_dict()
+        msg = f"models must share the same finite marginals; missing per model: {missing}"
         raise ValueError(msg)
     return {m: float(v) for m, v in table.rank(axis=1).mean(axis=0).items()}
 

@@ -51,9 +51,7 @@ def _validate_energy(x: np.ndarray, name: str) -> None:
         raise ValueError(msg)
 
 
-def _validate_cells(
-    cells: np.ndarray, *centres: np.ndarray
-) -> tuple[np.ndarray, list[np.ndarray]]:
+def _validate_cells(cells: np.ndarray, *centres: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """Flatten cells to (N, n_cells) float64 and each centre array to (n_cells,) float64."""
     cells = np.asarray(cells)
     coords = [np.asarray(c, dtype=np.float64) for c in centres]
@@ -79,7 +77,7 @@ def _validate_cells(
 def _validate_points(
     offsets: np.ndarray, **columns: np.ndarray
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Check ragged point columns against offsets; return the event index (P,) and float64 columns."""
+    """Check ragged point columns against offsets; return event index (P,) and float64 columns."""
     offsets = np.asarray(offsets)
     arrays = {k: np.asarray(v, dtype=np.float64) for k, v in columns.items()}
     shapes = {k: v.shape for k, v in arrays.items()}
@@ -279,7 +277,8 @@ def point_layer_observables(
         ``{"eta_mean", "phi_mean", "sigma_eta", "sigma_phi"}``, each (N,) float64 in mm.
 
     Example:
-        >>> obs = point_layer_observables([-1.0, 1.0, 5.0], [0.0, 0.0, 2.0], [1.0, 1.0, 2.0], [0, 2, 3])
+        >>> eta, phi, energy = [-1.0, 1.0, 5.0], [0.0, 0.0, 2.0], [1.0, 1.0, 2.0]
+        >>> obs = point_layer_observables(eta, phi, energy, offsets=[0, 2, 3])
         >>> obs["eta_mean"], obs["sigma_eta"]
         (array([0., 5.]), array([1.41421356,        nan]))
     """
@@ -305,7 +304,9 @@ def interlayer_distance(
         ...                     {"eta_mean": np.array([0.5]), "phi_mean": np.array([3.0])})
         {'C_eta': array([0.5]), 'C_phi': array([-1.])}
     """
-    shapes = {k: (np.shape(obs_inner[k]), np.shape(obs_middle[k])) for k in ("eta_mean", "phi_mean")}
+    shapes = {
+        k: (np.shape(obs_inner[k]), np.shape(obs_middle[k])) for k in ("eta_mean", "phi_mean")
+    }
     if any(a != b for a, b in shapes.values()):
         msg = f"inner and middle observables must cover the same showers, got shapes {shapes}"
         raise ValueError(msg)
@@ -334,7 +335,7 @@ def _shapes(
     incident_energy: np.ndarray | None,
 ) -> dict[str, np.ndarray]:
     """Everything derived from layer energies (N, L) and the brightest deposits (N, L, k)."""
-    n, n_layers = layer_energy.shape
+    n_layers = layer_energy.shape[1]
     layers = range(n_layers)
     depth_index = np.arange(n_layers, dtype=np.float64)
     e_tot = layer_energy.sum(axis=1)
@@ -343,7 +344,10 @@ def _shapes(
     if incident_energy is not None:
         out["E_tot_over_E_inc"] = _divide(e_tot, 1000.0 * incident_energy)
     out |= {f"f_{i}": _divide(layer_energy[:, i], e_tot) for i in layers}
-    out |= {f"E_ratio_{i}": _divide(top[:, i, 0] - top[:, i, 1], top[:, i, 0] + top[:, i, 1]) for i in layers}
+    out |= {
+        f"E_ratio_{i}": _divide(top[:, i, 0] - top[:, i, 1], top[:, i, 0] + top[:, i, 1])
+        for i in layers
+    }
     out |= {
         f"brightest_{k}_{i}": _divide(top[:, i, k - 1], layer_energy[:, i])
         for k in brightest
@@ -416,8 +420,8 @@ def shower_shapes(
         >>> inner = np.array([[[0.0, 1.0], [3.0, 0.0]]])
         >>> middle = np.array([[[4.0, 4.0], [0.0, 0.0]]])
         >>> s = shower_shapes([inner, middle])
-        >>> float(s["E_tot"][0]), float(s["s_d"][0]), float(s["E_ratio_0"][0]), float(s["sparsity_1"][0])
-        (12.0, 0.6666666666666666, 0.5, 0.5)
+        >>> [float(s[k][0]) for k in ("E_tot", "s_d", "E_ratio_0", "sparsity_1")]
+        [12.0, 0.6666666666666666, 0.5, 0.5]
     """
     arrays = [np.asarray(x) for x in layers]
     if not arrays or any(a.ndim < 2 or len(a) != len(arrays[0]) for a in arrays):
@@ -435,7 +439,9 @@ def shower_shapes(
     top = np.stack([_top_cells(f, k) for f in flats], axis=1)
     layer_energy = np.stack([f.sum(axis=1) for f in flats], axis=1)
     out = _shapes(layer_energy, top, brightest, e_inc)
-    out |= {f"sparsity_{i}": np.count_nonzero(f > 0, axis=1) / f.shape[1] for i, f in enumerate(flats)}
+    out |= {
+        f"sparsity_{i}": np.count_nonzero(f > 0, axis=1) / f.shape[1] for i, f in enumerate(flats)
+    }
     if segmentations is not None:
         for i, (cells, seg) in enumerate(zip(layers, segmentations, strict=True)):
             obs = layer_observables(cells, seg, bessel=False)
@@ -559,7 +565,10 @@ def label(key: str) -> str:
             return template.format(i=match[1])
     if match := re.fullmatch(r"brightest_(\d+)_(\d+)", key):
         return rf"$E_{{[{match[1]}]}}/E_{{{match[2]}}}$"
-    msg = f"unknown observable key {key!r}; expected one of {sorted(_FIXED_LABELS)} or a per-layer key like 'E_0'"
+    msg = (
+        f"unknown observable key {key!r}; expected one of {sorted(_FIXED_LABELS)} "
+        "or a per-layer key like 'E_0', 'brightest_1_0'"
+    )
     raise ValueError(msg)
 
 
@@ -567,7 +576,10 @@ class _Labels(dict):
     """A dict of labels that also answers any valid key it does not list (via :func:`label`)."""
 
     def __missing__(self, key: str) -> str:
-        return label(key)
+        try:
+            return label(key)
+        except ValueError as error:
+            raise KeyError(key) from error
 
 
 #: LaTeX axis labels with units for every key of this module, listed for three layers and the

@@ -70,6 +70,7 @@ def hist_compare(
     truth_label: str = "truth",
     density: bool = True,
     logy: bool = False,
+    colours: Mapping[str, str] | None = None,
 ):
     """Truth as a grey filled histogram, models as step lines, model/truth ratio underneath.
 
@@ -79,6 +80,7 @@ def hist_compare(
         bins: number of bins (edges span the truth's 0.5-99.5 % range) or explicit edges.
         ax, ax_ratio: axes to draw on; created by ``ratio_axes`` when missing.
         xlabel: axis label with unit.
+        colours: name -> colour for models without a house colour (e.g. segmentations).
     Returns:
         The bin edges used.
     """
@@ -91,19 +93,20 @@ def hist_compare(
         if hi <= lo:
             lo, hi = lo - 0.5, hi + 0.5
         bins = np.linspace(lo, hi, int(bins) + 1)
-    reference, _, _ = ax.hist(
-        truth, bins, density=density, color=colour(truth_label), alpha=0.6, label=truth_label
-    )
+    reference = _density(truth, bins) if density else np.histogram(truth, bins)[0]
+    truth_colour = COLOURS.get(truth_label, COLOURS["truth"])
+    ax.stairs(reference, bins, fill=True, color=truth_colour, alpha=0.6, label=truth_label)
+    colours = colours or {}
     for name, values in models.items():
         values = np.asarray(values, dtype=float)
         values = values[np.isfinite(values)]
-        counts, _, _ = ax.hist(
-            values, bins, density=density, histtype="step", lw=1.6, color=colour(name), label=name
-        )
+        counts = _density(values, bins) if density else np.histogram(values, bins)[0]
+        line = colours.get(name) or colour(name)
+        ax.stairs(counts, bins, color=line, lw=1.6, label=name)
         if ax_ratio is not None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.where(reference > 0, counts / reference, np.nan)
-            ax_ratio.stairs(ratio, bins, color=colour(name), lw=1.4)
+            ratio = np.full(len(counts), np.nan)
+            np.divide(counts, reference, out=ratio, where=reference > 0)
+            ax_ratio.stairs(ratio, bins, color=line, lw=1.4)
     if logy:
         ax.set_yscale("log")
     ax.set_ylabel("density" if density else "showers")
@@ -116,6 +119,13 @@ def hist_compare(
     else:
         ax.set_xlabel(xlabel)
     return bins
+
+
+def _density(values: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    """Histogram normalised to unit area; all zeros when no value falls in the bins."""
+    counts = np.histogram(values, bins)[0].astype(float)
+    total = counts.sum()
+    return counts / (total * np.diff(bins)) if total > 0 else counts
 
 
 def draw_cells(

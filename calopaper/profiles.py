@@ -23,7 +23,7 @@ PROFILE_NAMES = ("smoke", "book", "paper")
 CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     "01_dataset": {
         "smoke": {"n_showers": 200},
-        "book": {"n_showers": 5000},
+        "book": {"n_showers": 10000},
         "paper": {"n_showers": 10000},
     },
     "05_supa": {

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from calopaper.profiles import resolve_device
 from calopaper.store import Store, atomic_write, default_store

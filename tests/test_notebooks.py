@@ -18,7 +18,8 @@ def glued(notebook: Path) -> dict[str, str]:
         for output in cell.get("outputs", []):
             scrap = output.get("metadata", {}).get("scrapbook", {})
             if "name" in scrap:
-                values[scrap["name"]] = output.get("data", {}).get("text/plain", "")
+                plain = scrap.get("mime_prefix", "") + "text/plain"
+                values[scrap["name"]] = output.get("data", {}).get(plain, "")
     return values
 
 

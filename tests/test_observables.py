@@ -65,7 +65,9 @@ def _brute_force(cells: np.ndarray, eta: np.ndarray, phi: np.ndarray) -> dict[st
         for name, x in (("eta", eta.ravel()), ("phi", phi.ravel())):
             mean = np.sum(x * e) / np.sum(e)
             out[f"{name}_mean"].append(mean)
-            out[f"sigma_{name}"].append(np.sqrt(np.sum(e * (x - mean) ** 2) / ((m - 1) / m * e.sum())))
+            out[f"sigma_{name}"].append(
+                np.sqrt(np.sum(e * (x - mean) ** 2) / ((m - 1) / m * e.sum()))
+            )
     return {k: np.array(v) for k, v in out.items()}
 
 
@@ -203,7 +205,9 @@ def test_point_shower_shapes_equal_cell_shower_shapes():
     columns = [np.concatenate(column)[order] for column in zip(*columns, strict=True)]
     offsets = np.concatenate([[0], np.cumsum(np.bincount(event, minlength=100))])
     e_inc = np.full(100, 0.05)
-    points = point_shower_shapes(*columns, offsets, n_layers=3, incident_energy=e_inc, brightest=(1, 2, 5))
+    points = point_shower_shapes(
+        *columns, offsets, n_layers=3, incident_energy=e_inc, brightest=(1, 2, 5)
+    )
     images = shower_shapes(cells, segmentations=segs, incident_energy=e_inc, brightest=(1, 2, 5))
     assert set(images) - set(points) == {"sparsity_0", "sparsity_1", "sparsity_2"}
     for key, value in points.items():
@@ -220,6 +224,8 @@ def test_labels_cover_every_key(three_layer_shower):
     assert "[mm]" in LABELS["eta_mean"]
     with pytest.raises(ValueError, match="unknown observable key 'E_x'"):
         label("E_x")
+    with pytest.raises(KeyError, match="E_x"):
+        LABELS["E_x"]
 
 
 # ---------------------------------------------------------------------------------------------

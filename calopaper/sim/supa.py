@@ -223,24 +223,15 @@ def _draw(rngs: list, bounds: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
-def _simulate_blocks(cfg: SupaConfig, seed: int, first_block: int, n_blocks: int) -> dict:
-    """Simulate the attempts of blocks ``first_block .. first_block + n_blocks - 1``.
+def _start(cfg: SupaConfig, u: np.ndarray) -> tuple:
+    """Per-shower initial conditions from three uniform draws per shower, ``u`` (3, n).
 
-    Returns a dict with ``points`` (P, 4) float32 sorted by shower, ``counts`` (n,) points per
-    shower, ``energy`` (n,) float32 GeV, ``leaked`` (n,) float64 MeV and ``layer_counts``
-    (n, n_layers) points per readout layer, for n = n_blocks * _BLOCK attempts.
+    Returns energy (n,) float32 GeV, start delay (n,) int64 slices, the energy each shower
+    hands to the propagation (n,) float32 MeV, the energy already lost (n,) float64 MeV, and a
+    list with the minimum-ionising records of pions (see ``_propagate`` for the record layout).
     """
-    n = n_blocks * _BLOCK
-    n_layers, n_slices, dz = cfg.n_layers, cfg.n_slices, np.float32(cfg.slice_thickness)
-    rngs = [
-        np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(b,)))
-        for b in range(first_block, first_block + n_blocks)
-    ]
-    block_starts = np.arange(n_blocks + 1) * _BLOCK
-    u_shower = np.concatenate([rng.random((3, _BLOCK)) for rng in rngs], axis=1)
-
-    # per-shower quantities: energy, start delay, incident slopes
-    energy = (cfg.energy_min + (cfg.energy_max - cfg.energy_min) * u_shower[0]).astype(np.float32)
+    n, n_slices = u.shape[1], cfg.n_slices
+    energy = (cfg.energy_min + (cfg.energy_max - cfg.energy_min) * u[0]).astype(np.float32)
     e_mev = energy.astype(np.float64) * 1e3
     family = _FAMILIES[cfg.particle]
     mean_delay = {
@@ -248,18 +239,13 @@ def _simulate_blocks(cfg: SupaConfig, seed: int, first_block: int, n_blocks: int
         "photon": cfg.start_mean_gamma,
         "pion": cfg.pion_interaction_mean,
     }[family]
-    delay = np.minimum(np.floor(-mean_delay * np.log1p(-u_shower[1])), n_slices).astype(np.int64)
-    tan_theta = math.tan(cfg.incident_theta)
-    slope0 = (tan_theta * math.cos(cfg.incident_phi), tan_theta * math.sin(cfg.incident_phi))
-    layer_of_slice = np.full(max(n_slices, cfg.readout_edges[-1]), -1)
-    for g, (lo, hi) in enumerate(zip(cfg.readout_edges[:-1], cfg.readout_edges[1:], strict=True)):
-        layer_of_slice[lo:hi] = g
+    delay = np.minimum(np.floor(-mean_delay * np.log1p(-u[1])), n_slices).astype(np.int64)
 
-    records = []  # (shower id, x, y, layer, E MeV) per batch of deposits
-    shower_e, mip_total = e_mev, np.zeros(n)
+    records, shower_e, mip_total = [], e_mev, np.zeros(n)
     if family == "pion":
-        # minimum-ionising track before the interaction: one point per readout layer, placed at
+        # the track before the interaction is minimum ionising: one point per readout layer, at
         # the middle of the slices it crossed there, with mip_mev_per_slice per crossed slice
+        slope = _incident_slope(cfg)
         lo = np.asarray(cfg.readout_edges[:-1])
         hi = np.minimum(np.asarray(cfg.readout_edges[1:]), n_slices)
         crossed = np.clip(np.minimum(hi, delay[:, None]) - lo, 0, None)  # (n, n_layers)
@@ -270,98 +256,183 @@ def _simulate_blocks(cfg: SupaConfig, seed: int, first_block: int, n_blocks: int
         mip_total = mip.sum(1, dtype=np.float64)
         z = (lo + (crossed - 1) / 2) * cfg.slice_thickness
         sid, g = np.nonzero(crossed)
-        records.append((sid, z[sid, g] * slope0[0], z[sid, g] * slope0[1], g, mip[sid, g]))
-        visible = cfg.pion_visible_min + (cfg.pion_visible_max - cfg.pion_visible_min) * u_shower[2]
+        records.append((sid, z[sid, g] * slope[0], z[sid, g] * slope[1], g, mip[sid, g]))
+        visible = cfg.pion_visible_min + (cfg.pion_visible_max - cfg.pion_visible_min) * u[2]
         shower_e = visible * (e_mev - mip_total)
-    starts = delay < n_slices
-    shower_e = np.where(starts, shower_e, 0.0).astype(np.float32)
-    leaked = e_mev - mip_total - shower_e
+    shower_e = np.where(delay < n_slices, shower_e, 0.0).astype(np.float32)
+    return energy, delay, shower_e, e_mev - mip_total - shower_e, records
 
-    # the root particles: one per shower that starts inside the detector, already moved
-    # straight through the slices of its delay
-    sid = np.flatnonzero(starts).astype(np.int32)
-    x = (delay[sid] * dz * slope0[0]).astype(np.float32)
-    y = (delay[sid] * dz * slope0[1]).astype(np.float32)
-    sx = np.full(sid.size, slope0[0], np.float32)
-    sy = np.full(sid.size, slope0[1], np.float32)
-    e = shower_e[sid]
-    max_delay = int(delay[sid].max(initial=0))
 
+def _incident_slope(cfg: SupaConfig) -> tuple[float, float]:
+    """(dx/dz, dy/dz) of the incident direction."""
+    t = math.tan(cfg.incident_theta)
+    return t * math.cos(cfg.incident_phi), t * math.sin(cfg.incident_phi)
+
+
+def _propagate(
+    cfg: SupaConfig,
+    rngs: list,
+    delay: np.ndarray,
+    shower_e: np.ndarray,
+    leaked: np.ndarray,
+    records: list,
+) -> None:
+    """Algorithm 1 for all showers at once, slice by slice.
+
+    Appends one record ``(shower id (m,), x (m,), y (m,), layer (scalar or (m,)), E (m,) MeV)``
+    per slice to ``records``, each sorted by shower id, and adds the energy of particles that
+    reach slice ``n_slices`` to ``leaked`` (n,) MeV. Shower i runs ``delay[i]`` slices late:
+    its root particle starts at slice ``delay[i]``, where it has moved straight from the origin,
+    and p_stop, p_split and the stop threshold follow the age ``slice - delay[i]``.
+
+    The particles are kept sorted by shower, so that the particles of block b (showers
+    ``b * _BLOCK ...``) are contiguous and draw their uniforms from stream b in a fixed order.
+    """
+    n, n_slices = len(delay), cfg.n_slices
+    dz = np.float32(cfg.slice_thickness)
+    block_starts = np.arange(len(rngs) + 1) * _BLOCK
+    layer_of_slice = np.full(max(n_slices, cfg.readout_edges[-1]), -1)
+    for g, (lo, hi) in enumerate(zip(cfg.readout_edges[:-1], cfg.readout_edges[1:], strict=True)):
+        layer_of_slice[lo:hi] = g
     p_stop = cfg.p_stop().astype(np.float32)
     split_below = (cfg.p_stop() + cfg.p_split()).astype(np.float32)
     e_min = np.float32(cfg.min_energy_mev)
     theta_lo, theta_span = np.float32(cfg.theta_min), np.float32(cfg.theta_max - cfg.theta_min)
     eps_scale, two_pi = np.float32(2 * cfg.epsilon_fraction), np.float32(2 * math.pi)
+
+    # particle state: shower id, position (x, y) and slopes (dx/dz, dy/dz) in SUPA units, energy
+    slope = _incident_slope(cfg)
+    sid = np.flatnonzero(delay < n_slices).astype(np.int32)
+    x = (delay[sid] * cfg.slice_thickness * slope[0]).astype(np.float32)
+    y = (delay[sid] * cfg.slice_thickness * slope[1]).astype(np.float32)
+    sx = np.full(sid.size, slope[0], np.float32)
+    sy = np.full(sid.size, slope[1], np.float32)
+    e = shower_e[sid]
+    max_delay = int(delay[sid].max(initial=0))
+
     for age in range(n_slices):
         if sid.size == 0:
             break
-        if age + max_delay >= n_slices:  # showers that started late reach the back
+        if age + max_delay >= n_slices:  # late showers reach the back of the detector
             out = age + delay[sid] >= n_slices
             leaked += np.bincount(sid[out], e[out], minlength=n)
             sid, x, y, sx, sy, e = (a[~out] for a in (sid, x, y, sx, sy, e))
         u = _draw(rngs, np.searchsorted(sid, block_starts), np.empty(sid.size, np.float32))
-        split = u < split_below[age]
         if age > cfg.min_stop_slice:
-            stop = u < p_stop[age]
+            moves = u >= p_stop[age]
+            if e_min > 0:  # low-energy particles stop as soon as they may
+                moves &= e >= e_min
+            i = np.flatnonzero(~moves)
+            layer = layer_of_slice[age + delay[sid[i]]] if max_delay else layer_of_slice[age]
+            records.append((sid.take(i), x.take(i), y.take(i), layer, e.take(i)))
+            split = moves & (u < split_below[age])
+            counts = np.add(moves, split, dtype=np.intp)
+        else:
+            split = u < split_below[age]
             if e_min > 0:
-                stop |= e < e_min
-            layer = layer_of_slice[age + delay[sid[stop]]] if max_delay else layer_of_slice[age]
-            records.append((sid[stop], x[stop], y[stop], layer, e[stop]))
-            split &= ~stop
-        if e_min > 0:
-            split &= e >= e_min
-        counts = split.astype(np.int64) + 1
-        if age > cfg.min_stop_slice:
-            counts[stop] = 0
-        parent = np.repeat(np.arange(sid.size), counts)
+                split &= e >= e_min
+            counts = np.add(split, 1, dtype=np.intp)
+        # every particle is replaced by its 0 (stop), 1 (pass) or 2 (split) children, in order
+        parent = np.arange(sid.size).repeat(counts)
         sp = np.flatnonzero(split)
-        first = (np.cumsum(counts) - counts)[sp]  # index of the first daughter of each split
-        new = [a[parent] for a in (sid, x, y, sx, sy, e)]
-        sid, x, y, sx, sy, e_new = new
+        first = np.cumsum(counts)[sp] - 2  # where the first daughter of each split sits
+        e_parent = e.take(sp)
+        sid, x, y, sx, sy, e = (a.take(parent) for a in (sid, x, y, sx, sy, e))
 
-        # split kinematics in the parent frame (z along the parent), then rotated into the
-        # parent direction v by the half-turn R = 2 n n^T - I about n = (v + z)/|v + z|
-        d = _draw(rngs, np.searchsorted(sid[first], block_starts), np.empty((sp.size, 3), np.float32))
+        # split: opening angle θ, asymmetry ε, azimuth φ; daughter 0 leaves at θ/2 - ε on one
+        # side and daughter 1 at θ/2 + ε on the other, in the parent frame, and the less
+        # deflected one carries the larger energy share. The parent-frame direction d is turned
+        # into the parent direction v by the half-turn R = 2 n n^T - I about n = (v + z)/|v + z|,
+        # which maps z to v; with v ∝ (sx, sy, 1), r = |(sx, sy, 1)| and d = (dx, dy, 1):
+        # R d ∝ c (sx, sy, 1 + r) - d with c = (sx dx + sy dy + 1 + r) / (r (1 + r)).
+        d = np.empty((sp.size, 3), np.float32)
+        _draw(rngs, np.searchsorted(sid.take(first), block_starts), d)
         theta = theta_lo + theta_span * d[:, 0]
         eps = (d[:, 1] - np.float32(0.5)) * eps_scale * theta
         phi = two_pi * d[:, 2]
         cos_phi, sin_phi = np.cos(phi), np.sin(phi)
-        px, py = sx[first], sy[first]
+        px, py = sx.take(first), sy.take(first)
         r = np.sqrt(1 + px * px + py * py)
         rp1 = 1 + r
         inv = 1 / (r * rp1)
-        e_parent = e[sp]
-        e1 = e_parent * (theta / 2 + eps) / theta  # the less deflected daughter gets more
-        for k, tan_k, e_k in ((0, np.tan(theta / 2 - eps), e1), (1, -np.tan(theta / 2 + eps), e_parent - e1)):
+        e0 = e_parent * (theta / 2 + eps) / theta
+        daughters = (
+            (first, np.tan(theta / 2 - eps), e0),
+            (first + 1, -np.tan(theta / 2 + eps), e_parent - e0),
+        )
+        for k, tan_k, e_k in daughters:
             dx, dy = tan_k * cos_phi, tan_k * sin_phi
             c = (px * dx + py * dy + rp1) * inv
-            dzr = c * rp1 - 1
-            sx[first + k] = (c * px - dx) / dzr
-            sy[first + k] = (c * py - dy) / dzr
-            e_new[first + k] = e_k
-        e = e_new
+            dz_rot = c * rp1 - 1
+            sx[k] = (c * px - dx) / dz_rot
+            sy[k] = (c * py - dy) / dz_rot
+            e[k] = e_k
         x += dz * sx
         y += dz * sy
     leaked += np.bincount(sid, e, minlength=n)
 
-    sid_all = np.concatenate([r[0] for r in records])
-    layer_all = np.concatenate([np.broadcast_to(r[3], r[0].shape) for r in records])
-    order = np.argsort(sid_all, kind="stable")
-    points = np.empty((sid_all.size, 4), np.float32)
-    points[:, 2] = layer_all[order]
-    for col, k in ((0, 1), (1, 2), (3, 4)):
-        points[:, col] = np.concatenate([r[k] for r in records])[order]
+
+def _assemble(records: list, cfg: SupaConfig, n: int) -> tuple:
+    """Merge the records into points ordered by shower, dropping showers with an empty layer.
+
+    Returns keep (n,) bool, counts (n_kept,) int64 and points (P, 4) float32
+    (eta mm, phi mm, layer, E MeV); within a shower the points follow the record order.
+    """
+    n_layers = cfg.n_layers
+    showers = np.arange(n + 1)
+    per_record = np.stack([np.diff(np.searchsorted(r[0], showers)) for r in records])  # (R, n)
+    layer_counts = np.zeros((n_layers, n), np.int64)
+    for (sid, _, _, layer, _), c in zip(records, per_record, strict=True):
+        if np.ndim(layer) == 0:
+            layer_counts[layer] += c
+        else:
+            layer_counts += np.bincount(layer * n + sid, minlength=n_layers * n).reshape(-1, n)
+    keep = (layer_counts > 0).all(0) if cfg.skip_empty else np.ones(n, bool)
+
+    # counting sort: record r of shower i goes to offset[i] + (points of i in records < r)
+    first_in_record = np.cumsum(per_record, 1) - per_record
+    per_record *= keep
+    counts = per_record.sum(0)
+    start = np.cumsum(counts) - counts + np.cumsum(per_record, 0) - per_record
+    shift = start - first_in_record
+    points = np.empty((counts.sum(), 4), np.float32)
+    for r, (sid, x, y, layer, e) in enumerate(records):
+        dest = shift[r].take(sid) + np.arange(sid.size)
+        if cfg.skip_empty and not keep.all():
+            m = keep.take(sid)
+            dest, x, y, e = dest[m], x[m], y[m], e[m]
+            layer = layer if np.ndim(layer) == 0 else layer[m]
+        points[dest, 0] = x
+        points[dest, 1] = y
+        points[dest, 2] = layer
+        points[dest, 3] = e
     points[:, :2] *= np.float32(cfg.mm_per_unit)
-    layer_counts = np.bincount(sid_all * n_layers + layer_all, minlength=n * n_layers)
+    return keep, counts[keep], points
+
+
+def _simulate_blocks(cfg: SupaConfig, seed: int, first_block: int, n_blocks: int) -> dict:
+    """Simulate the ``n_blocks * _BLOCK`` attempts of blocks ``first_block, ...``.
+
+    Returns a dict with ``keep`` (n,) bool (the attempts that are kept), and for the kept
+    showers ``counts`` (k,) points per shower, ``points`` (P, 4) float32 sorted by shower,
+    ``energy`` (k,) float32 GeV and ``leaked`` (k,) float64 MeV.
+    """
+    n = n_blocks * _BLOCK
+    rngs = [
+        np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(b,)))
+        for b in range(first_block, first_block + n_blocks)
+    ]
+    u = np.concatenate([rng.random((3, _BLOCK)) for rng in rngs], axis=1)
+    energy, delay, shower_e, leaked, records = _start(cfg, u)
+    _propagate(cfg, rngs, delay, shower_e, leaked, records)
+    keep, counts, points = _assemble(records, cfg, n)
     return {
+        "keep": keep,
+        "counts": counts,
         "points": points,
-        "counts": np.bincount(sid_all, minlength=n),
-        "energy": energy,
-        "leaked": leaked,
-        "layer_counts": layer_counts.reshape(n, n_layers),
+        "energy": energy[keep],
+        "leaked": leaked[keep],
     }
-
-
 def simulate(
     config: SupaConfig,
     n: int,
@@ -370,7 +441,7 @@ def simulate(
     energy: float | tuple[float, float] | None = None,
     particle: str | None = None,
     progress: bool = False,
-    chunk_size: int = 4096,
+    chunk_size: int = 1024,
     return_leaked: bool = False,
 ) -> PointClouds | tuple[PointClouds, np.ndarray]:
     """Simulate ``n`` SUPA showers (supa section 3, Algorithm 1).
@@ -400,24 +471,29 @@ def simulate(
                     f"set skip_empty=False or change the config"
                 )
                 raise RuntimeError(msg)
-            out = _simulate_blocks(config, int(seed), block, blocks_per_chunk)
+            part = _simulate_blocks(config, int(seed), block, blocks_per_chunk)
             block += blocks_per_chunk
-            keep = (out["layer_counts"] > 0).all(1) if config.skip_empty else np.ones(
-                len(out["energy"]), bool
-            )
-            last = np.flatnonzero(keep)[: n - kept]
-            size = last[-1] + 1 if kept + keep.sum() >= n else keep.size
-            attempts += size
-            keep[size:] = False
-            out["keep"] = keep
-            parts.append(out)
-            kept += int(keep.sum())
-            bar.update(int(keep.sum()))
+            kept_at = np.flatnonzero(part["keep"])
+            if kept + kept_at.size > n:  # the last chunk: keep the first n - kept showers
+                k = n - kept
+                n_points = part["counts"][:k].sum()
+                part = {
+                    "counts": part["counts"][:k],
+                    "points": part["points"][:n_points],
+                    "energy": part["energy"][:k],
+                    "leaked": part["leaked"][:k],
+                }
+                kept_at = kept_at[:k]
+                attempts += kept_at[-1] + 1
+            else:
+                attempts += part["keep"].size
+            parts.append(part)
+            kept += kept_at.size
+            bar.update(kept_at.size)
 
-    counts = np.concatenate([p["counts"][p["keep"]] for p in parts])
-    points = np.concatenate([p["points"][np.repeat(p["keep"], p["counts"])] for p in parts])
-    leaked = np.concatenate([p["leaked"][p["keep"]] for p in parts])
-    incident = np.concatenate([p["energy"][p["keep"]] for p in parts])
+    counts, points, incident, leaked = (
+        np.concatenate([p[k] for p in parts]) for k in ("counts", "points", "energy", "leaked")
+    )
     theta, phi = config.incident_theta, config.incident_phi
     direction = (math.sin(theta) * math.cos(phi), math.sin(theta) * math.sin(phi), math.cos(theta))
     attrs = {
@@ -426,7 +502,7 @@ def simulate(
         "seed": int(seed),
         **config.attrs(),
         "acceptance": kept / attempts,
-        "n_attempts": attempts,
+        "n_attempts": int(attempts),
         "leaked_fraction": float(leaked.sum() / (incident.sum(dtype=np.float64) * 1e3)),
     }
     clouds = PointClouds(

@@ -1,0 +1,1 @@
+"""The generative models: each module holds one model family and its config dataclass."""

@@ -1,0 +1,178 @@
+"""Validation of the GFlash simulator against real Geant4: CaloClouds-3 ILD histograms, CaloGAN."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from calopaper.metrics import jensen_shannon
+from calopaper.showers import PointClouds
+
+__all__ = [
+    "HISTOGRAMS",
+    "REFERENCE_PATH",
+    "ReferenceHistogram",
+    "calogan_observables",
+    "ild_histograms",
+    "jsd_table",
+    "load_reference",
+]
+
+#: The CaloClouds-3 Geant4 reference histograms shipped with calopaper (Apache-2.0, see NOTICE).
+REFERENCE_PATH = Path(__file__).with_name("data") / "caloclouds3_geant4_reference.npz"
+
+#: Histogram name -> (npz key, description). Energies as in the file: GeV weights for the
+#: radius/layer profiles, MeV for the hit spectrum and the energy sum.
+HISTOGRAMS = {
+    "hits_vs_radius": ("counts_0", "hits vs radius, 0-500 mm in 32 bins"),
+    "energy_vs_radius": ("counts_1", "energy (GeV) vs radius, 0-500 mm in 32 bins"),
+    "hits_vs_layer": ("counts_2", "hits vs layer, 30 bins"),
+    "energy_vs_layer": ("counts_3", "energy (GeV) vs layer, 30 bins"),
+    "hit_energy": ("counts_4", "hit energies, log 1e-3-100 MeV in 100 bins"),
+    "hits_per_shower": ("counts_5", "hits per shower, 0-10000 in 50 bins"),
+    "energy_sum": ("counts_6", "visible energy per shower, 0-10000 MeV in 50 bins"),
+    "cog_x": ("counts_7", "energy-weighted mean x, -200-200 mm in 2000 bins"),
+    "cog_depth": ("counts_8", "energy-weighted mean layer position, 60 bins"),
+    "cog_z": ("counts_9", "energy-weighted mean z, -260-140 mm in 2000 bins"),
+}
+
+
+@dataclass(frozen=True)
+class ReferenceHistogram:
+    """One binned reference distribution.
+
+    Attributes:
+        edges: (n_bins + 1,) bin edges.
+        counts: (n_bins,) summed over the reference's 100k showers.
+        description: what is histogrammed, with units.
+    """
+
+    edges: np.ndarray
+    counts: np.ndarray
+    description: str
+
+
+def _edges(ref: dict) -> dict[str, np.ndarray]:
+    """Bin edges of each histogram (CaloClouds-3 ``bin_standard_metrics.py``, caloclouds.md 2.7)."""
+    x_lim, y_lim, z_lim = (np.sort(np.asarray(lim, float)) for lim in ref["xyz_limits"])
+    layers = np.arange(31) - 0.5
+    return {
+        "hits_vs_radius": np.linspace(0.0, 500.0, 33),
+        "energy_vs_radius": np.linspace(0.0, 500.0, 33),
+        "hits_vs_layer": layers,
+        "energy_vs_layer": layers,
+        "hit_energy": np.logspace(-3, 2, 101),
+        "hits_per_shower": np.linspace(0.0, 10000.0, 51),
+        "energy_sum": np.linspace(0.0, 10000.0, 51),
+        "cog_x": np.linspace(*x_lim, 2001),
+        "cog_depth": np.linspace(*y_lim, 61),
+        "cog_z": np.linspace(*z_lim, 2001),
+    }
+
+
+def load_reference(path: str | Path = REFERENCE_PATH) -> tuple[dict[str, ReferenceHistogram], dict]:
+    """The Geant4 reference histograms and the geometry keys of the npz.
+
+    Returns:
+        histograms by name (see ``HISTOGRAMS``), and the geometry: ``layer_bottom_pos`` (30,)
+        mm, ``cell_thickness`` mm, ``gun_xz_pos`` (2,) mm, ``xyz_limits`` (3, 2) mm.
+
+    Example:
+        >>> hists, geometry = load_reference()
+        >>> hists["hits_vs_layer"].counts.shape, round(float(geometry["cell_thickness"]), 3)
+        ((30,), 0.525)
+    """
+    with np.load(path) as f:
+        ref = {k: f[k] for k in f.files}
+    edges = _edges(ref)
+    hists = {
+        name: ReferenceHistogram(edges[name], ref[key].astype(float), text)
+        for name, (key, text) in HISTOGRAMS.items()
+    }
+    geometry = {k: ref[k] for k in ("layer_bottom_pos", "cell_thickness", "gun_xz_pos", "xyz_limits")}
+    return hists, geometry
+
+
+def ild_histograms(clouds: PointClouds, geometry: dict | None = None) -> dict[str, np.ndarray]:
+    """The reference histograms computed from ILD point clouds (column 2 = layer index 0..29).
+
+    The radius is measured from the incident axis (0, 0); the centre of gravity is shifted to
+    the reference's gun position and its depth uses the reference's layer positions.
+
+    Args:
+        clouds: showers from ``gflash.simulate("ild", ...)`` at normal incidence.
+        geometry: the npz geometry keys (default: from :func:`load_reference`).
+
+    Returns:
+        counts by name, on the bins of :func:`load_reference`.
+    """
+    if geometry is None:
+        _, geometry = load_reference()
+    with np.load(REFERENCE_PATH) as f:
+        edges = _edges({"xyz_limits": f["xyz_limits"]})
+    x, y, layer, e = (c.astype(np.float64) for c in clouds.points.T)
+    r = np.hypot(x, y)
+    event = clouds.event_index
+    n = len(clouds)
+    e_sum = np.bincount(event, weights=e, minlength=n)
+    safe = np.where(e_sum > 0, e_sum, 1.0)
+    depth = geometry["layer_bottom_pos"][layer.astype(np.int64)] + geometry["cell_thickness"] / 2
+    gun_x, gun_z = np.asarray(geometry["gun_xz_pos"], float)
+    has = e_sum > 0
+    cog = {
+        "cog_x": np.bincount(event, weights=e * x, minlength=n)[has] / safe[has] + gun_x,
+        "cog_depth": np.bincount(event, weights=e * depth, minlength=n)[has] / safe[has],
+        "cog_z": np.bincount(event, weights=e * y, minlength=n)[has] / safe[has] + gun_z,
+    }
+    values = {
+        "hits_vs_radius": (r, None),
+        "energy_vs_radius": (r, e / 1e3),
+        "hits_vs_layer": (layer, None),
+        "energy_vs_layer": (layer, e / 1e3),
+        "hit_energy": (e, None),
+        "hits_per_shower": (np.diff(clouds.offsets), None),
+        "energy_sum": (e_sum, None),
+        **{k: (v, None) for k, v in cog.items()},
+    }
+    return {k: np.histogram(v, edges[k], weights=w)[0].astype(float) for k, (v, w) in values.items()}
+
+
+def jsd_table(clouds: PointClouds, path: str | Path = REFERENCE_PATH) -> dict[str, float]:
+    """Jensen-Shannon divergence (base 2, shapes normalised, 1e-10 in empty bins) per histogram.
+
+    Args:
+        clouds: ILD showers, photons at normal incidence, 10-90 GeV like the reference.
+        path: the reference npz.
+
+    Returns:
+        JSD by histogram name (see ``HISTOGRAMS``); 0 is identical, 1 disjoint.
+    """
+    hists, geometry = load_reference(path)
+    ours = ild_histograms(clouds, geometry)
+    return {name: jensen_shannon(ours[name], hists[name].counts) for name in HISTOGRAMS}
+
+
+def calogan_observables(layers: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Mean layer energy fractions and non-zero cell fractions of CaloGAN-layout showers.
+
+    Args:
+        layers: ``layer_0`` (N, 3, 96), ``layer_1`` (N, 12, 12), ``layer_2`` (N, 12, 6), MeV, as
+            from ``datasets.read_calogan`` or ``datasets.clouds_to_calogan``.
+
+    Returns:
+        ``layer_fraction`` (3,): per-shower E_layer / E_total averaged over showers;
+        ``nonzero_fraction`` (3,): fraction of cells with energy > 0.
+
+    Example:
+        >>> toy = {f"layer_{i}": np.ones((2, 2, 2)) * (i == 1) for i in range(3)}
+        >>> {k: v.tolist() for k, v in calogan_observables(toy).items()}
+        {'layer_fraction': [0.0, 1.0, 0.0], 'nonzero_fraction': [0.0, 1.0, 0.0]}
+    """
+    cells = [np.asarray(layers[f"layer_{i}"], float) for i in range(3)]
+    energy = np.stack([c.sum((1, 2)) for c in cells], 1)
+    total = energy.sum(1, keepdims=True)
+    fraction = (energy / np.where(total > 0, total, 1.0)).mean(0)
+    nonzero = np.array([(c > 0).mean() for c in cells])
+    return {"layer_fraction": fraction, "nonzero_fraction": nonzero}
