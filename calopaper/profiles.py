@@ -27,9 +27,53 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         "paper": {"n_showers": 10000},
     },
     "05_supa": {
-        "smoke": {"n_showers": 300, "n_bench": 500, "n_reference": 0},
-        "book": {"n_showers": 10000, "n_bench": 20000, "n_reference": 20},
-        "paper": {"n_showers": 100000, "n_bench": 100000, "n_reference": 200},
+        "smoke": {"n_showers": 300, "n_bench": 200},
+        "book": {"n_showers": 10000, "n_bench": 5000},
+        "paper": {"n_showers": 100000, "n_bench": 20000},
+    },
+    "04_dvae": {
+        "smoke": {
+            "n_showers": 300,
+            "n_response": 40,
+            "width_scale": 0.1,
+            "epochs": 1,
+            "batch_size": 100,
+            "lr": 1e-3,
+            "beta": 0.1,
+            "gibbs_steps_sample": 10,
+            "grid_architectures": ["I"],
+            "grid_tau_z": [1 / 5],
+            "grid_tau_xm": [1 / 5, 1 / 9],
+            "n_timing": 100,
+        },
+        "book": {
+            "n_showers": 10000,
+            "n_response": 1000,
+            "width_scale": 1.0,
+            "epochs": 10,
+            "batch_size": 100,
+            "lr": 1e-3,
+            "beta": 0.1,
+            "gibbs_steps_sample": 100,
+            "grid_architectures": ["I"],
+            "grid_tau_z": [1 / 5],
+            "grid_tau_xm": [1 / 5, 1 / 9],
+            "n_timing": 1000,
+        },
+        "paper": {
+            "n_showers": 100000,
+            "n_response": 10000,
+            "width_scale": 1.0,
+            "epochs": 100,
+            "batch_size": 100,
+            "lr": 1e-4,
+            "beta": 1.0,
+            "gibbs_steps_sample": 100,
+            "grid_architectures": ["I", "II", "III", "IV"],
+            "grid_tau_z": [1 / 5, 1 / 7, 1 / 9],
+            "grid_tau_xm": [1 / 5, 1 / 7, 1 / 9],
+            "n_timing": 10000,
+        },
     },
 }
 
@@ -109,7 +153,17 @@ def resolve(chapter: str, **params: Any) -> SimpleNamespace:
 #: Chapter parameters that no profile sets (free hyperparameters with notebook defaults).
 FREE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "01_dataset": ("dataset_path",),
-    "05_supa": ("preset",),
+    "05_supa": ("preset", "dataset_path"),
+    "04_dvae": (
+        "particles",
+        "dataset_path",
+        "anneal_fraction",
+        "energy_scale",
+        "leaky_slope",
+        "n_chains",
+        "gibbs_steps_train",
+        "threads",
+    ),
 }
 
 

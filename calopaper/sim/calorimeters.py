@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from calopaper.geometry import Segmentation
+
 __all__ = [
     "CALOGAN",
     "CALORIMETERS",
@@ -126,13 +128,13 @@ class Layer:
         """Depth of the layer in X0 at normal incidence."""
         a, b = self.absorber, self.active
         x0_mm = (10 * a.X0 / a.density, 10 * b.X0 / b.density)
-        return self.periods * (self.absorber_thickness / x0_mm[0] + self.active_thickness / x0_mm[1])
+        return self.periods * (
+            self.absorber_thickness / x0_mm[0] + self.active_thickness / x0_mm[1]
+        )
 
     @property
-    def segmentation(self):
+    def segmentation(self) -> Segmentation:
         """The cell grid as a :class:`calopaper.geometry.Segmentation`."""
-        from calopaper.geometry import Segmentation
-
         (n_eta, n_phi), (w_eta, w_phi) = self.cells, self.width
         return Segmentation.uniform(n_eta, n_phi, (-w_eta / 2, w_eta / 2), (-w_phi / 2, w_phi / 2))
 
@@ -167,9 +169,9 @@ def medium(layers: tuple[Layer, ...] | list[Layer]) -> Medium:
     return Medium(
         Z=Z,
         critical_energy=ec_x0 / inv_x0,
-        X0=x0_mm,
-        moliere_radius=10 * E_S / ec_x0 / rho,
-        F_S=periods / sum(la.radiation_lengths for la in layers),
+        X0=float(x0_mm),
+        moliere_radius=float(10 * E_S / ec_x0 / rho),
+        F_S=float(periods) / sum(la.radiation_lengths for la in layers),
         e_hat=1 / (1 + 0.007 * (a.Z - b.Z)),
         f_mip=loss[1] / (loss[0] + loss[1]),
     )
@@ -190,11 +192,15 @@ class Calorimeter:
             active layer (location of the Moyal distribution of "active" hits), MeV.
         mip_width: scale of that Moyal distribution, MeV.
         track_cos_min: cos(theta) of charged tracks to the layer normal is U(track_cos_min, 1).
+        soft_fraction: fraction of "active" hits that are soft photon-induced deposits.
+        soft_exponent: their spectrum, dN/dln(E) ~ E^soft_exponent below ``mip_mpv``.
         mip_cut: cells below ``mip_cut`` MeV are dropped by :func:`gflash.cell_hits`.
         point_grid: hits are merged per layer on a square grid of this pitch, mm (0: no merging).
         spots_per_gev: N_spot = spots_per_gev * (E/GeV)^spot_exponent per shower ("total"
             readout).
         spot_exponent: exponent of the spot number.
+        tail_spots: tail spots are this many times more numerous, and lighter, than core spots
+            at the same energy ("total" readout; 1 is GFlash's equal spots).
         particle: default incident particle ("gamma", "e-" or "e+").
         energy: default incident energy range (lo, hi), GeV, uniform.
         theta: default polar angle of incidence, rad.
@@ -208,26 +214,24 @@ class Calorimeter:
     mip_mpv: float = 0.0
     mip_width: float = 0.0
     track_cos_min: float = 1.0
+    soft_fraction: float = 0.0
+    soft_exponent: float = 1.0
     mip_cut: float = 0.0
     point_grid: float = 0.0
     spots_per_gev: float = 100.0
     spot_exponent: float = 0.876
+    tail_spots: float = 1.0
     particle: str = "e+"
     energy: tuple[float, float] = (1.0, 100.0)
     theta: float = 0.0
     phi: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.readout not in ("total", "active"):
-            msg = f"readout = {self.readout!r}; expected 'total' or 'active'"
-            raise ValueError(msg)
-        if not self.layers:
-            msg = f"calorimeter {self.name!r} has no layers"
-            raise ValueError(msg)
+        _validate_calorimeter(self)
 
     @property
     def layer_z(self) -> np.ndarray:
-        """(n_layers,) z of each layer's active centre (or centre for "total"), mm from the front."""
+        """(n_layers,) z of each layer's active centre ("active") or centre ("total"), mm."""
         thick = np.array([la.thickness for la in self.layers])
         end = np.cumsum(thick)
         if self.readout == "total":
@@ -237,8 +241,42 @@ class Calorimeter:
 
     @property
     def front(self) -> Medium:
-        """The medium of the first layer; it sets the longitudinal parameters."""
+        """The homogenised medium of the first layer."""
         return medium(self.layers[:1])
+
+
+def _validate_calorimeter(cal: Calorimeter) -> None:
+    """Reject settings the simulator cannot use, naming the field and value."""
+    if cal.readout not in ("total", "active"):
+        msg = f"readout = {cal.readout!r} is invalid; expected 'total' or 'active'"
+        raise ValueError(msg)
+    if not cal.layers:
+        msg = f"calorimeter {cal.name!r} has no layers; expected at least one Layer"
+        raise ValueError(msg)
+    for i, la in enumerate(cal.layers):
+        sizes = (la.absorber_thickness, la.active_thickness, la.periods, *la.width)
+        if not all(x > 0 for x in sizes) or la.gap < 0 or min(la.cells) < 1:
+            msg = (
+                f"layer {i} of {cal.name!r} is invalid ({la}); expected positive thicknesses, "
+                f"periods and widths, a gap >= 0 and at least one cell per axis"
+            )
+            raise ValueError(msg)
+    checks = {
+        "sampling_resolution": cal.sampling_resolution >= 0,
+        "mip_mpv": cal.mip_mpv > 0 or cal.readout == "total",
+        "mip_width": cal.mip_width >= 0,
+        "track_cos_min": 0 < cal.track_cos_min <= 1,
+        "soft_fraction": 0 <= cal.soft_fraction <= 1,
+        "soft_exponent": cal.soft_exponent > 0,
+        "mip_cut": cal.mip_cut >= 0,
+        "point_grid": cal.point_grid >= 0,
+        "spots_per_gev": cal.spots_per_gev > 0,
+        "tail_spots": cal.tail_spots >= 1,
+    }
+    for name, ok in checks.items():
+        if not ok:
+            msg = f"{name} = {getattr(cal, name)!r} is invalid for calorimeter {cal.name!r}"
+            raise ValueError(msg)
 
 
 def _ild_layers() -> tuple[Layer, ...]:
@@ -275,6 +313,8 @@ CALOGAN = Calorimeter(
     layers=_calogan_layers(),
     readout="total",
     spots_per_gev=93 * math.log(69.4),
+    tail_spots=20.0,
+    point_grid=2.5,
     spot_exponent=0.876,
     particle="e+",
     energy=(1.0, 100.0),
@@ -290,8 +330,10 @@ ILD = Calorimeter(
     readout="active",
     sampling_resolution=0.166,
     mip_mpv=0.157,
-    mip_width=0.0105,
+    mip_width=0.02,
     track_cos_min=0.3,
+    soft_fraction=0.2,
+    soft_exponent=1.2,
     mip_cut=0.1,
     point_grid=5.088 / 6,
     particle="gamma",
@@ -313,5 +355,8 @@ def get_calorimeter(calorimeter: Calorimeter | str) -> Calorimeter:
         return calorimeter
     if isinstance(calorimeter, str) and calorimeter in CALORIMETERS:
         return CALORIMETERS[calorimeter]
-    msg = f"unknown calorimeter {calorimeter!r}; expected a Calorimeter or one of {sorted(CALORIMETERS)}"
+    msg = (
+        f"unknown calorimeter {calorimeter!r}; expected a Calorimeter or one of "
+        f"{sorted(CALORIMETERS)}"
+    )
     raise ValueError(msg)

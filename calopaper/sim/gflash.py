@@ -1,38 +1,52 @@
-"""GFlash-style parameterised electromagnetic showers (Grindhammer-Peters) in sampling calorimeters.
+"""GFlash-style parameterised EM showers (Grindhammer-Peters) in sampling calorimeters.
 
 The model follows Grindhammer & Peters (hep-ex/0001020) as implemented in Geant4's
 ``parameterisations/gflash`` (facts in ``reference/gflash.md``), with these choices:
 
-* Material constants are unit-consistent: E_c = 2.66 (X0 Z / A)^1.1 MeV with X0 in g/cm^2
-  (Geant4 inserts X0 in mm), R_M = X0 E_s / E_c with E_s = 21.2 MeV, and the homogenised
-  medium of :mod:`calopaper.sim.calorimeters` (mass-weighted Z, 1/X0 = sum(w_i / X0_i),
-  F_S = 1 / (X0 per sampling period), e_hat = 1 / (1 + 0.007 (Z_abs - Z_act))).
-* A calorimeter whose cells record all deposited energy (``readout="total"``, CaloGAN) uses
-  the homogeneous parameterisation of the effective medium for the profiles; one that records
-  the active material only (``readout="active"``, ILD) uses the sampling-calorimeter formulas,
-  which describe the *visible* energy, scaled by f_vis = e_hat * f_mip of each layer.
-* Longitudinal: per shower, correlated Gaussian ln T and ln alpha (gflash.md 4.2, with the
-  clamps of Geant4's sampling class), and the Gamma profile integrated exactly over every
-  sampling period; photons start at a depth ~ Exp(9/7 X0), electrons at 0.
-* Radial: core + tail, f(r) = p 2r R_C^2/(r^2+R_C^2)^2 + (1-p) 2r R_T^2/(r^2+R_T^2)^2 with the
-  depth (tau) and energy dependence of gflash.md 4.3, truncated at ``MAX_RADIUS`` R_M. R_M in
-  mm at a layer is that of the medium from the front up to that layer, so the mass-less gaps of
-  a real layout widen the shower smoothly.
-* Spots ("total" readout): N_spot = spots_per_gev (E/GeV)^spot_exponent, shared over the steps
-  in proportion to their energy with at least one spot per step that has energy, each step's
-  energy split equally among its spots (GFlash's rule). The CaloGAN preset uses the homogeneous
-  93 ln(Z) (E/GeV)^0.876.
-* Hits ("active" readout, our addition; GFlash has no model of the hits of a thin active
-  layer): the visible energy of a layer is fluctuated with a Gamma of variance a^2 (1 GeV)
-  f_vis E_vis (stochastic term a), carried by charged-particle crossings whose number is
-  Poisson(E_vis / <e_cross>) (at least one), each crossing a Landau-like (Moyal) MIP deposit
-  times its path length 1/cos(theta_track), cos(theta_track) ~ U(track_cos_min, 1); a crossing's
-  energy is split between the two halves of its track segment, the layer's energies are
-  renormalised to E_vis and the deposits are merged per layer on the ``point_grid`` (the
-  reference's sub-cell grid) at their energy-weighted mean position.
+* Constants are unit-consistent: E_c = 2.66 (X0 Z / A)^1.1 MeV with X0 in g/cm^2 (Geant4
+  inserts X0 in mm), R_M = X0 E_s / E_c with E_s = 21.2 MeV, and each layer's homogenised
+  medium (:func:`calopaper.sim.calorimeters.medium`: mass-weighted Z, 1/X0 = sum(w_i/X0_i),
+  F_S = 1 / (X0 per sampling period), e_hat = 1 / (1 + 0.007 (Z_absorber - Z_active))).
+  Material data are PDG values (:data:`calopaper.sim.calorimeters.MATERIALS`).
+* ``readout="total"`` (cells record absorber + active energy, CaloGAN) uses the homogeneous
+  parameterisation of the medium; ``readout="active"`` (ILD) the sampling-calorimeter one,
+  which describes the *visible* energy, times f_vis = e_hat * f_mip of each layer, with
+  per-step Gamma fluctuations of variance a^2 (1 GeV) f_vis E_vis (sigma/E = a / sqrt(E/GeV)).
+* Longitudinal (gflash.md 4.2): per (sub-)shower correlated Gaussian ln T, ln alpha with the
+  clamps of Geant4's sampling class, and the Gamma profile integrated exactly over every
+  sampling period (scipy's regularised incomplete gamma). A layer uses the parameters of its
+  own medium with the shower's two normal deviates, so the thick-absorber part of a stack
+  (ILD layers 21-30) gets its own F_S. Electrons start at the front; a photon converts at a
+  depth ~ Exp(9/7 X0) into an e+ e- pair sharing its energy as x, 1 - x with
+  dsigma/dx ~ 1 - 4/3 x (1 - x), each member an electron shower (this makes photon showers
+  0.5-0.6 X0 shallower than a full-energy electron shower started at the conversion point).
+* Radial (gflash.md 4.3): f(r) = p 2r R_C^2/(r^2+R_C^2)^2 + (1-p) 2r R_T^2/(r^2+R_T^2)^2 with
+  the published tau and energy dependence and, for "active" readout, the sampling
+  corrections; tau at mid-step (Geant4) or at the active layer. Truncated at ``MAX_RADIUS``
+  R_M. R_M in mm at a layer is that of the medium from the front up to that layer, so the
+  mass-less gaps of the real ILD layout widen the shower (25 mm instead of 11 mm) smoothly.
+* Spots ("total"): N_spot = spots_per_gev (E/GeV)^spot_exponent (calogan: the homogeneous
+  93 ln(Z) (E/GeV)^0.876), shared over the steps in proportion to their energy with at least
+  one spot per step that has energy. Our addition: tail spots are ``tail_spots`` times more
+  numerous and lighter than core spots (GFlash: 1, equal spots), which keeps the energy
+  profile but lets the halo reach as many cells as Geant4's soft particles do.
+* Hits ("active", our addition; GFlash has no model of the hits in a thin active layer): the
+  visible energy of a step is carried by Poisson(E_vis / <e_hit>) hits (at least one): with
+  probability ``soft_fraction`` a soft photon-induced deposit, dN/dln(E) ~ E^soft_exponent
+  below ``mip_mpv``, else a charged crossing, Moyal(mip_mpv, mip_width) / cos(theta_track) with
+  cos(theta_track) ~ U(track_cos_min, 1). Energies are rescaled to E_vis per step and merged
+  per layer on ``point_grid`` (the reference's 5.088/6 mm sub-cell grid) at their
+  energy-weighted mean position.
 
-Output points are (eta mm, phi mm, layer index, E MeV); the layer's z in mm is
-``calorimeter.layer_z[layer]`` (also stored in ``attrs["layer_z_mm"]``).
+Tuning: the GFlash parameters are the published central values, untouched. The hit model
+(ILD: mip_width 0.02 MeV, track_cos_min 0.3, soft_fraction 0.2, soft_exponent 1.2) was chosen
+against the CaloClouds-3 Geant4 reference histograms (``validation.jsd_table``), and
+``tail_spots = 20`` against the occupancy of 51 real CaloGAN showers.
+
+Points are (eta mm, phi mm, layer index, E MeV); the layer's z in mm is
+``calorimeter.layer_z[layer]`` (also in ``attrs["layer_z_mm"]``). ``cell_hits`` gives the
+cells with the MIP cut; ``geometry.rebin`` with ``calorimeter.layers[i].segmentation`` on one
+layer's points gives dense cell images, and ``datasets.clouds_to_calogan`` the CaloGAN layout.
 """
 
 from __future__ import annotations
@@ -103,7 +117,7 @@ def longitudinal_parameters(
         >>> from calopaper.sim.calorimeters import ILD
         >>> m, a, *_ = longitudinal_parameters(np.array([10.0]), ILD.front, sampling=False)
         >>> round(float(np.exp(m[0])), 2), round(float(np.exp(a[0])), 2)
-        (6.29, 4.16)
+        (6.29, 4.28)
     """
     ln_y = np.log(np.asarray(energy, float) * 1e3 / med.critical_energy)
     t_hom = np.maximum(ln_y - 0.812, 0.1)
@@ -160,8 +174,10 @@ def radial_containment(
     """Fraction of the (truncated) radial profile within ``radius`` (all in units of R_M).
 
     Example:
-        >>> float(radial_containment(1.0, 1.0, 1.0, 0.5))
-        0.5
+        >>> float(radial_containment(10.0, 0.1, 1.0, 0.5))
+        1.0
+        >>> round(float(radial_containment(1.0, 0.1, 1.0, 0.5)), 3)  # core 0.99, tail 0.505
+        0.748
     """
     m2, top = min(radius, MAX_RADIUS) ** 2, MAX_RADIUS**2
 
@@ -171,36 +187,41 @@ def radial_containment(
     return p * cdf(np.asarray(r_core)) + (1 - p) * cdf(np.asarray(r_tail))
 
 
-def _sample_radius(
-    rng: np.random.Generator, r_core: np.ndarray, r_tail: np.ndarray, p: np.ndarray
-) -> np.ndarray:
-    """Radii (units of R_M) from the core + tail profile truncated at ``MAX_RADIUS``."""
-    scale = np.where(rng.random(p.shape) < p, r_core, r_tail)
-    u = rng.random(p.shape) * MAX_RADIUS**2 / (MAX_RADIUS**2 + scale**2)
+def _sample_radius(rng: np.random.Generator, scale: np.ndarray) -> np.ndarray:
+    """Radii from 2 r R^2 / (r^2 + R^2)^2 truncated at ``MAX_RADIUS`` (units of R_M)."""
+    u = rng.random(scale.shape) * MAX_RADIUS**2 / (MAX_RADIUS**2 + scale**2)
     return scale * np.sqrt(u / (1 - u))
 
 
 @dataclass
 class Profiles:
-    """Per-shower longitudinal development over the calorimeter's sampling steps.
+    """Longitudinal development of a batch of showers over the calorimeter's sampling steps.
+
+    A photon converts at ``start`` into an e+ e- pair; each pair member and each incident
+    electron is one row (a "sub-shower") with its own T and alpha.
 
     Attributes:
-        energy: (N,) incident energy, GeV.
+        incident_energy: (N,) GeV.
         particle: (N,) PDG codes.
         direction: (N, 3) unit vectors of incidence.
-        start: (N,) shower start depth along the axis, X0 (photon conversion; 0 for e+-).
-        T: (N,) depth of the maximum of the Gamma profile (from ``start``), X0.
-        alpha: (N,) shape parameter of the Gamma profile.
-        tau_scale: (N,) divide a depth (from ``start``) by this to get GFlash's tau.
+        shower: (R,) index of the incident shower each row belongs to.
+        energy: (R,) energy of the row's electron, GeV.
+        start: (R,) start depth along the axis, X0 (photon conversion; 0 for e+-).
+        T: (R, S) depth of the maximum of the Gamma profile (from ``start``), X0, with the
+            parameters of each step's medium (constant along a row in a uniform calorimeter).
+        alpha: (R, S) shape parameter of the Gamma profile.
+        tau_scale: (R, S) divide a depth (from ``start``) by this to get GFlash's tau.
         step_layer: (S,) readout layer of each step.
-        depth: (N, S + 1) step edges along the axis, X0.
-        recorded: (N, S) energy the cells record per step, MeV (deposited energy for "total"
-            readout, visible energy for "active"), after sampling fluctuations.
+        depth: (R, S + 1) step edges along the axis, X0.
+        recorded: (R, S) energy the cells record per step, MeV: deposited energy for "total"
+            readout, visible energy (sampling-fluctuated) for "active".
     """
 
-    energy: np.ndarray
+    incident_energy: np.ndarray
     particle: np.ndarray
     direction: np.ndarray
+    shower: np.ndarray
+    energy: np.ndarray
     start: np.ndarray
     T: np.ndarray
     alpha: np.ndarray
@@ -210,7 +231,11 @@ class Profiles:
     recorded: np.ndarray
 
     def __len__(self) -> int:
-        return len(self.energy)
+        return len(self.incident_energy)
+
+    def shower_recorded(self) -> np.ndarray:
+        """(N,) total recorded energy of each incident shower, MeV."""
+        return np.bincount(self.shower, weights=self.recorded.sum(1), minlength=len(self))
 
 
 def _steps(cal: Calorimeter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -222,13 +247,23 @@ def _steps(cal: Calorimeter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return layer, np.concatenate([[0.0], np.cumsum(x0)]), np.concatenate([[0.0], np.cumsum(mm)])
 
 
-def _gamma_cdf_steps(alpha: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """(N, S) Gamma probability between consecutive columns of x (N, S + 1), tail-accurate."""
-    a = alpha[:, None]
-    lower, upper = gammainc(a, x), gammaincc(a, x)
-    tail = x[:, :-1] > a
-    diff = np.where(tail, upper[:, :-1] - upper[:, 1:], lower[:, 1:] - lower[:, :-1])
-    return np.maximum(diff, 0.0)
+def _gamma_cdf_steps(alpha: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """P(alpha, hi) - P(alpha, lo) elementwise, via the upper function in the tail (accurate)."""
+    tail = lo > alpha
+    lower = np.where(tail, gammaincc(alpha, hi), gammainc(alpha, lo))
+    upper = np.where(tail, gammaincc(alpha, lo), gammainc(alpha, hi))
+    return np.maximum(upper - lower, 0.0)
+
+
+def _pair_fraction(rng: np.random.Generator, n: int) -> np.ndarray:
+    """(n,) electron energy fraction x of a pair, dsigma/dx ~ 1 - 4/3 x (1 - x) (Bethe-Heitler,
+    complete screening), by rejection (acceptance >= 2/3)."""
+    x = rng.random(n)
+    todo = rng.random(n) > 1 - 4 / 3 * x * (1 - x)
+    while todo.any():
+        x[todo] = rng.random(todo.sum())
+        todo[todo] = rng.random(todo.sum()) > 1 - 4 / 3 * x[todo] * (1 - x[todo])
+    return x
 
 
 def shower_profiles(
@@ -238,7 +273,7 @@ def shower_profiles(
     direction: np.ndarray,
     rng: np.random.Generator,
 ) -> Profiles:
-    """Draw each shower's start, T and alpha and integrate its energy over the sampling steps.
+    """Draw each (sub-)shower's start, T and alpha and integrate its energy over the steps.
 
     Args:
         calorimeter: a :class:`Calorimeter` or preset name.
@@ -248,57 +283,117 @@ def shower_profiles(
         rng: random generator.
 
     Returns:
-        The :class:`Profiles`; ``recorded`` integrates E * Gamma(t - start; alpha, beta) over the
-        steps (gflash.md 4.2), scaled by f_vis and fluctuated for "active" readout.
+        The :class:`Profiles`; ``recorded`` integrates E * Gamma(t - start; alpha, beta) over
+        the steps (gflash.md 4.2), scaled by f_vis and fluctuated for "active" readout.
     """
     cal = get_calorimeter(calorimeter)
     sampling = cal.readout == "active"
-    energy = np.asarray(energy, float)
-    n = len(energy)
-    mean_t, mean_a, sigma_t, sigma_a, rho = longitudinal_parameters(energy, cal.front, sampling)
-    z1, z2 = rng.standard_normal((2, n))
-    c1, c2 = np.sqrt((1 + rho) / 2), np.sqrt((1 - rho) / 2)
-    T = np.maximum(np.exp(mean_t + sigma_t * (c1 * z1 + c2 * z2)), 1.0)
-    alpha = np.maximum(np.exp(mean_a + sigma_a * (c1 * z1 - c2 * z2)), 1.1)
-    beta = (alpha - 1) / T
-    start = np.where(np.asarray(particle) == 22, rng.exponential(CONVERSION_DEPTH, n), 0.0)
-    mean_alpha = np.exp(mean_a)
-    tau_scale = T * alpha / (alpha - 1) * (mean_alpha - 1) / mean_alpha
+    incident, particle = np.asarray(energy, float), np.asarray(particle)
+    direction = np.asarray(direction, float)
+    photon = particle == 22
+    conversion = rng.exponential(CONVERSION_DEPTH, len(incident))
+    x = _pair_fraction(rng, int(photon.sum()))
+    shower = np.concatenate([np.arange(len(incident)), np.flatnonzero(photon)])
+    first = np.ones(len(incident))
+    first[photon] = x
+    sub = np.concatenate([first, 1 - x])
+    energy = incident[shower] * sub
+    start = np.where(photon, conversion, 0.0)[shower]
+    n = len(shower)
 
+    # Each layer's profile follows the parameterisation of its own medium (one group per
+    # distinct medium), with the same two normal deviates per row.
     step_layer, x0_edges, _ = _steps(cal)
-    depth = x0_edges[None, :] / np.asarray(direction)[:, 2:3]
-    fraction = _gamma_cdf_steps(alpha, beta[:, None] * np.maximum(depth - start[:, None], 0.0))
+    media = [medium([la]) for la in cal.layers]
+    keys = [(m.Z, m.critical_energy, m.F_S, m.e_hat) for m in media]
+    distinct = list(dict.fromkeys(keys))
+    step_group = np.array([distinct.index(keys[la]) for la in step_layer])
+    z1, z2 = rng.standard_normal((2, n))
+    params = []
+    for key in distinct:
+        mean_t, mean_a, sigma_t, sigma_a, rho = longitudinal_parameters(
+            energy, media[keys.index(key)], sampling
+        )
+        c1, c2 = np.sqrt((1 + rho) / 2), np.sqrt((1 - rho) / 2)
+        T = np.maximum(np.exp(mean_t + sigma_t * (c1 * z1 + c2 * z2)), 1.0)
+        alpha = np.maximum(np.exp(mean_a + sigma_a * (c1 * z1 - c2 * z2)), 1.1)
+        mean_alpha = np.exp(mean_a)
+        params.append((T, alpha, T * alpha / (alpha - 1) * (mean_alpha - 1) / mean_alpha))
+    T, alpha, tau_scale = (np.stack([p[i] for p in params], 1)[:, step_group] for i in range(3))
+    beta = (alpha - 1) / T
+
+    depth = x0_edges[None, :] / direction[shower, 2:3]
+    since = np.maximum(depth - start[:, None], 0.0)
+    fraction = _gamma_cdf_steps(alpha, beta * since[:, :-1], beta * since[:, 1:])
     deposit = energy[:, None] * 1e3 * fraction
+    f_step = np.ones(len(step_layer))
     if sampling:
         f_vis = np.array([medium([la]).e_hat * medium([la]).f_mip for la in cal.layers])
-        deposit = deposit * f_vis[step_layer]
+        f_step = f_vis[step_layer]
+        deposit = deposit * f_step
     if cal.sampling_resolution > 0:
         # Var = a^2 (1 GeV) f E_vis per step gives sigma/E = a / sqrt(E/GeV) for the shower.
-        f_step = f_vis[step_layer] if sampling else np.ones(len(step_layer))
         scale = cal.sampling_resolution**2 * 1e3 * f_step
         deposit = rng.gamma(deposit / scale, scale)
     recorded = np.where(deposit > _MIN_ENERGY, deposit, 0.0)
     return Profiles(
-        energy, np.asarray(particle), direction, start, T, alpha, tau_scale, step_layer, depth, recorded
+        incident,
+        particle,
+        direction,
+        shower,
+        energy,
+        start,
+        T,
+        alpha,
+        tau_scale,
+        step_layer,
+        depth,
+        recorded,
     )
 
 
 def _merge(
-    shower: np.ndarray, step: np.ndarray, xy: np.ndarray, e: np.ndarray, grid: float
+    shower: np.ndarray, layer: np.ndarray, xy: np.ndarray, e: np.ndarray, grid: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Sum deposits per (shower, step, grid square) at their energy-weighted mean position.
+    """Sum deposits per (shower, layer, grid square) at their energy-weighted mean position.
 
-    Returns shower, step, xy (M, 2) and energy of the merged deposits, sorted by shower, step.
+    Returns shower, layer, xy (M, 2) and energy of the merged deposits, sorted by shower, layer.
     """
     half = 1 << 20
+    n_layers = int(layer.max()) + 1
     ij = np.clip(np.floor(xy / grid).astype(np.int64), -half + 1, half - 1) + half
-    key = ((shower.astype(np.int64) * (step.max() + 1) + step) << 42) | (ij[:, 0] << 21) | ij[:, 1]
+    key = ((shower.astype(np.int64) * n_layers + layer) << 42) | (ij[:, 0] << 21) | ij[:, 1]
     unique, inverse = np.unique(key, return_inverse=True)
     energy = np.bincount(inverse, weights=e)
     pos = np.stack([np.bincount(inverse, weights=e * c) for c in xy.T], 1) / energy[:, None]
+    # Keep each merged point inside its square also after the cast to float32, so rebinning
+    # onto cells whose edges lie on the grid stays exact.
+    lo = (np.stack([(unique >> 21) & ((1 << 21) - 1), unique & ((1 << 21) - 1)], 1) - half) * grid
+    lo32, hi32 = lo.astype(np.float32), (lo + grid).astype(np.float32)
+    lo32 = np.where(lo32 < lo, np.nextafter(lo32, np.float32(np.inf)), lo32)
+    hi32 = np.where(hi32 >= lo + grid, np.nextafter(hi32, np.float32(-np.inf)), hi32)
+    pos = np.clip(pos.astype(np.float32), lo32, hi32).astype(np.float64)
     group = unique >> 42
-    n_steps = step.max() + 1
-    return group // n_steps, group % n_steps, pos, energy
+    return group // n_layers, group % n_layers, pos, energy
+
+
+def _mean_hit_energy(cal: Calorimeter) -> float:
+    """Mean of :func:`_hit_energies` before renormalisation, MeV."""
+    c0, k = cal.track_cos_min, cal.soft_exponent
+    mean_path = -math.log(c0) / (1 - c0) if c0 < 1 else 1.0
+    mip = (cal.mip_mpv + cal.mip_width * (np.euler_gamma + math.log(2))) * mean_path
+    soft = cal.mip_mpv * k / (k + 1)
+    return (1 - cal.soft_fraction) * mip + cal.soft_fraction * soft
+
+
+def _hit_energies(cal: Calorimeter, size: int, rng: np.random.Generator) -> np.ndarray:
+    """(size,) raw hit energies, MeV: charged crossings, Moyal(mip_mpv, mip_width) over
+    U(track_cos_min, 1) path cosines, or with probability ``soft_fraction`` a soft deposit with
+    dN/dln(E) ~ E^soft_exponent below ``mip_mpv`` (photon-induced electrons)."""
+    mip = cal.mip_mpv - cal.mip_width * np.log(rng.standard_normal(size) ** 2)
+    mip = mip / rng.uniform(cal.track_cos_min, 1.0, size)
+    soft = cal.mip_mpv * rng.random(size) ** (1 / cal.soft_exponent)
+    return np.where(rng.random(size) < cal.soft_fraction, soft, mip)
 
 
 def place_points(
@@ -306,7 +401,7 @@ def place_points(
 ) -> PointClouds:
     """Turn longitudinal profiles into points: spots ("total") or merged hits ("active").
 
-    Per shower the point energies sum to ``profiles.recorded.sum(1)`` (float32 rounding).
+    Per shower the point energies sum to ``profiles.shower_recorded()`` (float32 rounding).
 
     Args:
         calorimeter: the calorimeter the profiles were drawn for.
@@ -319,103 +414,116 @@ def place_points(
     """
     cal = get_calorimeter(calorimeter)
     active = cal.readout == "active"
-    n, rec = len(profiles), profiles.recorded
-    if active:
-        c0 = cal.track_cos_min
-        mean_path = -math.log(c0) / (1 - c0) if c0 < 1 else 1.0
-        mean_cross = (cal.mip_mpv + cal.mip_width * (np.euler_gamma + math.log(2))) * mean_path
-        counts = rng.poisson(rec / mean_cross)
-    else:
-        spots = cal.spots_per_gev * profiles.energy**cal.spot_exponent
-        expected = spots[:, None] * rec / (profiles.energy[:, None] * 1e3)
-        counts = np.floor(expected + rng.random(rec.shape)).astype(np.int64)
-    counts = np.where(rec > 0, np.maximum(counts, 1), 0)
-    flat = counts.ravel()
-    shower, step = np.divmod(np.repeat(np.arange(flat.size), flat), rec.shape[1])
-    layer = profiles.step_layer[step]
-    size = len(shower)
-
-    _, _, z_edges = _steps(cal)
+    rec = profiles.recorded
+    # GFlash's tau per (row, step): hits in the active layer at the back of a step ("active"),
+    # spots at mid-step as in Geant4 ("total").
     depth = profiles.depth
-    if active:
-        # Hits sit in the active material at the back of each step.
-        u = np.ones(size)
-        if cal.mip_width > 0:
-            e = cal.mip_mpv - cal.mip_width * np.log(rng.standard_normal(size) ** 2)
-        else:
-            e = np.full(size, cal.mip_mpv)
-        cos_track = rng.uniform(cal.track_cos_min, 1.0, size)
-        e = e / cos_track
-        norm = np.bincount(shower * rec.shape[1] + step, weights=e, minlength=rec.size)
-        e = e * (rec.ravel() / np.where(norm > 0, norm, 1.0))[shower * rec.shape[1] + step]
-        z = cal.layer_z[layer]
-    else:
-        u = rng.random(size)
-        e = (rec / np.maximum(counts, 1)).ravel()[shower * rec.shape[1] + step]
-        z = z_edges[step] + u * np.diff(z_edges)[step]
-    t = depth[shower, step] + u * (depth[shower, step + 1] - depth[shower, step])
-    tau = np.maximum(t - profiles.start[shower], 0.0) / profiles.tau_scale[shower]
-
+    t = depth[:, :-1] + (1.0 if active else 0.5) * np.diff(depth, axis=1)
+    tau = np.maximum(t - profiles.start[:, None], 0.0) / profiles.tau_scale
     media = [medium([la]) for la in cal.layers]
     Z, F_S, e_hat = (np.array([getattr(m, k) for m in media]) for k in ("Z", "F_S", "e_hat"))
+    lay = profiles.step_layer
+    r_core, r_tail, p = radial_parameters(
+        tau, profiles.energy[:, None], Z[lay], F_S[lay], e_hat[lay], active
+    )
+    # Deposits per (row, step, component), component 0 = core, 1 = tail.
+    share = np.stack([p, 1 - p], -1)  # energy fraction of each component
+    if active:
+        counts = rng.poisson(rec / _mean_hit_energy(cal))
+        counts = np.where(rec > 0, np.maximum(counts, 1), 0)
+        cell = np.repeat(np.arange(rec.size), counts.ravel())
+        core = rng.random(len(cell)) < p.ravel()[cell]
+        e = _hit_energies(cal, len(cell), rng)
+        norm = np.bincount(cell, weights=e, minlength=rec.size)
+        e = e * (rec.ravel() / np.where(norm > 0, norm, 1.0))[cell]
+        cell = 2 * cell + ~core
+    else:
+        # Tail spots are tail_spots times more numerous per unit energy than core spots; each
+        # component keeps exactly its energy share, split equally among its spots.
+        spots = cal.spots_per_gev * profiles.energy**cal.spot_exponent
+        weight = share * np.array([1.0, cal.tail_spots])
+        n_step = spots[:, None] * rec / (profiles.energy[:, None] * 1e3)
+        expected = (n_step / weight.sum(-1))[..., None] * weight
+        counts = np.floor(expected + rng.random(expected.shape)).astype(np.int64)
+        has = (rec[..., None] > 0) & (share > 0)
+        counts = np.where(has, np.maximum(counts, 1), 0)
+        cell = np.repeat(np.arange(counts.size), counts.ravel())
+        energy = rec[..., None] * share / np.maximum(counts, 1)
+        e = energy.ravel()[cell]
+    row, step = np.divmod(cell // 2, rec.shape[1])
+    layer = lay[step]
+    size = len(cell)
+    radius = np.where(cell % 2 == 0, r_core.ravel()[cell // 2], r_tail.ravel()[cell // 2])
     r_m = np.array([medium(cal.layers[: i + 1]).moliere_radius for i in range(len(cal.layers))])
-    params = radial_parameters(
-        tau, profiles.energy[shower], Z[layer], F_S[layer], e_hat[layer], active
-    )
-    r = _sample_radius(rng, *params) * r_m[layer]
+    r = _sample_radius(rng, radius) * r_m[layer]
     psi = rng.uniform(0.0, 2 * np.pi, size)
-    perp = r * np.cos(psi), r * np.sin(psi)  # in the plane normal to the axis
-    d = profiles.direction[shower]
-    cos_t = d[:, 2]
-    sin_t = np.sqrt(np.maximum(1 - cos_t**2, 0.0))
-    cos_p, sin_p = np.where(sin_t > 0, d[:, 0] / np.where(sin_t > 0, sin_t, 1), 1.0), np.where(
-        sin_t > 0, d[:, 1] / np.where(sin_t > 0, sin_t, 1), 0.0
+    if active:
+        z = cal.layer_z[layer]
+    else:
+        _, _, z_edges = _steps(cal)
+        z = z_edges[step] + rng.random(size) * np.diff(z_edges)[step]
+    shower = profiles.shower[row]
+    xy = _to_layer_plane(r * np.cos(psi), r * np.sin(psi), z, profiles.direction[shower])
+    if cal.point_grid > 0 and size:
+        shower, layer, xy, e = _merge(shower, layer, xy, e, cal.point_grid)
+    else:
+        order = np.argsort(shower * len(lay) + step, kind="stable")
+        shower, layer, xy, e = shower[order], layer[order], xy[order], e[order]
+    points = np.column_stack([xy, layer, e])
+    counts = np.bincount(shower, minlength=len(profiles))
+    return PointClouds(
+        points,
+        np.concatenate([[0], np.cumsum(counts)]),
+        profiles.incident_energy,
+        profiles.direction,
+        profiles.particle,
+        {},
     )
-    # Project along the axis onto the layer plane: stretched by 1/cos(theta) in the incidence plane.
-    along = perp[0] / cos_t
-    xy = np.stack(
+
+
+def _to_layer_plane(
+    u: np.ndarray, v: np.ndarray, z: np.ndarray, direction: np.ndarray
+) -> np.ndarray:
+    """(P, 2) layer-plane (eta, phi) of points at depth z (mm) offset by (u, v) from the axis.
+
+    (u, v) are taken in the plane normal to the axis, u in the plane of incidence; projecting
+    along the axis stretches u by 1 / cos(theta). The axis enters at (0, 0) on the front face.
+    """
+    cos_t = direction[:, 2]
+    if np.all(cos_t == 1.0):
+        return np.stack([u, v], 1)
+    sin_t = np.sqrt(np.maximum(1 - cos_t**2, 0.0))
+    safe = np.where(sin_t > 0, sin_t, 1.0)
+    cos_p = np.where(sin_t > 0, direction[:, 0] / safe, 1.0)
+    sin_p = np.where(sin_t > 0, direction[:, 1] / safe, 0.0)
+    along = u / cos_t
+    return np.stack(
         [
-            z * d[:, 0] / cos_t + along * cos_p - perp[1] * sin_p,
-            z * d[:, 1] / cos_t + along * sin_p + perp[1] * cos_p,
+            z * direction[:, 0] / cos_t + along * cos_p - v * sin_p,
+            z * direction[:, 1] / cos_t + along * sin_p + v * cos_p,
         ],
         1,
-    )
-    if active:
-        # Split each crossing between the two halves of its track segment in the active layer.
-        half = cal.layers[0].active_thickness * np.sqrt(1 - cos_track**2) / cos_track / 4
-        phi_track = rng.uniform(0.0, 2 * np.pi, size)
-        offset = np.stack([half * np.cos(phi_track), half * np.sin(phi_track)], 1)
-        xy = np.concatenate([xy - offset, xy + offset])
-        shower, step, e = np.tile(shower, 2), np.tile(step, 2), np.tile(e / 2, 2)
-    if cal.point_grid > 0 and len(e):
-        shower, step, xy, e = _merge(shower, step, xy, e, cal.point_grid)
-    else:
-        order = np.lexsort((step, shower))
-        shower, step, xy, e = shower[order], step[order], xy[order], e[order]
-    points = np.column_stack([xy, profiles.step_layer[step], e])
-    offsets = np.concatenate([[0], np.cumsum(np.bincount(shower, minlength=n))])
-    return PointClouds(
-        points, offsets, profiles.energy, profiles.direction, profiles.particle, {}
     )
 
 
 def _validate_energy(energy: object, n: int) -> tuple[float, float] | np.ndarray:
-    """A (lo, hi) range, or (n,) per-shower values for an ndarray; GeV in GFlash's [0.1, 1e4]."""
+    """A (lo, hi) range, or (n,) per-shower values for a 1-d ndarray; GeV in [0.1, 1e4]."""
     per_shower = isinstance(energy, np.ndarray) and energy.ndim == 1
     try:
-        values = np.asarray(energy, dtype=float)
+        values = np.asarray(energy, dtype=float).reshape(-1)
     except (TypeError, ValueError):
         values = np.array([np.nan])
-    if not per_shower:
-        values = np.broadcast_to(values, (2,)) if values.ndim == 0 else values
-    shape_ok = values.shape == ((n,) if per_shower else (2,))
-    if not (shape_ok and np.all((values >= 0.1) & (values <= 1e4)) and values[0] <= values[-1]):
+    if per_shower:
+        ok = values.shape == (n,)
+    else:
+        values = np.repeat(values, 2) if values.size == 1 else values
+        ok = values.shape == (2,) and values[0] <= values[1]
+    if not (ok and np.all((values >= 0.1) & (values <= 1e4))):
         msg = (
-            f"energy = {energy!r} is invalid; expected a value, a (lo, hi) range or an array of "
-            f"{n} values, in GeV within GFlash's [0.1, 10000]"
+            f"energy = {energy!r} is invalid; expected a value, a (lo, hi) range with lo <= hi "
+            f"or an ndarray of {n} values, in GeV within GFlash's range [0.1, 10000]"
         )
-        if not per_shower or not shape_ok or not np.all((values >= 0.1) & (values <= 1e4)):
-            raise ValueError(msg)
+        raise ValueError(msg)
     return values.copy() if per_shower else (float(values[0]), float(values[1]))
 
 
