@@ -12,10 +12,10 @@ from calopaper.store import Store, default_store
 
 __all__ = ["SIMULATORS", "presets", "simulated"]
 
-#: Simulator name -> (module, name of its preset table).
+#: Simulator name -> (module, name of its preset table, further modules its output depends on).
 SIMULATORS = {
-    "supa": ("calopaper.sim.supa", "PRESETS"),
-    "gflash": ("calopaper.sim.gflash", "CALORIMETERS"),
+    "supa": ("calopaper.sim.supa", "PRESETS", ()),
+    "gflash": ("calopaper.sim.gflash", "CALORIMETERS", ("calopaper.sim.calorimeters",)),
 }
 
 
@@ -24,7 +24,7 @@ def presets(simulator: str) -> dict:
     if simulator not in SIMULATORS:
         msg = f"unknown simulator {simulator!r}; expected one of {sorted(SIMULATORS)}"
         raise ValueError(msg)
-    module, table = SIMULATORS[simulator]
+    module, table, _ = SIMULATORS[simulator]
     return getattr(importlib.import_module(module), table)
 
 
@@ -58,11 +58,12 @@ def simulated(
         msg = f"unknown {simulator} preset {preset!r}; expected one of {sorted(table)}"
         raise ValueError(msg)
     config = replace(table[preset], **overrides)
-    module = importlib.import_module(SIMULATORS[simulator][0])
+    name, _, extra = SIMULATORS[simulator]
+    module = importlib.import_module(name)
     key = {"simulator": simulator, "preset": preset, "config": asdict(config), "n": n, "seed": seed}
 
     def build(tmp: Path) -> None:
         write_points(tmp, module.simulate(config, n, seed=seed, progress=progress))
 
-    path = (store or default_store()).get_or_build(simulator, key, build, code=[module])
+    path = (store or default_store()).get_or_build(simulator, key, build, code=[module, *extra])
     return read_points(path)

@@ -201,6 +201,20 @@ def test_calogan_points_rebin_exactly_into_calogan_cells():
     np.testing.assert_allclose(total, points, rtol=1e-5)
 
 
+def test_layer_cells_through_geometry_rebin():
+    from calopaper.geometry import rebin
+
+    clouds = gflash.simulate("ild", 5, seed=6)
+    mask = clouds.points[:, 2] == 12
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(clouds.event_index[mask], minlength=5))])
+    eta, phi, _, energy = clouds.points[mask].T
+    cells, overflow = rebin(eta, phi, energy, offsets, ILD.layers[12].segmentation)
+    assert cells.shape == (5, 78, 78)
+    layer_energy = np.bincount(clouds.event_index[mask], weights=energy, minlength=5)
+    np.testing.assert_allclose(cells.sum((1, 2)) + overflow, layer_energy, rtol=1e-6)
+    assert overflow.sum() < 1e-3 * layer_energy.sum()
+
+
 def test_cell_hits_apply_the_mip_cut():
     clouds = gflash.simulate("ild", 10, seed=5)
     cells = gflash.cell_hits(clouds, "ild")
@@ -248,7 +262,7 @@ def test_ild_histograms_are_close_to_geant4():
     table = validation.jsd_table(clouds)
     assert set(table) == set(validation.HISTOGRAMS)
     assert all(0 <= v <= 1 for v in table.values())
-    # Loose bounds at 400 showers (10k showers: 0.0004 ... 0.011, see the module docstring).
+    # Loose bounds at 400 showers (20k showers: 0.0004 ... 0.011, see jsd_table).
     for name in ("energy_vs_radius", "hits_vs_radius", "energy_vs_layer", "hits_vs_layer"):
         assert table[name] < 0.01, name
     for name in ("hit_energy", "energy_sum", "hits_per_shower"):

@@ -12,6 +12,7 @@ from calopaper.geometry import Segmentation
 __all__ = [
     "CALOGAN",
     "CALORIMETERS",
+    "E_S",
     "ILD",
     "MATERIALS",
     "Calorimeter",
@@ -19,6 +20,7 @@ __all__ = [
     "Material",
     "Medium",
     "get_calorimeter",
+    "medium",
 ]
 
 #: E_s of the Moliere radius R_M = X0 E_s / E_c, MeV (Geant4 GFlash sampling class since 2024).

@@ -595,7 +595,7 @@ def simulate(
         msg = f"seed = {seed!r} is invalid; expected a non-negative int"
         raise ValueError(msg)
     name = cal.particle if particle is None else particle
-    if name not in _NAMES:
+    if not isinstance(name, str | int | np.integer) or name not in _NAMES:
         msg = f"particle = {name!r} is invalid; expected 'gamma', 'e-' or 'e+' (or 22, 11, -11)"
         raise ValueError(msg)
     name = _NAMES[name]

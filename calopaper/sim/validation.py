@@ -181,6 +181,13 @@ def jsd_table(clouds: PointClouds, path: str | Path = REFERENCE_PATH) -> dict[st
 
     Returns:
         JSD by histogram name (see ``HISTOGRAMS``); 0 is identical, 1 disjoint.
+
+    With 20k ``simulate("ild", 20000, seed=1)`` showers (same-size self floor <= 0.0008):
+    hits / energy vs radius 0.0037 / 0.0004, hits / energy vs layer 0.0021 / 0.0032 (the
+    reference alternates by ~10 % between odd and even layers, which GFlash does not model:
+    0.0010 of it), hit energy 0.0076, hits per shower 0.011, energy sum 0.0013, centre of
+    gravity x / depth / z 0.24 / 0.024 / 0.064 (our centroid scatters 0.27 mm instead of
+    0.5 mm, GFlash spots being independent, and the reference's x is offset by 0.38 mm).
     """
     hists, geometry = load_reference(path)
     ours = ild_histograms(clouds, geometry, hit_energy_scale(hists))
