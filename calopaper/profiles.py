@@ -26,6 +26,35 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         "book": {"n_showers": 10000},
         "paper": {"n_showers": 10000},
     },
+    "02_savae": {
+        "smoke": {
+            "n_showers": 300,
+            "epochs": 1,
+            "batch_size": 64,
+            "n_samples": 30,
+            "sweep_showers": 100,
+            "sweep_epochs": 1,
+            "n_timing": 100,
+        },
+        "book": {
+            "n_showers": 5000,
+            "epochs": 30,
+            "batch_size": 128,
+            "n_samples": 500,
+            "sweep_showers": 1400,
+            "sweep_epochs": 10,
+            "n_timing": 1000,
+        },
+        "paper": {
+            "n_showers": 10000,
+            "epochs": 500,
+            "batch_size": 128,
+            "n_samples": 1000,
+            "sweep_showers": 7000,
+            "sweep_epochs": 100,
+            "n_timing": 10000,
+        },
+    },
     "05_supa": {
         "smoke": {"n_showers": 300, "n_bench": 200, "n_gflash": 200},
         "book": {"n_showers": 10000, "n_bench": 5000, "n_gflash": 20000},
@@ -73,6 +102,38 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             "grid_tau_z": [1 / 5, 1 / 7, 1 / 9],
             "grid_tau_xm": [1 / 5, 1 / 7, 1 / 9],
             "n_timing": 10000,
+        },
+    },
+    "03_gaam": {
+        "smoke": {
+            "n_showers": 50,
+            "epochs": 1,
+            "n_samples": 10,
+            "inner_segmentations": ["48x4", "192x12"],
+            "n_timing": 5,
+        },
+        "book": {
+            "n_showers": 1200,
+            "epochs": 12,
+            "n_samples": 240,
+            "inner_segmentations": ["48x4", "48x12", "192x4", "192x12"],
+            "n_timing": 100,
+        },
+        "paper": {
+            "n_showers": 10000,
+            "epochs": 200,
+            "n_samples": 2000,
+            "inner_segmentations": [
+                "48x4",
+                "48x12",
+                "48x24",
+                "48x48",
+                "192x4",
+                "192x12",
+                "192x24",
+                "192x48",
+            ],
+            "n_timing": 1000,
         },
     },
 }
@@ -153,6 +214,7 @@ def resolve(chapter: str, **params: Any) -> SimpleNamespace:
 #: Chapter parameters that no profile sets (free hyperparameters with notebook defaults).
 FREE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "01_dataset": ("dataset_path",),
+    "02_savae": ("beta", "betas", "latent_dim", "hidden", "lr", "threads", "dataset_path"),
     "05_supa": ("preset", "dataset_path"),
     "04_dvae": (
         "particles",
@@ -162,7 +224,19 @@ FREE_PARAMETERS: dict[str, tuple[str, ...]] = {
         "leaky_slope",
         "n_chains",
         "gibbs_steps_train",
+        "true_mask_variant",
         "threads",
+    ),
+    "03_gaam": (
+        "dataset_path",
+        "hidden_inner",
+        "hidden_middle",
+        "hidden_outer",
+        "channels",
+        "kernel",
+        "empty_fraction",
+        "batch_size",
+        "lr",
     ),
 }
 

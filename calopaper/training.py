@@ -274,6 +274,7 @@ def trained(
     checkpoint = store.root / "checkpoints" / f"{store.key(kind, key, modules)}.pt"
 
     def build(tmp: Path) -> None:
+        seed_everything(fit_config.seed)  # the initial weights depend on the seed only
         model = cls(config)
         train, val = data()
         history = fit(

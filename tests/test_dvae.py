@@ -51,8 +51,10 @@ def test_exact_distribution_is_the_normalised_boltzmann_weight():
     states, p = rbm.exact_distribution()
     assert states.shape == (64, 6) and float(p.sum()) == pytest.approx(1.0, abs=1e-12)
     v, h = states[:, :3], states[:, 3:]
-    energy = -(v @ rbm.visible_bias) - (h @ rbm.hidden_bias) - torch.einsum(
-        "ni,ij,nj->n", v, rbm.weight, h
+    energy = (
+        -(v @ rbm.visible_bias)
+        - (h @ rbm.hidden_bias)
+        - torch.einsum("ni,ij,nj->n", v, rbm.weight, h)
     )
     expected = torch.exp(-energy.double()) / torch.exp(-energy.double()).sum()
     torch.testing.assert_close(p, expected)
@@ -225,3 +227,36 @@ def test_a_tiny_dvae_learns_the_energy_scale_and_the_hit_pattern():
     torch.testing.assert_close(total, torch.tensor([10.0, 50.0, 90.0]), rtol=0.15, atol=1.5)
     assert float((samples[:, 4:] > 0).float().mean()) < 0.02
     assert float((samples[:, :4] > 0).float().mean()) > 0.9
+
+
+def test_sampled_mask_shrinks_uncertain_cells_and_the_true_mask_does_not():
+    """4 cells, each hit with probability 1/2 by U[50, 150] MeV, independent of everything; a
+    large KL weight keeps the latents uninformative. With the paper's sampled mask the MSE-optimal
+    energy output is p times the mean hit value (in standardised units), so generated hits are
+    too soft; with the shower's own hit pattern in the MSE they are not."""
+    rng = np.random.default_rng(0)
+    cells = ((rng.random((1000, 4)) < 0.5) * rng.uniform(50, 150, (1000, 4))).astype(np.float32)
+    data = (torch.tensor(cells), torch.full((1000,), 50.0))
+    scaler = CellStandardiser.fit(cells)
+    mean_hit = {}
+    for mask in ("sampled", "true"):
+        config = DVAEConfig(
+            n_cells=4,
+            encoder_hidden=(16,),
+            decoder_hidden=(16, 16),
+            n_levels=1,
+            n_latent=2,
+            beta=10.0,
+            leaky_slope=0.02,
+            mask_in_loss=mask,
+            standardisation=scaler.to_config(),
+        )
+        torch.manual_seed(0)
+        model = DVAE(config)
+        fit(model, data, config=FitConfig(epochs=10, batch_size=50, lr=3e-3), progress=False)
+        samples = model.sample(2000, torch.full((2000,), 50.0), torch.Generator().manual_seed(1))
+        mean_hit[mask] = float(samples[samples > 0].mean())
+    assert mean_hit["true"] == pytest.approx(100.0, rel=0.05)
+    assert mean_hit["sampled"] < 85.0
+    with pytest.raises(ValueError, match="mask_in_loss"):
+        DVAEConfig(mask_in_loss="oracle")

@@ -32,6 +32,72 @@ class Case:
 CASES: list[Case] = []
 
 
+def _dvae_batch() -> tuple:
+    """Six sparse CaloGAN showers (504 cells, MeV) and their incident energies (GeV)."""
+    g = torch.Generator().manual_seed(0)
+    cells = (torch.rand(6, 504, generator=g) < 0.1) * torch.rand(6, 504, generator=g) * 1000
+    return cells, torch.linspace(1.0, 100.0, 6)
+
+
+def _dvae() -> torch.nn.Module:
+    from calopaper.models.dvae import DVAE, CellStandardiser, architecture
+
+    scaler = CellStandardiser.fit(_dvae_batch()[0])
+    config = architecture("I", scale=0.05, gibbs_steps_sample=5, standardisation=scaler.to_config())
+    return DVAE(config)
+
+
+CASES.append(
+    Case("dvae", _dvae, _dvae_batch, lambda n: torch.linspace(1.0, 150.0, n), lambda n: (n, 504))
+)
+
+
+def _gaam_batch() -> tuple:
+    """Five 3x4 showers (MeV, spiral order) padded to 16 positions, and their cell sizes (mm)."""
+    g = torch.Generator().manual_seed(0)
+    energy = torch.zeros(5, 16)
+    energy[:, :12] = (torch.rand(5, 12, generator=g) < 0.5) * torch.rand(5, 12, generator=g) * 60
+    sizes = torch.zeros(5, 16, 2)
+    sizes[:, :12] = torch.tensor([160.0, 120.0])
+    return energy, sizes
+
+
+def _gaam(conditional: bool) -> Callable[[], torch.nn.Module]:
+    from calopaper.models.gaam import GAAM, GAAMConfig
+
+    config = GAAMConfig(16, 9, hidden=(8, 8), channels=3, kernel=2, conditional=conditional)
+    return lambda: GAAM(config)
+
+
+CASES.append(Case("gaam", _gaam(True), _gaam_batch, lambda n: "4x4", lambda n: (n, 4, 4)))
+CASES.append(
+    Case("unconditional-arm", _gaam(False), _gaam_batch, lambda n: "4x4", lambda n: (n, 4, 4))
+)
+
+_SAVAE_TINY = {"latent_dim": 2, "hidden": 8, "heads": 2, "max_tokens": 4}
+
+
+def _savae_batch() -> tuple:
+    """Three sparse 4x4 and three 2x2 showers (MeV) as ``savae.prepare`` tensors."""
+    from calopaper.models.savae import SAVAEConfig, prepare
+
+    g = torch.Generator().manual_seed(0)
+    images = {}
+    for name, shape in (("4x4", (4, 4)), ("2x2", (2, 2))):
+        hits = torch.rand(3, *shape, generator=g) < 0.6
+        images[name] = (hits * torch.rand(3, *shape, generator=g) * 1e3).numpy()
+    return prepare(images, SAVAEConfig(segmentations=("4x4", "2x2"), **_SAVAE_TINY))
+
+
+def _savae() -> torch.nn.Module:
+    from calopaper.models.savae import SAVAE, SAVAEConfig
+
+    return SAVAE(SAVAEConfig(segmentations=("4x4", "2x2"), **_SAVAE_TINY))
+
+
+CASES.append(Case("savae", _savae, _savae_batch, lambda n: "3x5", lambda n: (n, 3, 5)))
+
+
 def _ids(cases):
     return [c.name for c in cases]
 

@@ -11,7 +11,7 @@ from calopaper.models import savae
 from calopaper.models.savae import SAVAE, SAVAEConfig
 from calopaper.training import FitConfig
 
-TINY = {"latent_dim": 3, "hidden": 8, "heads": 2, "max_tokens": 6, "loss_cells": 10}
+TINY = {"latent_dim": 3, "hidden": 8, "heads": 2, "max_tokens": 6}
 
 
 def _showers(n: int, shape: tuple[int, int], seed: int = 0) -> np.ndarray:
@@ -67,33 +67,22 @@ def test_condition_is_the_papers_vector_scaled():
     assert savae.condition("36x48*", scale=1.0).tolist() == [24, 12, 24, 24]
 
 
-def test_prepare_weights_give_the_full_sums_when_all_occupied_cells_fit():
-    cfg = SAVAEConfig(segmentations=("12x12", "6x6"), **TINY | {"loss_cells": 40})
+def test_prepare_gives_tokens_segmentation_index_and_all_cells():
+    cfg = SAVAEConfig(segmentations=("12x12", "6x6"), **TINY)
     images = {"12x12": _showers(5, (12, 12)), "6x6": _showers(5, (6, 6), 1)}
-    tokens, mask, cond, cells, x, weight = prepare = savae.prepare(images, cfg)
-    assert [t.shape[0] for t in prepare] == [10] * 6
+    tokens, mask, index, x = savae.prepare(images, cfg)
+    assert tokens.shape == (10, 6, 5) and mask.shape == (10, 6) and x.shape == (10, 144)
+    assert index.tolist() == [0] * 5 + [1] * 5
     for rows, name in ((slice(0, 5), "12x12"), (slice(5, 10), "6x6")):
         flat = images[name].reshape(5, -1)
-        n_cells = flat.shape[1]
-        assert (flat > 0).sum(1).max() <= 40
-        assert weight[rows].sum(1).numpy() == pytest.approx(np.full(5, n_cells))
-        full = savae.to_unit(flat, cfg.e_min_mev, cfg.e_max_mev).sum(1)
-        assert (weight[rows] * x[rows]).sum(1).numpy() == pytest.approx(full, rel=1e-5)
-        assert cond[rows][0].tolist() == savae.condition(name).tolist()
-    brightest = savae.to_unit(images["12x12"].reshape(5, -1).max(1), cfg.e_min_mev, cfg.e_max_mev)
-    assert tokens[:5, 0, 0].numpy() == pytest.approx(brightest, rel=1e-6)
-    assert mask[:5].sum(1).tolist() == np.minimum((images["12x12"] > 0).sum((1, 2)), 6).tolist()
-
-
-def test_prepare_is_unbiased_when_occupied_cells_exceed_loss_cells():
-    cfg = SAVAEConfig(segmentations=("8x8",), **TINY | {"loss_cells": 5})
-    image = np.random.default_rng(0).lognormal(size=(1, 8, 8))
-    full = savae.to_unit(image, cfg.e_min_mev, cfg.e_max_mev).sum()
-    estimates = []
-    for seed in range(400):
-        *_, x, weight = savae.prepare({"8x8": image}, cfg, seed=seed)
-        estimates.append(float((x * weight).sum()))
-    assert np.mean(estimates) == pytest.approx(full, rel=0.03)
+        scaled = savae.to_unit(flat, cfg.e_min_mev, cfg.e_max_mev)
+        assert x[rows, : flat.shape[1]].numpy() == pytest.approx(scaled, abs=1e-6)
+        assert torch.all(x[rows, flat.shape[1] :] == 0)
+        assert tokens[rows, 0, 0].numpy() == pytest.approx(scaled.max(1), abs=1e-6)
+        occupied = np.minimum((flat > 0).sum(1), 6)
+        assert mask[rows].sum(1).tolist() == np.maximum(occupied, 1).tolist()
+    # token geometry is the cell's: the brightest 6x6 token sits on a central cell
+    assert torch.all(tokens[5:, 0, 1:3].abs() < 3 * 80.0 / cfg.length_mm)
 
 
 def test_prepare_names_missing_segmentations():
@@ -142,4 +131,30 @@ def test_fit_savae_learns_and_caches_in_the_store(data_root):
     assert list((data_root / "models" / "savae").glob("*.pt"))
     again, _ = savae.fit_savae(cfg, fit_config, {}, None, key, device="cpu", progress=False)
     for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_decoder_output_is_a_density_times_the_cell_area():
+    """With a cell network blind to the cell, every cell gets the same density: energy ∝ area."""
+    model = SAVAE(SAVAEConfig(segmentations=("6x6",), threshold_mev=0.0, **TINY))
+    with torch.no_grad():
+        model.cell_weights[-1].weight.zero_()
+    energy = model.sample(3, "36x48*", generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(energy[:, 24:], 2 * energy[:, :24].mean(1, keepdim=True), rtol=1e-4)
+    assert torch.allclose(energy[:, :24], energy[:, :1], rtol=1e-5)
+
+
+def test_fit_savae_does_not_depend_on_the_global_random_state(tmp_path):
+    from calopaper.store import Store
+
+    cfg = SAVAEConfig(segmentations=("6x6",), **TINY)
+    train = {"6x6": _showers(32, (6, 6))}
+    models = []
+    for k in range(2):
+        torch.rand(k + 1)
+        store = Store(tmp_path / str(k))
+        fit = FitConfig(epochs=1, batch_size=16)
+        m, _ = savae.fit_savae(cfg, fit, train, None, {}, device="cpu", store=store, progress=False)
+        models.append(m)
+    for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True):
         assert torch.equal(a, b)

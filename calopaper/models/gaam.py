@@ -5,31 +5,28 @@ Design (gaam §4.1-4.3, with the choices the paper leaves open):
 - **Sequence.** A layer image is flattened along ``Segmentation.spiral_order()`` (gaam §4.3,
   App. A) and each energy is preprocessed as x = round(sqrt(E / MeV)), a class in 0..N with N
   the smallest integer above the largest transformed training energy; the model is a
-  categorical over these N + 1 classes per cell, trained by negative log-likelihood.
-- **One model, many segmentations.** The MADE has a fixed number of positions, ``length``, and
-  every segmentation of the layer is a sequence of its ``n_cells`` cells padded to ``length``.
-  Each position carries the features of *its* cell: the energy and, for the geometry-aware
-  model, the cell size (log2 of Δη and Δφ over 20 mm) and a "cell exists" flag. MADE's degrees
-  make the output at position k depend on the energies of positions < k and the sizes of
-  positions <= k only, so padding never reaches a real cell's output and the loss simply skips
-  padded positions. An unseen segmentation is just another sequence of cell sizes, so the same
-  weights generate it (interpolation and extrapolation alike, as long as it has at most
-  ``length`` cells... or more: see the next point).
-- **Truncation.** Segmentations with more than ``length`` cells get zero energy beyond
-  spiral position ``length``. The spiral runs outwards from the shower centre, so with the
-  default 256 positions this drops less than 1e-4 of the energy of every gaam segmentation
-  (the chapter measures it); it makes the inner layer's 9216 cells affordable on a CPU.
-- **Architecture.** ``len(hidden) + 1`` masked fully-connected layers (one for the inner layer,
-  five for middle and outer, gaam §4.1) with GELU produce ``channels`` features per position; a
-  1-D convolution with kernel size 1, shared by all positions, turns them into the N + 1 logits.
-  Hidden-unit degrees are log-spaced over the positions, so most units serve the shower core at
-  the start of the spiral, where the energy is (MADE allows any degree assignment).
+  categorical over these N + 1 classes per cell (softmax), trained by negative log-likelihood.
+- **One model, many segmentations.** The MADE has a fixed number of positions, ``length`` (the
+  most cells of any training segmentation), and every segmentation of the layer is a sequence
+  of its ``n_cells`` cells padded to ``length``. Each position carries the features of *its*
+  cell: the energy and, for GAAM, the cell size (log2 of Δη and Δφ over 20 mm) and a "cell
+  exists" flag. MADE's degrees make the output at position k depend on the energies of
+  positions < k and the sizes of positions <= k only, so padding never reaches a real cell and
+  the loss simply skips padded positions. An unseen segmentation is just another sequence of
+  cell sizes, so the same weights generate it (interpolation and extrapolation alike); one with
+  more than ``length`` cells gets zero energy beyond spiral position ``length``.
+- **Architecture** (see :class:`GAAM`). Masked fully-connected hidden layers with GELU (one for
+  the inner layer, five for the middle and outer layers, gaam §4.1), a masked per-position
+  readout, a causal 1-D convolution over the preceding cells and a direct connection from the
+  cell's own size give ``channels`` features per position; one linear map shared by all
+  positions turns them into the N + 1 logits. Hidden-unit degrees are log-spaced over the
+  positions, so most units serve the shower core at the start of the spiral.
 - **Generation** (gaam §4.1). The first (central) cell's energy is either given (the paper's
   "known prior": drawn from the training data of that segmentation) or, for a segmentation
   without training data, drawn from the model's own first conditional p(x_0 | Δη_0, Δφ_0);
   the remaining cells follow in spiral order, all showers of a batch at once. The first masked
   layer is updated incrementally as cells are drawn, so a step costs one pass through the
-  hidden layers and one output position, not a whole MADE pass.
+  other hidden layers and one output position, not a whole MADE pass.
 - **Baseline** (gaam §4.2). ``GAAMConfig(conditional=False)`` is the unconditional ARM: the
   same network without the cell-size features.
 
@@ -42,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import math
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -53,8 +51,10 @@ from torch.nn import functional as F
 
 from calopaper.datasets import read_cells, read_points, split, write_cells
 from calopaper.geometry import GAAM_INNER, GAAM_MIDDLE, GAAM_OUTER, Segmentation
+from calopaper.profiles import resolve_device
 from calopaper.showers import PointClouds
 from calopaper.store import Store, default_store
+from calopaper.timing import torch_threads
 from calopaper.training import FitConfig, History, trained
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "GAAMConfig",
     "LayerData",
     "LayerModel",
+    "Settings",
     "Truth",
     "hidden_degrees",
     "layer_model",
@@ -78,8 +79,15 @@ LAYERS = {"inner": 0, "middle": 1, "outer": 2}
 TRAINING_SEGMENTATIONS = {"inner": GAAM_INNER, "middle": GAAM_MIDDLE, "outer": GAAM_OUTER}
 #: Reference cell size of the size features, mm: a feature is log2(size / SIZE_REFERENCE).
 SIZE_REFERENCE = 20.0
-#: Default optimisation settings (Adam, gaam §4.3) and most MADE positions (see "Truncation").
-BATCH_SIZE, LR, MAX_LENGTH = 128, 2e-3, 0
+#: torch threads for training and generation on a CPU. GAAM's operations are small (32
+#: sequences per step in training, one cell per step in generation), and on a busy 2-core
+#: machine two threads made both 10-20 times slower than one (thread synchronisation).
+CPU_THREADS = 1
+
+
+def _threads(device: torch.device | str) -> AbstractContextManager:
+    """One torch thread on a CPU (see :data:`CPU_THREADS`), torch's setting elsewhere."""
+    return torch_threads(CPU_THREADS) if torch.device(device).type == "cpu" else nullcontext()
 
 
 def _parse(segmentation: Segmentation | str) -> Segmentation:
@@ -114,7 +122,7 @@ def hidden_degrees(n_units: int, length: int) -> np.ndarray:
 
     Example:
         >>> hidden_degrees(8, 16).tolist()
-        [0, 0, 1, 2, 3, 5, 7, 11]
+        [0, 0, 1, 2, 3, 5, 7, 10]
     """
     return np.round(length ** (np.arange(n_units) / n_units)).astype(np.int64) - 1
 
@@ -128,8 +136,9 @@ class GAAMConfig:
             with more cells gets zero energy beyond.
         n_classes: N + 1 energy classes of x = round(sqrt(E / MeV)).
         hidden: widths of the hidden masked layers (gaam §4.1: one for the inner layer, five
-            for the middle and outer layers); a masked per-position readout follows.
-        channels: features per position fed to the 1-D convolution.
+            for the middle and outer layers).
+        channels: features per position before the output layer.
+        kernel: cells before the current one seen by the causal 1-D convolution.
         conditional: condition on the cell sizes (GAAM); False is the unconditional ARM.
         empty_fraction: in training, the fraction of empty cells (x = 0) whose log-likelihood
             term is evaluated, each weighted by 1 / empty_fraction: an unbiased estimate of the
@@ -140,12 +149,13 @@ class GAAMConfig:
     n_classes: int
     hidden: tuple[int, ...] = (64,) * 5
     channels: int = 8
+    kernel: int = 8
     conditional: bool = True
     empty_fraction: float = 1.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
-        for name in ("length", "channels"):
+        for name in ("length", "channels", "kernel"):
             if getattr(self, name) < 1:
                 msg = f"GAAMConfig.{name} must be >= 1, got {getattr(self, name)!r}"
                 raise ValueError(msg)
@@ -158,11 +168,6 @@ class GAAMConfig:
         if not self.hidden or any(h < 1 for h in self.hidden):
             msg = f"GAAMConfig.hidden needs at least one width >= 1, got {self.hidden}"
             raise ValueError(msg)
-
-    @property
-    def features(self) -> int:
-        """Input features per position: energy, plus log2 Δη, log2 Δφ and "exists" if conditional."""
-        return 4 if self.conditional else 1
 
 
 class _CategoricalNLL(torch.autograd.Function):
@@ -202,8 +207,31 @@ class MaskedLinear(nn.Linear):
         return F.linear(x, self.masked_weight(), self.bias)
 
 
+#: Condition features per cell: log2(Δη / 20 mm), log2(Δφ / 20 mm) and "the cell exists".
+N_CONDITION = 3
+#: Initial output bias of class 0 (empty); with -x / 4 for x >= 1, p(empty) starts at 0.99.
+EMPTY_LOGIT = 6.0
+
+
 class GAAM(nn.Module):
     """One layer's autoregressive model: a conditional MADE over the spiral order (gaam §4).
+
+    The features of position k sum three paths, then GELU and a linear map (shared by all
+    positions) give the N + 1 logits:
+
+    - the MADE: masked layers over every position's energy (and cell size), whose masked
+      readout lets position k see only energies before k (global context);
+    - a causal 1-D convolution over the energies of the ``kernel`` cells just before k (local
+      context, which the MADE's few hidden units per position cannot guarantee);
+    - for GAAM, a linear map (shared by all positions) of cell k's own size features, a MADE
+      direct connection: with fewer hidden units than positions, no hidden unit may have
+      degree exactly k, and only such a unit could otherwise pass cell k's size to its output.
+
+    The output bias starts at :data:`EMPTY_LOGIT` for x = 0 and -x / 4 for x >= 1: empty with
+    probability 0.99, otherwise a light-tailed p(x). A uniform softmax over some 200 classes
+    would put most of the probability on large energies; since E = x^2, an undertrained model's
+    energy is very sensitive to that tail, which otherwise scatters spurious deposits over the
+    thousands of mostly empty cells.
 
     ``loss(batch)`` takes ``(energy, sizes)``: energy (B, length) float32 MeV in spiral order,
     zero-padded; sizes (B, length, 2) float32 mm, each cell's (Δη, Δφ), zero for padding.
@@ -220,7 +248,7 @@ class GAAM(nn.Module):
     def __init__(self, config: GAAMConfig) -> None:
         super().__init__()
         self.config = config
-        length, n_features = config.length, config.features
+        length, n_features = config.length, 1 + N_CONDITION * config.conditional
         # Input degrees, position-major (k * n_features + f): the energy of cell k has degree
         # k + 1, its size features degree k; output position k has degree k. A unit of degree m
         # sees inputs of degree <= m, and output k sees units of degree <= k, so output k
@@ -233,7 +261,13 @@ class GAAM(nn.Module):
             MaskedLinear((d_out[:, None] >= d_in[None, :]).astype(np.float32))
             for d_in, d_out in zip(degrees, degrees[1:], strict=False)
         )
-        self.conv = nn.Conv1d(config.channels, config.n_classes, kernel_size=1)
+        self.conv = nn.Conv1d(1, config.channels, kernel_size=config.kernel, bias=False)
+        if config.conditional:
+            self.direct = nn.Linear(N_CONDITION, config.channels, bias=False)
+        self.out = nn.Linear(config.channels, config.n_classes)
+        with torch.no_grad():  # start mostly empty and light-tailed, not uniform (see above)
+            self.out.bias.copy_(-torch.arange(config.n_classes) / 4.0)
+            self.out.bias[0] = EMPTY_LOGIT
 
     # ----------------------------------------------------------------------------------------
     # features
@@ -242,31 +276,41 @@ class GAAM(nn.Module):
         """log1p(x) / log1p(N) in [0, 1] for classes x."""
         return torch.log1p(classes.float()) / math.log(self.config.n_classes)
 
-    def _inputs(self, classes: Tensor, sizes: Tensor) -> Tensor:
-        """(B, length * features) MADE inputs from classes (B, length) and sizes (B, length, 2)."""
-        energy = self._energy_feature(classes)[..., None]
-        if not self.config.conditional:
-            return energy.flatten(1)
+    @staticmethod
+    def _condition(sizes: Tensor) -> Tensor:
+        """(..., 3) condition features from (..., 2) cell sizes in mm; zeros where Δη = 0."""
         exists = sizes[..., :1] > 0
-        log_size = torch.log2(sizes.clamp(min=1e-6) / SIZE_REFERENCE)
-        size_features = torch.where(exists, log_size, 0.0)
-        return torch.cat([energy, size_features, exists.float()], dim=-1).flatten(1)
+        log_size = torch.where(exists, torch.log2(sizes.clamp(min=1e-6) / SIZE_REFERENCE), 0.0)
+        return torch.cat([log_size, exists.float()], dim=-1)
 
-    def _features(self, inputs: Tensor) -> Tensor:
-        """(B, length, channels) per-position features of the masked layers."""
-        h = inputs
-        for layer in self.layers:
+    def _made_inputs(self, energy: Tensor, condition: Tensor) -> Tensor:
+        """(B, length * features) MADE inputs from (B, length) and (B, length, 3) features."""
+        if not self.config.conditional:
+            return energy
+        return torch.cat([energy[..., None], condition], dim=-1).flatten(1)
+
+    def _features(self, classes: Tensor, sizes: Tensor) -> Tensor:
+        """(B, length, channels) features of every cell before the GELU: the MADE readout plus
+        the causal convolution plus, for GAAM, the cell's own size."""
+        energy, condition = self._energy_feature(classes), self._condition(sizes)
+        h = self._made_inputs(energy, condition)
+        for layer in self.layers[:-1]:
             h = F.gelu(layer(h))
-        return h.view(len(h), self.config.length, self.config.channels)
-
-    def _logits(self, features: Tensor) -> Tensor:
-        """The kernel-size-1 convolution over positions, as the equivalent matrix product:
-        (..., channels) features -> (..., n_classes) logits."""
-        return F.linear(features, self.conv.weight[..., 0], self.conv.bias)
+        features = self.layers[-1](h).view(len(h), self.config.length, self.config.channels)
+        before = F.pad(energy[:, None], (self.config.kernel, 0))[..., :-1]
+        features = features + self.conv(before).transpose(1, 2)
+        if self.config.conditional:
+            features = features + self.direct(condition)
+        return features
 
     def logits(self, classes: Tensor, sizes: Tensor) -> Tensor:
-        """(B, length, n_classes) logits of every cell given the cells before it."""
-        return self._logits(self._features(self._inputs(classes, sizes)))
+        """(B, length, n_classes) logits of every cell given the cells before it.
+
+        Args:
+            classes: (B, length) int64 energy classes in spiral order.
+            sizes: (B, length, 2) float32 mm cell sizes, zero for padding.
+        """
+        return self.out(F.gelu(self._features(classes, sizes)))
 
     # ----------------------------------------------------------------------------------------
     # the model protocol
@@ -286,12 +330,10 @@ class GAAM(nn.Module):
             empty = classes == 0
             keep &= ~empty | (torch.rand_like(energy) < self.config.empty_fraction)
             weight = torch.where(empty, 1 / self.config.empty_fraction, 1.0)
-        features = self._features(self._inputs(classes, sizes))[keep]
-        return _CategoricalNLL.apply(self._logits(features), classes[keep], weight[keep]) / len(
-            energy
-        )
+        # Only the kept cells go through the output layer and the softmax.
+        logits = self.out(F.gelu(self._features(classes, sizes)[keep]))
+        return _CategoricalNLL.apply(logits, classes[keep], weight[keep]) / len(energy)
 
-    @torch.no_grad()
     def sample(
         self,
         n: int,
@@ -312,13 +354,19 @@ class GAAM(nn.Module):
             (n, n_eta, n_phi) float32 MeV, on the model's device; cells beyond spiral position
             ``length`` are 0.
         """
+        with _threads(next(self.parameters()).device), torch.no_grad():
+            return self._sample(n, cond, generator)
+
+    def _sample(self, n: int, cond, generator: torch.Generator | None) -> Tensor:
         segmentation, start = cond if isinstance(cond, tuple) else (cond, None)
         segmentation = _parse(segmentation)
         device = next(self.parameters()).device
         order = torch.as_tensor(segmentation.spiral_order(), device=device)
         m = min(segmentation.n_cells, self.config.length)
         sizes = torch.zeros(n, self.config.length, 2, device=device)
-        d_eta, d_phi = (torch.as_tensor(s, dtype=torch.float32).flatten() for s in segmentation.sizes())
+        d_eta, d_phi = (
+            torch.as_tensor(s, dtype=torch.float32).flatten() for s in segmentation.sizes()
+        )
         sizes[:, :m] = torch.stack([d_eta, d_phi], dim=-1).to(device)[order[:m]]
         uniform = torch.rand(n, m, generator=generator).to(device)
         classes = torch.zeros(n, self.config.length, dtype=torch.long, device=device)
@@ -327,14 +375,20 @@ class GAAM(nn.Module):
             if len(start) != n:
                 msg = f"start holds {len(start)} central-cell energies; expected n = {n}"
                 raise ValueError(msg)
+        condition = self._condition(sizes)
         first, *middle, readout = self.layers
         weight = first.masked_weight()
-        # Pre-activation of the first masked layer with all energies still 0; each drawn cell
-        # adds its column. Units a position may not see are masked out of its output anyway.
-        pre = F.linear(self._inputs(classes, sizes), weight, first.bias)
-        energy_columns = weight[:, :: self.config.features].T.contiguous()  # (length, units)
-        zero_feature = self._energy_feature(torch.zeros((), device=device))
+        # Pre-activation of the first masked layer with every energy still 0 (feature 0); each
+        # drawn cell adds its column. Units a position may not see are masked out of it anyway.
+        pre = F.linear(
+            self._made_inputs(torch.zeros(n, self.config.length, device=device), condition),
+            weight,
+            first.bias,
+        )
+        energy_columns = weight[:, :: 1 + N_CONDITION * self.config.conditional].T.contiguous()
         readout_weight, c = readout.masked_weight(), self.config.channels
+        conv_weight, kernel = self.conv.weight[:, 0], self.config.kernel
+        recent = torch.zeros(n, kernel + m, device=device)  # energy features, zero-padded
         for k in range(m):
             if k == 0 and start is not None:
                 drawn = start.to(device)
@@ -343,15 +397,18 @@ class GAAM(nn.Module):
                 for layer in middle:
                     h = F.gelu(layer(h))
                 rows = slice(k * c, (k + 1) * c)
-                h = F.gelu(F.linear(h, readout_weight[rows], readout.bias[rows]))
-                probs = torch.softmax(self._logits(h), dim=-1)
+                features = F.linear(h, readout_weight[rows], readout.bias[rows])
+                features = features + recent[:, k : k + kernel] @ conv_weight.T
+                if self.config.conditional:
+                    features = features + self.direct(condition[:, k])
+                probs = torch.softmax(self.out(F.gelu(features)), dim=-1)
                 cdf = probs.cumsum(dim=-1)
                 drawn = torch.searchsorted(cdf, uniform[:, k : k + 1] * cdf[:, -1:]).squeeze(1)
                 drawn = drawn.clamp(max=self.config.n_classes - 1)
             classes[:, k] = drawn
+            recent[:, kernel + k] = self._energy_feature(drawn)
             if k + 1 < m:
-                feature = self._energy_feature(drawn) - zero_feature
-                pre.addr_(feature, energy_columns[k])
+                pre.addr_(recent[:, kernel + k], energy_columns[k])
         energy = torch.zeros(n, segmentation.n_cells, device=device)
         energy[:, order[:m]] = classes[:, :m].float() ** 2
         return energy.view(n, *segmentation.shape)
@@ -377,7 +434,9 @@ class Truth:
 
     def __post_init__(self) -> None:
         if not self.path and self.n < 10:
-            msg = f"Truth needs n >= 10 SUPA showers (to split 0.7/0.1/0.2) or a path, got n={self.n}"
+            msg = (
+                f"Truth needs n >= 10 SUPA showers (to split 0.7/0.1/0.2) or a path, got n={self.n}"
+            )
             raise ValueError(msg)
 
     @cached_property
@@ -413,7 +472,7 @@ class LayerData:
         clouds: the showers' points in this layer.
         parts: {"train", "val", "test"} -> shower indices.
         segmentations: the training segmentations.
-        length: MADE positions: the largest training n_cells, at most ``max_length`` (if > 0).
+        length: MADE positions, the largest training n_cells.
         n_classes: N + 1, N the smallest integer above the largest training sqrt(E / MeV).
     """
 
@@ -432,12 +491,12 @@ class LayerData:
         layer: str,
         segmentations: list[str | Segmentation],
         seed: int,
-        max_length: int = MAX_LENGTH,
     ) -> LayerData:
         """Split the showers and derive ``length`` and ``n_classes`` from the training part."""
         k = _validate_layer(layer)
         if not segmentations:
-            raise ValueError(f"no training segmentations given for the {layer} layer")
+            msg = f"no training segmentations given for the {layer} layer; expected e.g. ['48x48']"
+            raise ValueError(msg)
         train, val, test = split(len(clouds), (0.7, 0.1, 0.2), seed=seed)
         data = cls(
             layer,
@@ -445,8 +504,7 @@ class LayerData:
             {"train": train, "val": val, "test": test},
             [_parse(s) for s in segmentations],
         )
-        longest = max(s.n_cells for s in data.segmentations)
-        data.length = min(longest, max_length) if max_length > 0 else longest
+        data.length = max(s.n_cells for s in data.segmentations)
         largest = max(float(np.sqrt(data.cells(s, "train").max())) for s in data.segmentations)
         data.n_classes = math.floor(largest) + 2
         return data
@@ -488,31 +546,32 @@ class LayerData:
             sizes.append(np.broadcast_to(size, (len(cells), self.length, 2)))
         return torch.from_numpy(np.concatenate(energies)), torch.from_numpy(np.concatenate(sizes))
 
-    def truncated_fraction(self, segmentation: Segmentation | str, part: str = "test") -> float:
-        """Fraction of the layer energy beyond spiral position ``length`` (what the MADE drops)."""
-        segmentation = _parse(segmentation)
-        cells = self.cells(segmentation, part).reshape(-1, segmentation.n_cells)
-        beyond = cells[:, segmentation.spiral_order()[self.length :]].sum()
-        return float(beyond / max(cells.sum(), 1e-30))
-
 
 # --------------------------------------------------------------------------------------------
 # cached training and sampling
 
 
 @dataclass(frozen=True)
-class LayerSettings:
-    """Default architecture of one layer (identical in every profile, so models are shared)."""
+class Settings:
+    """Architecture and optimisation of one layer's model (see :class:`GAAMConfig`).
+
+    The defaults are the same in every profile, so chapters asking for the same showers and
+    epochs share one trained model.
+    """
 
     hidden: tuple[int, ...]
-    channels: int
+    channels: int = 8
+    kernel: int = 8
+    empty_fraction: float = 0.25
+    batch_size: int = 32
+    lr: float = 3e-3
 
 
-#: gaam §4.1: one masked layer for the inner layer, five for the middle and outer layers.
+#: gaam §4.1: one hidden masked layer for the inner layer, five for the middle and outer ones.
 DEFAULTS = {
-    "inner": LayerSettings(hidden=(128,), channels=8),
-    "middle": LayerSettings(hidden=(96,) * 5, channels=8),
-    "outer": LayerSettings(hidden=(64,) * 5, channels=8),
+    "inner": Settings(hidden=(64,)),
+    "middle": Settings(hidden=(64,) * 5),
+    "outer": Settings(hidden=(64,) * 5),
 }
 _CODE = ("calopaper.geometry", "calopaper.datasets", "calopaper.sim.supa")
 
@@ -581,11 +640,7 @@ def layer_model(
     epochs: int,
     conditional: bool = True,
     segmentations: list[str] | None = None,
-    hidden: tuple[int, ...] | None = None,
-    channels: int | None = None,
-    batch_size: int = BATCH_SIZE,
-    lr: float = LR,
-    max_length: int = MAX_LENGTH,
+    settings: Settings | None = None,
     device: str = "auto",
     progress: bool = True,
     store: Store | None = None,
@@ -595,38 +650,55 @@ def layer_model(
     Args:
         layer: "inner", "middle" or "outer".
         truth: the showers; the split and the training seed are ``truth.seed``.
-        epochs: training epochs (the best validation epoch is kept).
+        epochs: training epochs (the weights of the best validation epoch are kept).
         conditional: GAAM (True) or the unconditional ARM (False).
         segmentations: training segmentations (default gaam Table 1 for the layer).
-        hidden, channels: architecture (default :data:`DEFAULTS` for the layer).
-        batch_size, lr: Adam settings.
-        max_length: most MADE positions (see the module docstring on truncation).
+        settings: architecture and optimisation (default :data:`DEFAULTS` for the layer).
         device: "auto", "cpu", "cuda".
+        progress: show progress bars.
+        store: artifact store (default: ``data/``).
     """
     _validate_layer(layer)
-    settings = DEFAULTS[layer]
-    names = list(segmentations or TRAINING_SEGMENTATIONS[layer])
-    data = LayerData.build(truth.clouds(store, progress), layer, names, truth.seed, max_length)
+    settings = settings or DEFAULTS[layer]
+    names = [str(_parse(s)) for s in segmentations or TRAINING_SEGMENTATIONS[layer]]
+    data = LayerData.build(truth.clouds(store, progress), layer, names, truth.seed)
     config = GAAMConfig(
         length=data.length,
         n_classes=data.n_classes,
-        hidden=settings.hidden if hidden is None else tuple(hidden),
-        channels=settings.channels if channels is None else channels,
+        hidden=settings.hidden,
+        channels=settings.channels,
+        kernel=settings.kernel,
         conditional=conditional,
+        empty_fraction=settings.empty_fraction,
     )
-    fit = FitConfig(epochs=epochs, batch_size=batch_size, lr=lr, grad_clip=10.0, seed=truth.seed)
-    data_key = {"truth": truth.key, "layer": layer, "segmentations": names, "split": [0.7, 0.1, 0.2]}
-    model, history = trained(
-        GAAM,
-        config,
-        fit,
-        lambda: (data.sequences("train"), data.sequences("val")),
-        data_key,
-        device=device,
-        store=store,
-        progress=progress,
-        code=_CODE,
+    fit = FitConfig(
+        epochs=epochs,
+        batch_size=settings.batch_size,
+        lr=settings.lr,
+        grad_clip=10.0,
+        seed=truth.seed,
     )
+    data_key = {
+        "truth": truth.key,
+        "layer": layer,
+        "segmentations": names,
+        "split": [0.7, 0.1, 0.2],
+    }
+    # training.trained builds the model before fit() seeds torch: seed the initial weights here,
+    # without disturbing the caller's random state.
+    with _threads(resolve_device(device)), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(truth.seed)
+        model, history = trained(
+            GAAM,
+            config,
+            fit,
+            lambda: (data.sequences("train"), data.sequences("val")),
+            data_key,
+            device=device,
+            store=store,
+            progress=progress,
+            code=_CODE,
+        )
     key = {"config": asdict(config), "fit": asdict(fit), "data": data_key}
     return LayerModel(layer, model, history, data, key)
 
@@ -640,6 +712,7 @@ def middle_layer_samples(
     epochs: int,
     device: str = "auto",
     progress: bool = True,
+    settings: Settings | None = None,
 ) -> dict[str, np.ndarray]:
     """GAAM's middle-layer showers in each segmentation, cached in the store.
 
@@ -655,11 +728,19 @@ def middle_layer_samples(
         n_samples: showers generated per segmentation.
         seed: SUPA, split, training and sampling seed.
         epochs: training epochs.
+        device: "auto", "cpu", "cuda".
+        progress: show progress bars.
+        settings: architecture and optimisation; default ``DEFAULTS["middle"]``.
 
     Returns:
         Segmentation name -> (n_samples, n_eta, n_phi) float32 MeV.
     """
     model = layer_model(
-        "middle", Truth(n_train, seed), epochs=epochs, device=device, progress=progress
+        "middle",
+        Truth(n_train, seed),
+        epochs=epochs,
+        settings=settings,
+        device=device,
+        progress=progress,
     )
     return {name: model.samples(name, n_samples, seed) for name in segmentations}

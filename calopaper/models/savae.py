@@ -15,16 +15,23 @@ choices, which let one network serve any rectangular segmentation:
   output before the two dense layers.
 - **The sigmoid layer's weights come from the cell geometry.** For a fixed segmentation the
   decoder is the paper's: two dense ReLU layers map ``[z, geometry vector]`` to ``h`` and a
-  dense sigmoid layer maps ``h`` to one value per cell, ``x_i = sigmoid(w_i . h + b_i)``. Here
+  dense sigmoid layer maps ``h`` to one value per cell, ``sigmoid(w_i . h + b_i)``. Here
   ``(w_i, b_i)`` are not free parameters but the output of a small network of ``g_i`` shared by
   all cells, so the decoder has an output for every cell of any grid, seen in training or not.
   One decoder pass costs ``n_cells x hidden`` multiply-adds per shower.
-- **Loss.** ``R`` is the squared error of ``x`` summed over all cells of a shower; ``D_KL`` the
-  KL divergence of the Gaussian posterior from N(0, 1) summed over ``z``; both averaged over
-  the batch.
+- **The sigmoid gives an energy density.** Its output is the scaled log energy per area
+  ``length_mm^2``; the cell energy is that density times the cell's area. A cell twice as large
+  then starts from twice the energy, and the network only learns what differs from that (cell
+  edges cutting through the shower core), which is what lets it interpolate to unseen cell sizes.
+- **Loss.** ``R`` is the squared error of ``x`` averaged over the cells of a shower (PyTorch's
+  default ``mse_loss`` reduction; the paper does not state its normalisation); ``D_KL`` the KL
+  divergence of the Gaussian posterior from N(0, 1) summed over ``z``; both averaged over the
+  batch.
 - **Energies.** ``x = log1p(E / e_min) / log1p(e_max / e_min)`` in [0, 1] (``e_max`` = the
-  photon energy, which bounds every cell); generated cells below ``threshold_mev`` are set to
-  zero. The decoder emits the mean of ``x`` given ``z``; no per-cell noise is sampled.
+  photon energy). The decoder emits the mean of ``x`` given ``z`` (no per-cell noise is
+  sampled); a mean of logarithms underweights the sparse, fluctuating cells of the shower's
+  tails, and ``e_min`` = 10 MeV keeps the width of such a mean image close to the showers'.
+  Generated cells below ``threshold_mev`` are set to zero.
 
 A geometry-specific baseline (savae App. A) is the same model with ``segmentations`` holding
 one segmentation (:func:`geometry_specific`).
@@ -89,9 +96,9 @@ class SAVAEConfig:
     beta: float = 1e-4
     segmentations: tuple[str, ...] = tuple(SAVAE_TRAIN)
     max_tokens: int = 64
-    e_min_mev: float = 0.01
+    e_min_mev: float = 10.0
     e_max_mev: float = 65000.0
-    threshold_mev: float = 0.01
+    threshold_mev: float = 0.1
     length_mm: float = 40.0
     cond_scale: float = 24.0
 
@@ -301,14 +308,11 @@ class SAVAE(nn.Module):
         segmentations = [Segmentation.parse(name) for name in config.segmentations]
         n_max = max(s.n_cells for s in segmentations)
         cells = np.zeros((len(segmentations), n_max, N_GEOMETRY), dtype=np.float32)
-        cells[..., 2:] = 1.0  # padding cells get a harmless size
-        valid = np.zeros((len(segmentations), n_max), dtype=bool)
         for i, segmentation in enumerate(segmentations):
             cells[i, : segmentation.n_cells] = cell_geometry(segmentation, config.length_mm)
-            valid[i, : segmentation.n_cells] = True
+        self.n_cells = [s.n_cells for s in segmentations]
         conds = np.stack([condition(s, config.cond_scale) for s in segmentations])
         self.register_buffer("train_cells", torch.from_numpy(cells), persistent=False)
-        self.register_buffer("train_valid", torch.from_numpy(valid), persistent=False)
         self.register_buffer("train_cond", torch.from_numpy(conds), persistent=False)
 
     @staticmethod
@@ -332,7 +336,7 @@ class SAVAE(nn.Module):
         return mu, logvar
 
     def decode(self, z: Tensor, cond: Tensor, cells: Tensor) -> Tensor:
-        """Scaled energies x in [0, 1] of every cell.
+        """Scaled energies x of every cell (in [0, 1] for cells up to ``length_mm`` square).
 
         Args:
             z: (B, latent_dim) latents.
@@ -340,30 +344,34 @@ class SAVAE(nn.Module):
             cells: (C, 4) cell geometry shared by the batch, or (S, C, 4) for S segmentations.
 
         Returns:
-            (B, C) or (B, S, C) values in [0, 1].
+            (B, C) or (B, S, C) values >= 0.
         """
         h = self.decoder(torch.cat([z, cond], dim=-1))
         weights = self.cell_weights(self._geometry_inputs(cells))
         logits = torch.matmul(weights[..., :-1], h.T).movedim(-1, 0) + weights[..., -1]
-        return torch.sigmoid(logits)
+        # The sigmoid gives the scaled log energy per area length_mm^2; times the cell's area:
+        scale = math.log1p(self.config.e_max_mev / self.config.e_min_mev)
+        area = cells[..., 2] * cells[..., 3]
+        return torch.log1p(torch.expm1(torch.sigmoid(logits) * scale) * area) / scale
 
     def terms(self, batch: tuple[Tensor, ...]) -> tuple[Tensor, Tensor]:
         """Reconstruction error R and KL divergence D_KL, each averaged over the batch.
 
-        R is the squared error of x summed over all cells of each shower's segmentation; D_KL
+        R is the squared error of x averaged over the cells of each shower's segmentation; D_KL
         that of N(mu, sigma^2) from N(0, 1), summed over the latent dimensions.
         """
         tokens, mask, index, x = batch
         cond = self.train_cond[index]
         mu, logvar = self.encode(tokens, mask, cond)
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        # All training segmentations at once, then each shower's own: (B, S, C) -> (B, C).
-        every = self.decode(z, cond, self.train_cells)
-        rows = torch.arange(len(index), device=index.device)
-        x_hat = every[rows, index]
-        squared = torch.where(self.train_valid[index], (x_hat - x) ** 2, 0.0)
+        squared = z.new_zeros(())
+        for i in index.unique().tolist():  # decode each segmentation's showers on its own cells
+            rows = index == i
+            n_cells = self.n_cells[i]
+            x_hat = self.decode(z[rows], cond[rows], self.train_cells[i, :n_cells])
+            squared = squared + ((x_hat - x[rows, :n_cells]) ** 2).mean(1).sum()
         kl = 0.5 * (mu**2 + logvar.exp() - 1.0 - logvar).sum(1)
-        return squared.sum(1).mean(), kl.mean()
+        return squared / len(index), kl.mean()
 
     def loss(self, batch: tuple[Tensor, ...]) -> Tensor:
         """``R + beta * D_KL`` (savae §IV) on a batch of :func:`prepare` tensors."""
@@ -426,12 +434,14 @@ def fit_savae(
         device: ``"auto"``, ``"cpu"``, ``"cuda"``...
 
     Returns:
-        The trained model (eval mode) and its loss history.
+        The trained model (eval mode) and its loss history. Torch is seeded with
+        ``fit_config.seed`` first, so the initial weights do not depend on what ran before.
     """
 
     def data() -> tuple[tuple[Tensor, ...], tuple[Tensor, ...] | None]:
         return prepare(train, config), prepare(val, config) if val is not None else None
 
+    torch.manual_seed(fit_config.seed)  # trained() draws the initial weights before fit() seeds
     return trained(
         SAVAE,
         config,

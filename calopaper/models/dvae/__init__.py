@@ -8,6 +8,7 @@ hierarchical encoder, the masked decoder, the GumBolt objective, generation).
 from calopaper.models.dvae.model import (
     ARCHITECTURES,
     DVAE,
+    MASKS,
     DVAEConfig,
     architecture,
     relaxed_bernoulli,
@@ -26,6 +27,7 @@ __all__ = [
     "CALOGAN_LAYERS",
     "DVAE",
     "DVAEConfig",
+    "MASKS",
     "N_CELLS",
     "RBM",
     "CellStandardiser",

@@ -12,7 +12,11 @@ from torch import Tensor, nn
 from calopaper.models.dvae.preprocessing import N_CELLS, CellStandardiser
 from calopaper.models.dvae.rbm import RBM, uniform
 
-__all__ = ["ARCHITECTURES", "DVAE", "DVAEConfig", "architecture", "relaxed_bernoulli"]
+__all__ = ["ARCHITECTURES", "DVAE", "DVAEConfig", "MASKS", "architecture", "relaxed_bernoulli"]
+
+#: What multiplies the energy head in the training MSE: "sampled" is the paper's relaxed mask
+#: x_m drawn from the hit head; "true" is the shower's own hit pattern 1[x > 0].
+MASKS = ("sampled", "true")
 
 #: calodvae Table 2: encoder and decoder hidden widths, hierarchy levels, latent nodes per level.
 ARCHITECTURES: dict[str, dict] = {
@@ -68,6 +72,12 @@ class DVAEConfig:
         leaky_slope: negative slope of the energy head's output activation in training; 0 is the
             paper's ReLU, whose cells can die (an output negative for every shower gets no
             gradient again and the cell is never hit). Evaluation and generation always use ReLU.
+        mask_in_loss: the mask in the training MSE on x = x_m ⊙ x_e. "sampled" (the paper): x_m
+            is the relaxed sample of the hit head, drawn independently of whether the cell is hit
+            in the shower, so the MSE-optimal x_e of a cell with hit probability p is about
+            p times its mean hit value and uncertain cells come out too soft. "true": x_m is the
+            shower's hit pattern, which makes the MSE + BCE the likelihood of a zero-inflated
+            model (the hit head then learns from the BCE alone). Generation is the same for both.
         n_chains: persistent block-Gibbs chains for the negative phase of the RBM gradient.
         gibbs_steps_train: Gibbs sweeps of the persistent chains per training step.
         gibbs_steps_sample: Gibbs sweeps from a random start when generating.
@@ -86,6 +96,7 @@ class DVAEConfig:
     anneal_fraction: float = 0.3
     energy_scale: float = 1.0
     leaky_slope: float = 0.0
+    mask_in_loss: str = "sampled"
     n_chains: int = 128
     gibbs_steps_train: int = 5
     gibbs_steps_sample: int = 100
@@ -104,7 +115,9 @@ class DVAEConfig:
 
     def __repr__(self) -> str:  # the standardisation holds 3 x n_cells numbers
         shown = [
-            f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name != "standardisation"
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in fields(self)
+            if f.name != "standardisation"
         ]
         state = "fitted" if self.standardisation else "identity"
         return f"DVAEConfig({', '.join(shown)}, standardisation=<{state}>)"
@@ -120,7 +133,9 @@ def _validate_config(c: DVAEConfig) -> None:
             raise ValueError(msg)
     for name in ("encoder_hidden", "decoder_hidden"):
         widths = getattr(c, name)
-        if not widths or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
+        if not widths or any(
+            isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths
+        ):
             msg = f"DVAEConfig.{name}={widths!r}; expected a non-empty tuple of positive ints"
             raise ValueError(msg)
     for name in ("tau_z", "tau_xm", "energy_scale"):
@@ -130,6 +145,9 @@ def _validate_config(c: DVAEConfig) -> None:
             raise ValueError(msg)
     if not 0 <= c.leaky_slope < 1:
         msg = f"DVAEConfig.leaky_slope={c.leaky_slope!r}; expected a slope in [0, 1)"
+        raise ValueError(msg)
+    if c.mask_in_loss not in MASKS:
+        msg = f"DVAEConfig.mask_in_loss={c.mask_in_loss!r}; expected one of {MASKS}"
         raise ValueError(msg)
     if not (math.isfinite(c.beta) and c.beta >= 0):
         msg = f"DVAEConfig.beta={c.beta!r}; expected a finite KL weight >= 0"
@@ -220,7 +238,8 @@ class DVAE(nn.Module):
     - Decoder: a shared trunk maps [z, e/e_s] to x_0, two heads give hit logits and energies;
       the output is x = x_m ⊙ ReLU(x_e) with x_m a relaxed (training) or hard (evaluation)
       Bernoulli(σ(hit logits)) mask ("output masking").
-    - Loss (``loss``): Σ_cells (x - y)^2 + Σ_cells BCE(hit logits, 1[y > 0]) + γ KL, with the
+    - Loss (``loss``): Σ_cells (x - y)^2 + Σ_cells BCE(hit logits, 1[y > 0]) + γ KL (x with
+      the sampled mask, or with the true hit pattern if ``mask_in_loss="true"``), with the
       GumBolt KL surrogate log q(ζ) + E(ζ) - E(v⁻, h⁻): log q(ζ) = -Σ BCE(l, ζ); E the RBM
       energy; (v⁻, h⁻) persistent block-Gibbs chains, whose energy's gradient stands in for
       ∇ log Z = -⟨∇E⟩_p. γ grows linearly from 0 to ``beta`` over ``anneal_fraction`` of
@@ -297,10 +316,8 @@ class DVAE(nn.Module):
         x0 = self.trunk(torch.cat([z, condition], dim=1))
         return self.hit_head(x0), self.energy_head(x0)
 
-    def _output(
-        self, hit_logits: Tensor, activation: Tensor, hard: bool, generator=None
-    ) -> Tensor:
-        mask = relaxed_bernoulli(hit_logits, self.config.tau_xm, hard, generator)
+    def _output(self, mask: Tensor, activation: Tensor) -> Tensor:
+        """x = x_m ⊙ ReLU(x_e); leaky in training when ``leaky_slope`` > 0."""
         if self.training and self.config.leaky_slope > 0:
             return mask * F.leaky_relu(activation, self.config.leaky_slope)
         return mask * F.relu(activation)
@@ -322,9 +339,13 @@ class DVAE(nn.Module):
         hard = not self.training
         logits, zeta = self.encode(y, condition, hard)
         hit_logits, activation = self.decode(zeta, condition)
-        x = self._output(hit_logits, activation, hard)
-        reconstruction = ((x - y) ** 2).sum(1).mean()
         hit = (y > 0).to(y.dtype)
+        if self.training and self.config.mask_in_loss == "true":
+            mask = hit
+        else:
+            mask = relaxed_bernoulli(hit_logits, self.config.tau_xm, hard)
+        x = self._output(mask, activation)
+        reconstruction = ((x - y) ** 2).sum(1).mean()
         hit_loss = F.binary_cross_entropy_with_logits(hit_logits, hit, reduction="none")
         log_q = -F.binary_cross_entropy_with_logits(logits, zeta, reduction="none").sum(1)
         half = self.config.n_units // 2
@@ -337,9 +358,7 @@ class DVAE(nn.Module):
     # -- generation ------------------------------------------------------------------------
 
     @torch.no_grad()
-    def sample(
-        self, n: int, cond: Tensor, generator: torch.Generator | None = None
-    ) -> Tensor:
+    def sample(self, n: int, cond: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Generate ``n`` showers at the incident energies ``cond``.
 
         Args:
@@ -356,5 +375,6 @@ class DVAE(nn.Module):
         condition = self._condition(cond, n)
         v, h = self.prior.sample(n, self.config.gibbs_steps_sample, generator)
         hit_logits, activation = self.decode(torch.cat([v, h], dim=1), condition)
-        y = self._output(hit_logits, activation, hard=True, generator=generator)
+        mask = relaxed_bernoulli(hit_logits, self.config.tau_xm, hard=True, generator=generator)
+        y = self._output(mask, activation)
         return self.standardiser.inverse(y).float()

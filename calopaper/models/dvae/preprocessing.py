@@ -115,7 +115,7 @@ class CellStandardiser(nn.Module):
 
     @classmethod
     def fit(cls, cells: np.ndarray | Tensor, epsilon: float = 0.01) -> CellStandardiser:
-        """Fit on (N, n_cells) non-negative energies (MeV); ``epsilon`` is the smallest hit value."""
+        """Fit on (N, n_cells) energies >= 0 (MeV); ``epsilon`` is the smallest hit value."""
         x = torch.as_tensor(np.asarray(cells, dtype=np.float64))
         if x.ndim != 2 or not torch.all(torch.isfinite(x)) or torch.any(x < 0):
             msg = f"cells of shape {tuple(x.shape)}; expected (N, n_cells) finite energies >= 0"

@@ -23,6 +23,12 @@ def uniform(
     return torch.rand(shape, generator=generator, device=generator.device).to(device)
 
 
+def _bernoulli(probability: Tensor, generator: torch.Generator | None) -> Tensor:
+    """Binary float sample of independent Bernoulli(probability) units."""
+    u = uniform(tuple(probability.shape), generator, probability.device)
+    return (u < probability).to(probability.dtype)
+
+
 class RBM(nn.Module):
     """p(v, h) = exp(-E(v, h)) / Z with E = -aᵀv - bᵀh - vᵀWh over binary v, h (calodvae §2.2).
 
@@ -84,11 +90,10 @@ class RBM(nn.Module):
         if steps < 1:
             msg = f"steps={steps!r}; expected at least one Gibbs sweep"
             raise ValueError(msg)
-        n, device = len(v), v.device
         for _ in range(steps):
-            h = (uniform((n, self.n_hidden), generator, device) < self.hidden_probability(v)).float()
-            v = (uniform((n, self.n_visible), generator, device) < self.visible_probability(h)).float()
-        h = (uniform((n, self.n_hidden), generator, device) < self.hidden_probability(v)).float()
+            h = _bernoulli(self.hidden_probability(v), generator)
+            v = _bernoulli(self.visible_probability(h), generator)
+        h = _bernoulli(self.hidden_probability(v), generator)
         return v, h
 
     @torch.no_grad()
@@ -100,8 +105,7 @@ class RBM(nn.Module):
         Returns:
             Binary float ``(v (n, n_visible), h (n, n_hidden))``.
         """
-        device = self.weight.device
-        v = (uniform((n, self.n_visible), generator, device) < 0.5).float()
+        v = _bernoulli(torch.full((n, self.n_visible), 0.5, device=self.weight.device), generator)
         return self.gibbs(v, steps, generator)
 
     @torch.no_grad()
