@@ -55,6 +55,7 @@ def test_chapter_runs_in_smoke_profile(notebook, smoke_env, tmp_path):
     values = glued(out)
     assert values, f"{notebook.name} glued no values"
     for name, text in values.items():
+        assert not text.startswith("np."), f"{notebook.name}: glue {name} as a float, not {text}"
         try:
             number = float(text.strip("'\""))
         except ValueError:
