@@ -14,7 +14,6 @@ __all__ = [
     "HISTOGRAMS",
     "REFERENCE_PATH",
     "ReferenceHistogram",
-    "calogan_observables",
     "hit_energy_scale",
     "ild_histograms",
     "jsd_table",
@@ -192,27 +191,3 @@ def jsd_table(clouds: PointClouds, path: str | Path = REFERENCE_PATH) -> dict[st
     hists, geometry = load_reference(path)
     ours = ild_histograms(clouds, geometry, hit_energy_scale(hists))
     return {name: jensen_shannon(ours[name], hists[name].counts) for name in HISTOGRAMS}
-
-
-def calogan_observables(layers: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Mean layer energy fractions and non-zero cell fractions of CaloGAN-layout showers.
-
-    Args:
-        layers: ``layer_0`` (N, 3, 96), ``layer_1`` (N, 12, 12), ``layer_2`` (N, 12, 6), MeV, as
-            from ``datasets.read_calogan`` or ``datasets.clouds_to_calogan``.
-
-    Returns:
-        ``layer_fraction`` (3,): per-shower E_layer / E_total averaged over showers;
-        ``nonzero_fraction`` (3,): fraction of cells with energy > 0.
-
-    Example:
-        >>> toy = {f"layer_{i}": np.ones((2, 2, 2)) * (i == 1) for i in range(3)}
-        >>> {k: v.tolist() for k, v in calogan_observables(toy).items()}
-        {'layer_fraction': [0.0, 1.0, 0.0], 'nonzero_fraction': [0.0, 1.0, 0.0]}
-    """
-    cells = [np.asarray(layers[f"layer_{i}"], float) for i in range(3)]
-    energy = np.stack([c.sum((1, 2)) for c in cells], 1)
-    total = energy.sum(1, keepdims=True)
-    fraction = (energy / np.where(total > 0, total, 1.0)).mean(0)
-    nonzero = np.array([(c > 0).mean() for c in cells])
-    return {"layer_fraction": fraction, "nonzero_fraction": nonzero}
