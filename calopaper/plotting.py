@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -10,7 +10,19 @@ from matplotlib.colors import LogNorm
 
 from calopaper.geometry import Segmentation
 
-__all__ = ["COLOURS", "colour", "style", "ratio_axes", "hist_compare", "draw_cells"]
+__all__ = [
+    "COLOURS",
+    "colour",
+    "palette",
+    "style",
+    "ratio_axes",
+    "hist_compare",
+    "comparison_grid",
+    "draw_cells",
+    "image_grid",
+    "shower_grid",
+    "history",
+]
 
 #: One colour per model or data source, used by every chapter.
 COLOURS = {
@@ -35,6 +47,21 @@ def colour(name: str) -> str:
         return COLOURS[name]
     cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     return cycle[sum(map(ord, name)) % len(cycle)]
+
+
+#: Colours for things that are not models (segmentations, particles, presets): Dark2, which
+#: shares no colour with ``COLOURS``.
+_OTHER = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
+
+
+def palette(names: Sequence[str]) -> dict[str, str]:
+    """Distinct colours, apart from the model colours, for segmentations, particles and the like.
+
+    Example:
+        >>> palette(["e+", "photon"])
+        {'e+': '#1b9e77', 'photon': '#d95f02'}
+    """
+    return {name: _OTHER[i % len(_OTHER)] for i, name in enumerate(names)}
 
 
 def style() -> None:
@@ -121,6 +148,56 @@ def hist_compare(
     return bins
 
 
+def comparison_grid(
+    truth: Mapping[str, Mapping[str, np.ndarray]],
+    models: Mapping[str, Mapping[str, Mapping[str, np.ndarray]]],
+    keys: Sequence[str],
+    *,
+    bins: int = 40,
+    xlabels: Mapping[str, str] | None = None,
+    titles: Mapping[str, str] | None = None,
+    colours: Mapping[str, str] | None = None,
+    truth_label: str = "truth",
+    panel: tuple[float, float] = (4.6, 4.4),
+):
+    """Truth against models for several cases (rows) and observables (columns), ratio panels below.
+
+    Args:
+        truth: case -> observable key -> (N,) truth values; a case is e.g. a segmentation.
+        models: model name -> case -> key -> values; a model missing a case is left out there.
+        keys: the observables, one column each.
+        bins: bins per histogram (spanning the truth's 0.5-99.5 % range).
+        xlabels: key -> axis label with unit (default: ``observables.LABELS``).
+        titles: case -> title of its row (default: the case itself).
+        colours: colours for names without a house colour (see ``palette``).
+        panel: (width, height) of one panel in inches.
+
+    Returns:
+        The figure.
+    """
+    from calopaper.observables import LABELS
+
+    xlabels = xlabels or LABELS
+    cases = list(truth)
+    fig = plt.figure(figsize=(panel[0] * len(keys), panel[1] * len(cases)), layout="constrained")
+    rows = fig.subfigures(len(cases), 1, squeeze=False)[:, 0]
+    for row, case in zip(rows, cases, strict=True):
+        _, mains, ratios = ratio_axes(fig=row, n_columns=len(keys))
+        for key, ax, ax_ratio in zip(keys, mains, ratios, strict=True):
+            hist_compare(
+                truth[case][key],
+                {m: by_case[case][key] for m, by_case in models.items() if case in by_case},
+                bins=bins,
+                ax=ax,
+                ax_ratio=ax_ratio,
+                xlabel=xlabels[key],
+                truth_label=truth_label,
+                colours=colours,
+            )
+        mains[0].set_title((titles or {}).get(case, case), loc="left", fontsize=12)
+    return fig
+
+
 def _density(values: np.ndarray, bins: np.ndarray) -> np.ndarray:
     """Histogram normalised to unit area; all zeros when no value falls in the bins."""
     counts = np.histogram(values, bins)[0].astype(float)
@@ -170,3 +247,116 @@ def draw_cells(
     if colorbar:
         ax.figure.colorbar(mesh, ax=ax, label=label, fraction=0.046, pad=0.04)
     return mesh
+
+
+def image_grid(
+    panels: Sequence[tuple[str, np.ndarray, Segmentation]],
+    n_columns: int,
+    *,
+    share: str = "all",
+    zoom: float | None = None,
+    panel: float = 4.2,
+    label: str = "energy [MeV]",
+):
+    """Layer images on their true cells, one panel each, with logarithmic colour scales.
+
+    Args:
+        panels: (title, image (n_cells,) or (n_eta, n_phi) in MeV, segmentation) per panel,
+            filled row by row.
+        n_columns: panels per row.
+        share: one colour scale for ``"all"`` panels, per ``"column"``, or per panel (``"none"``).
+        zoom: show only |η|, |φ| <= zoom mm.
+        panel: panel size in inches.
+
+    Returns:
+        The figure (one colour bar for ``share="all"``, one per panel otherwise).
+    """
+    if share not in ("all", "column", "none"):
+        msg = f"share={share!r}; expected 'all', 'column' or 'none'"
+        raise ValueError(msg)
+    n_rows = -(-len(panels) // n_columns)
+    fig, axes = plt.subplots(
+        n_rows,
+        n_columns,
+        figsize=(panel * n_columns, panel * n_rows),
+        layout="constrained",
+        squeeze=False,
+    )
+    group = {"all": lambda i: 0, "column": lambda i: i % n_columns, "none": lambda i: i}[share]
+    limits = {}
+    for i, (_, image, _) in enumerate(panels):
+        positive = np.asarray(image)[np.asarray(image) > 0]
+        if positive.size:
+            lo, hi = limits.get(group(i), (np.inf, 0.0))
+            limits[group(i)] = (min(lo, np.percentile(positive, 1)), max(hi, positive.max()))
+    for i, (ax, (title, image, segmentation)) in enumerate(zip(axes.flat, panels, strict=False)):
+        vmin, vmax = limits.get(group(i), (None, None))
+        mesh = draw_cells(
+            ax, image, segmentation, vmin=vmin, vmax=vmax, label=label, colorbar=share != "all"
+        )
+        ax.set_title(title, fontsize=11)
+        if zoom is not None:
+            ax.set_xlim(-zoom, zoom)
+            ax.set_ylim(-zoom, zoom)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    if share == "all" and panels:
+        fig.colorbar(mesh, ax=axes, label=label, fraction=0.02)
+    return fig
+
+
+def shower_grid(
+    rows: Mapping[str, np.ndarray],
+    segmentation: Segmentation,
+    *,
+    n_showers: int = 3,
+    zoom: float | None = None,
+):
+    """``n_showers`` single showers and the average, one row per source (savae Figs. 4-5 style).
+
+    Args:
+        rows: source name (model or "truth") -> (N, n_cells) images in MeV, same segmentation.
+        segmentation: the images' segmentation.
+        n_showers: single showers per row before the average.
+        zoom: show only |η|, |φ| <= zoom mm.
+    """
+    panels = []
+    for name, images in rows.items():
+        panels += [(f"{name}, shower {k + 1}", images[k], segmentation) for k in range(n_showers)]
+        panels.append((f"{name}, average", images.mean(axis=0), segmentation))
+    return image_grid(panels, n_showers + 1, zoom=zoom)
+
+
+def history(
+    histories: Mapping[str, object],
+    *,
+    ax=None,
+    ylabel: str = "loss per shower",
+    logy: bool = True,
+):
+    """Training (dashed) and validation (solid) loss per epoch of each model.
+
+    Args:
+        histories: label -> ``training.History`` (``train`` and ``val`` lists).
+        ax: axes to draw on (a new figure when missing).
+        ylabel: what the loss is, with its unit.
+
+    Returns:
+        The axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+    names = [n for n in histories if n not in COLOURS]
+    extra = palette(names)
+    for label, h in histories.items():
+        line = COLOURS.get(label) or extra[label]
+        epochs = np.arange(1, len(h.train) + 1)
+        ax.plot(epochs, h.train, color=line, ls="--", label=f"{label}, training")
+        if h.val:
+            ax.plot(epochs[: len(h.val)], h.val, color=line, label=f"{label}, validation")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    ax.legend(fontsize="x-small", frameon=False)
+    return ax

@@ -1,19 +1,22 @@
-"""Run profiles (smoke, book, paper) and the resolver every notebook's parameters cell uses."""
+"""Run profiles (smoke, book, paper) and the resolver every notebook's parameters cell uses.
+
+A chapter's parameters cell is the only list of its parameters. The cell after it calls
+``p = resolve("02_savae", globals())``, which reads the parameters cell back from the kernel's
+input history, takes each parameter's type from its literal default (or, for a ``None``
+default, from the profile's value), fills the ``None``s from the profile, and refuses unknown
+names (e.g. injected by ``papermill -p``) and values of the wrong type with a one-line error.
+"""
 
 from __future__ import annotations
 
-import os
+import ast
+from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
 
-__all__ = [
-    "PROFILE_NAMES",
-    "CHAPTERS",
-    "FREE_PARAMETERS",
-    "default_profile",
-    "resolve",
-    "resolve_device",
-]
+from calopaper.timing import set_threads
+
+__all__ = ["PROFILE_NAMES", "CHAPTERS", "THREADS", "ParameterError", "resolve", "resolve_device"]
 
 PROFILE_NAMES = ("smoke", "book", "paper")
 
@@ -138,18 +141,15 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
+#: torch CPU threads per profile (0 = torch's default). On the 2-core build machine one thread
+#: was 10-30x faster than two for the book's small models; a GPU machine keeps torch's default.
+THREADS = {"smoke": 1, "book": 1, "paper": 0}
+
 _BASE = ("profile", "device", "seed")
 
 
-def default_profile() -> str:
-    """The profile named by ``CALOPAPER_PROFILE`` (``book`` when unset).
-
-    Example:
-        >>> import os; os.environ.pop("CALOPAPER_PROFILE", None) and None
-        >>> default_profile()
-        'book'
-    """
-    return os.environ.get("CALOPAPER_PROFILE", "book")
+class ParameterError(ValueError):
+    """A chapter parameter is unknown or has a value of the wrong type."""
 
 
 def resolve_device(device: str) -> str:
@@ -169,91 +169,138 @@ def resolve_device(device: str) -> str:
     raise ValueError(msg)
 
 
-def resolve(chapter: str, **params: Any) -> SimpleNamespace:
-    """Apply a chapter's profile to the notebook's parameters.
+def declared_parameters(source: str) -> dict[str, Any]:
+    """Name -> literal default of every assignment in a parameters cell.
 
-    A parameter left at ``None`` takes the profile's value; an explicit value (typed in the
-    parameters cell or injected by papermill) wins. Unknown parameters, unknown profiles and
-    values of the wrong type raise ``ValueError``/``TypeError`` naming them.
-
-    Args:
-        chapter: key of ``CHAPTERS``, e.g. ``"01_dataset"``.
-        **params: the parameters cell's values; must include ``profile``, ``device``, ``seed``.
-
-    Returns:
-        A namespace with every parameter resolved, ``device`` resolved by ``resolve_device``.
+    ``profile`` may be any expression (the cells read ``CALOPAPER_PROFILE``); its type is str.
 
     Example:
-        >>> p = resolve("01_dataset", profile="smoke", device="cpu", seed=1, n_showers=None)
-        >>> p.n_showers, p.profile
-        (200, 'smoke')
+        >>> declared_parameters("seed = 1  # seed" + chr(10) + "epochs = None")
+        {'seed': 1, 'epochs': None}
+    """
+    declared = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            continue
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
+            msg = f"a parameters cell holds only `name = literal` lines, not {ast.unparse(node)!r}"
+            raise ParameterError(msg)
+        name = node.targets[0].id
+        try:
+            declared[name] = ast.literal_eval(node.value)
+        except ValueError:
+            if name != "profile":
+                msg = f"parameter {name} = {ast.unparse(node.value)} is not a literal"
+                raise ParameterError(msg) from None
+            declared[name] = "book"
+    return declared
+
+
+def _parameters_cell(history: list[str]) -> str:
+    """The parameters cell's source: the first input that assigns ``profile`` and ``seed``."""
+    for source in history:
+        try:
+            names = {
+                t.id
+                for node in ast.parse(source).body
+                if isinstance(node, ast.Assign)
+                for t in node.targets
+                if isinstance(t, ast.Name)
+            }
+        except SyntaxError:
+            continue
+        if {"profile", "device", "seed"} <= names:
+            return source
+    msg = "no parameters cell (assigning profile, device and seed) in this kernel's history"
+    raise ParameterError(msg)
+
+
+def _injected(history: list[str], parameters_cell: str) -> set[str]:
+    """Names assigned by papermill's injected cell(s), which follow the parameters cell."""
+    after = history[history.index(parameters_cell) + 1 :]
+    return {
+        t.id
+        for source in after
+        if source.startswith("# Parameters")
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
+
+
+def resolve(chapter: str, namespace: Mapping[str, Any]) -> SimpleNamespace:
+    """Apply a chapter's profile to the values of its parameters cell.
+
+    Args:
+        chapter: key of ``CHAPTERS``, e.g. ``"02_savae"``.
+        namespace: the notebook's ``globals()``; its ``In`` (IPython's input history) holds the
+            parameters cell and any cell papermill injected after it.
+
+    Returns:
+        Every declared parameter, ``None``s filled from the profile, ``device`` resolved by
+        ``resolve_device``; torch's CPU threads are set to the profile's ``THREADS``.
+
+    Raises:
+        ParameterError: an unknown profile or parameter name, or a value whose type differs
+            from the parameter's default (ints are accepted where a float is expected).
     """
     if chapter not in CHAPTERS:
         msg = f"unknown chapter {chapter!r}; expected one of {sorted(CHAPTERS)}"
-        raise ValueError(msg)
-    profile = params.get("profile")
+        raise ParameterError(msg)
+    cell = _parameters_cell(list(namespace.get("In", [])))
+    declared = declared_parameters(cell)
+    unknown = sorted(_injected(list(namespace["In"]), cell) - set(declared))
+    if unknown:
+        msg = f"unknown parameter {unknown[0]} for {chapter}; expected one of {sorted(declared)}"
+        raise ParameterError(msg)
+    values = {name: namespace[name] for name in declared}
+    return apply_profile(chapter, values, declared)
+
+
+def apply_profile(
+    chapter: str, values: dict[str, Any], declared: dict[str, Any]
+) -> SimpleNamespace:
+    """Fill ``None`` values from the profile and check each value against its default's type.
+
+    Example:
+        >>> p = apply_profile("01_dataset", {"profile": "smoke", "device": "cpu", "seed": 1,
+        ...     "n_showers": None}, {"profile": "book", "device": "auto", "seed": 0,
+        ...     "n_showers": None})
+        >>> p.n_showers, p.device
+        (200, 'cpu')
+    """
+    profile = values.get("profile")
     if profile not in PROFILE_NAMES:
         msg = f"unknown profile {profile!r}; expected one of {PROFILE_NAMES}"
-        raise ValueError(msg)
+        raise ParameterError(msg)
     table = CHAPTERS[chapter][profile]
-    missing = [k for k in (*_BASE, *table) if k not in params]
-    unknown = [k for k in params if k not in _BASE and not _known(chapter, k)]
-    if missing or unknown:
-        msg = f"parameters of {chapter}: missing {missing}, unknown {unknown}"
-        raise ValueError(msg)
+    missing = [k for k in (*_BASE, *table) if k not in declared]
+    if missing:
+        msg = f"the parameters cell of {chapter} does not declare {missing}"
+        raise ParameterError(msg)
     out = {}
-    for key, value in params.items():
-        default = table.get(key)
+    for name, value in values.items():
         if value is None:
-            value = default
-        out[key] = _check_type(key, value, default)
+            value = table.get(name)
+        reference = declared[name] if declared[name] is not None else table.get(name)
+        out[name] = _checked(name, value, reference)
     out["device"] = resolve_device(out["device"])
+    set_threads(THREADS[profile])
     return SimpleNamespace(**out)
 
 
-#: Chapter parameters that no profile sets (free hyperparameters with notebook defaults).
-FREE_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "01_dataset": ("dataset_path",),
-    "02_savae": ("beta", "betas", "latent_dim", "hidden", "lr", "threads", "dataset_path"),
-    "05_supa": ("preset", "dataset_path"),
-    "04_dvae": (
-        "particles",
-        "dataset_path",
-        "anneal_fraction",
-        "energy_scale",
-        "leaky_slope",
-        "n_chains",
-        "gibbs_steps_train",
-        "true_mask_variant",
-        "threads",
-    ),
-    "03_gaam": (
-        "dataset_path",
-        "hidden_inner",
-        "hidden_middle",
-        "hidden_outer",
-        "channels",
-        "kernel",
-        "empty_fraction",
-        "batch_size",
-        "lr",
-    ),
-}
-
-
-def _known(chapter: str, key: str) -> bool:
-    in_profile = any(key in table for table in CHAPTERS[chapter].values())
-    return in_profile or key in FREE_PARAMETERS.get(chapter, ())
-
-
-def _check_type(key: str, value: Any, default: Any) -> Any:
-    """Coerce ints to floats where the profile holds a float (papermill injects ``4`` for 4.0)."""
-    if default is None or value is None:
+def _checked(name: str, value: Any, reference: Any) -> Any:
+    """``value`` if it has the type of ``reference`` (an int where a float is expected is cast)."""
+    if reference is None:
         return value
-    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(reference, float) and type(value) is int:
         return float(value)
-    if isinstance(default, bool) != isinstance(value, bool) or not isinstance(value, type(default)):
-        expected = type(default).__name__
-        msg = f"parameter {key}={value!r} has type {type(value).__name__}; expected {expected}"
-        raise TypeError(msg)
+    kind = type(reference)
+    if type(value) is not kind:
+        msg = (
+            f"parameter {name}={value!r} has type {type(value).__name__}; "
+            f"expected {kind.__name__} like {reference!r}"
+        )
+        raise ParameterError(msg)
     return value

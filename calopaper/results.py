@@ -1,16 +1,36 @@
-"""Chapter results: the claims tables and metric tables each chapter writes to data/results/."""
+"""Chapter results: claims, verdicts, and what a chapter publishes to data/results/ and samples/.
+
+A chapter ends with ``publish(chapter, claims, tables, samples)``: the claims and tables go to
+``data/results/<chapter>.json`` (read by the intro page), every sample set the chapter
+evaluated to ``data/samples/<chapter>/<name>.h5``, and the claims table comes back formatted
+for display.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from calopaper.datasets import write_cells, write_points
+from calopaper.geometry import Segmentation
+from calopaper.showers import PointClouds
 from calopaper.store import atomic_write, default_store
 
-__all__ = ["VERDICTS", "Claim", "write_results", "read_results", "claims_frame"]
+__all__ = [
+    "VERDICTS",
+    "Claim",
+    "CellSamples",
+    "verdict",
+    "publish",
+    "write_results",
+    "read_results",
+    "claims_frame",
+]
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "not yet run")
 
@@ -37,6 +57,74 @@ class Claim:
         if self.verdict not in VERDICTS:
             msg = f"claim {self.id!r}: verdict {self.verdict!r} is not one of {VERDICTS}"
             raise ValueError(msg)
+
+
+def verdict(holds: bool, partly: bool = False) -> str:
+    """The book's one verdict rule: ``holds`` -> reproduced, else ``partly`` -> partly, else not.
+
+    Example:
+        >>> verdict(True), verdict(False, partly=True), verdict(False)
+        ('reproduced', 'partly', 'not reproduced')
+    """
+    return "reproduced" if holds else "partly" if partly else "not reproduced"
+
+
+@dataclass(frozen=True)
+class CellSamples:
+    """A sample set of cell images, as ``publish`` writes it (``datasets.write_cells``).
+
+    Attributes:
+        layers: layer name -> (N, n_eta, n_phi) or (N, n_cells) energies, MeV.
+        segmentations: layer name -> ``Segmentation`` (or its notation, e.g. ``"36x48*"``).
+        incident_energy: (N,) GeV, or one value for every shower.
+        attrs: what produced the samples (model, config, seed...).
+    """
+
+    layers: Mapping[str, np.ndarray]
+    segmentations: Mapping[str, Segmentation | str]
+    incident_energy: np.ndarray | float
+    attrs: dict = field(default_factory=dict)
+
+    def write(self, path: Path) -> None:
+        n = len(next(iter(self.layers.values())))
+        energy = np.broadcast_to(np.asarray(self.incident_energy, dtype=float), (n,))
+        segmentations = {
+            k: s if isinstance(s, Segmentation) else Segmentation.parse(s)
+            for k, s in self.segmentations.items()
+        }
+        write_cells(path, dict(self.layers), segmentations, energy, attrs=self.attrs)
+
+
+def publish(
+    chapter: str,
+    claims: list[Claim],
+    tables: dict | None = None,
+    samples: Mapping[str, CellSamples | PointClouds] | None = None,
+    root: Path | None = None,
+):
+    """Write a chapter's results and samples; return its claims table, formatted for display.
+
+    Args:
+        chapter: the notebook's name, e.g. ``"02_savae"``.
+        claims: the chapter's claims, computed by its library ``claims`` function.
+        tables: JSON-able tables (``DataFrame.to_dict(orient="records")``) for the results file.
+        samples: name -> sample set, written to ``<root>/samples/<chapter>/<name>.h5``.
+        root: the data folder (default: the store's root).
+
+    Returns:
+        A pandas ``Styler`` of the claims table (claim | paper | ours | verdict).
+    """
+    root = Path(root) if root is not None else default_store().root
+    for name, sample in (samples or {}).items():
+        path = root / "samples" / chapter / f"{name}.h5"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(sample, PointClouds):
+            write_points(path, sample)
+        else:
+            sample.write(path)
+    write_results(chapter, claims, tables, root=root / "results")
+    frame = pd.DataFrame([asdict(c) for c in claims]).drop(columns="id")
+    return frame.style.hide(axis="index")
 
 
 def _results_dir(root: Path | None) -> Path:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Timing", "time_per_shower", "torch_threads"]
+__all__ = ["Timing", "set_threads", "time_per_shower", "torch_threads"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,18 @@ class Timing:
             f"{self.ms_per_shower:.4g} ms/shower (± {spread:.2g}, best of {len(self.seconds)}; "
             f"{self.showers_per_second:,.0f} showers/s)"
         )
+
+
+def set_threads(n: int) -> None:
+    """Set torch's intra-op CPU threads for the whole process (``n <= 0`` leaves the default).
+
+    The book's one thread policy: ``profiles.resolve`` calls it with the profile's
+    ``THREADS`` value, so no chapter or model sets threads itself.
+    """
+    if n > 0:
+        import torch
+
+        torch.set_num_threads(n)
 
 
 @contextmanager
