@@ -21,12 +21,12 @@ book: $(STAMP)
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
 test: $(STAMP)
-	$(BIN)/ruff check calopaper tests
+	$(BIN)/ruff check calopaper tests book
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check calopaper tests
-	$(BIN)/ruff format --check calopaper tests
+	$(BIN)/ruff check calopaper tests book
+	$(BIN)/ruff format --check calopaper tests book
 
 clean-book:
 	rm -rf _build

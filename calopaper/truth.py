@@ -110,6 +110,9 @@ class Source:
     overrides: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.path and not Path(self.path).is_file():
+            msg = f"data file {self.path!r} does not exist; expected an HDF5 file"
+            raise FileNotFoundError(msg)
         if not self.path:
             table = presets(self.simulator)
             if self.preset not in table:

@@ -4,7 +4,9 @@ import os
 import random
 
 import matplotlib
+import numpy as np
 import pytest
+import torch
 
 matplotlib.use("Agg")  # tests only; the book itself must keep the inline backend
 
@@ -12,6 +14,8 @@ matplotlib.use("Agg")  # tests only; the book itself must keep the inline backen
 @pytest.fixture(autouse=True)
 def _reset_state():
     random.seed(0)
+    np.random.seed(0)  # noqa: NPY002 - legacy global state, reset for code that still uses it
+    torch.manual_seed(0)
     yield
     import matplotlib.pyplot as plt
 
