@@ -1,6 +1,7 @@
 """HDF5 read/write for point clouds, cell images, the CaloGAN and CaloChallenge layouts; splits.
 
-Four layouts are understood (DESIGN.md section 3); ``detect_layout`` tells them apart.
+Four layouts are understood (book/conventions.md, "Units and data formats"); ``detect_layout``
+tells them apart.
 
 - ``"points"`` (calopaper, ``format = "calopaper-points-v1"``): ``points`` (P, 4) float32 =
   (eta [mm], phi [mm], z [mm] or layer index, E [MeV]), ``offsets`` (N+1,) int64,

@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 #: ``"jsd"`` Jensen-Shannon divergence of histograms, base 2, in [0, 1]; ``"ks"`` KS statistic.
 METRICS = ("w1", "w1_scaled", "jsd", "ks")
 
-#: Added to empty histogram bins before normalising (DESIGN.md section 5).
+#: Added to empty histogram bins before normalising (book/conventions.md).
 JSD_EPS = 1e-10
 
 
@@ -245,7 +245,7 @@ def compare(
     - ``error``: std (ddof=1) of the metric over ``n_boot`` pairs of bootstrap resamples, both
       samples resampled with replacement at their own size.
     - ``floor``: the truth compared with an independent truth sample of the model's size
-      (DESIGN.md section 5). Each of ``n_boot`` times the truth is randomly split into a part B
+      (book/conventions.md). Each of ``n_boot`` times the truth is randomly split into a part B
       of ``n_model`` values (the stand-in model) and the disjoint rest A (the stand-in truth,
       ``n_truth - n_model`` values); floor = mean metric(A, B), floor_error = std. This needs
       ``n_truth >= 2 n_model``. With less truth, it is split into two halves instead

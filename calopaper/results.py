@@ -37,7 +37,7 @@ VERDICTS = ("reproduced", "partly", "not reproduced", "not yet run")
 
 @dataclass(frozen=True)
 class Claim:
-    """One row of a chapter's claims table (DESIGN.md section 5).
+    """One row of a chapter's claims table (book/conventions.md, "Claims").
 
     Attributes:
         id: short stable identifier, e.g. ``"supa-speed"``.

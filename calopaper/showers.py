@@ -1,4 +1,4 @@
-"""The in-memory point-cloud container every simulator returns (DESIGN.md section 3)."""
+"""The in-memory point-cloud container every simulator returns (book/conventions.md)."""
 
 from __future__ import annotations
 
@@ -87,6 +87,29 @@ class PointClouds:
             self.particle,
             dict(self.attrs),
         )
+
+    def layer_totals(self, n_layers: int) -> tuple[np.ndarray, np.ndarray]:
+        """Deposited energy and number of points per layer and shower (column 2 = layer index).
+
+        Returns:
+            energy (n_layers, N) float64 MeV and points (n_layers, N) int64.
+
+        Example:
+            >>> clouds = PointClouds([[0, 0, 0, 2.0], [0, 0, 1, 3.0], [0, 0, 1, 1.0]], [0, 2, 3],
+            ...     [1.0, 1.0], [[0, 0, 1], [0, 0, 1]], [22, 22])
+            >>> energy, points = clouds.layer_totals(2)
+            >>> energy.tolist(), points.tolist()
+            ([[2.0, 0.0], [3.0, 1.0]], [[1, 0], [1, 1]])
+        """
+        layer = self.points[:, 2].astype(np.int64)
+        if layer.size and (layer.min() < 0 or layer.max() >= n_layers):
+            msg = f"layer indices {layer.min()}..{layer.max()} do not fit n_layers={n_layers}"
+            raise ValueError(msg)
+        index = layer * len(self) + self.event_index
+        size = n_layers * len(self)
+        energy = np.bincount(index, weights=self.points[:, 3], minlength=size)
+        points = np.bincount(index, minlength=size)
+        return energy.reshape(n_layers, len(self)), points.reshape(n_layers, len(self))
 
     def cells(self, segmentation, layer: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Rebin into a segmentation (all points, or those of one ``layer``).

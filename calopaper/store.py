@@ -3,8 +3,8 @@
 An artifact (a dataset, a trained model, a sample set) lives at ``<root>/<kind>/<key><suffix>``
 where ``key`` is the first 16 hex digits of a SHA-256 over the canonical JSON of
 ``(kind, config)`` and the source text of the modules named in ``code``. Changing the config or
-that code therefore gives a new key, so a stale artifact is never returned (DESIGN.md section 4,
-"Outputs are never stale"). Old artifacts are not deleted; remove ``<root>`` to start afresh.
+that code therefore gives a new key, so a stale artifact is never returned (book/conventions.md,
+"The store"). Old artifacts are not deleted; remove ``<root>`` to start afresh.
 
 Every file is first written to a temporary sibling and then renamed into place with
 ``os.replace``, so a reader sees either the old file, the complete new one, or nothing.

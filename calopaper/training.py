@@ -104,7 +104,7 @@ def fit(
 ) -> History:
     """Train ``model`` by minimising ``model.loss(batch)`` with Adam.
 
-    The model protocol (STYLE.md item 1): ``loss(batch) -> scalar Tensor`` where ``batch`` is a
+    The model protocol: ``loss(batch) -> scalar Tensor`` where ``batch`` is a
     tuple of tensors (the columns of ``train``); a model that defines ``set_progress(f)`` is told
     the fraction ``f`` of training done before every step (for annealing schedules).
 
@@ -210,7 +210,7 @@ def _save_checkpoint(path, model, optimiser, generator, history, best_state) -> 
 
 
 def save_model(path: Path, model: torch.nn.Module, history: History | None = None) -> None:
-    """Save config, weights and history so that ``load_model`` rebuilds the model (STYLE.md 5)."""
+    """Save config, weights and history so that ``load_model`` rebuilds the model."""
     payload = {
         "class": type(model).__name__,
         "config": asdict(model.config),
