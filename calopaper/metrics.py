@@ -22,6 +22,7 @@ __all__ = [
     "ks",
     "ks_pvalue",
     "mean_discrepancy",
+    "spread_ratio",
     "to_table",
     "wasserstein",
 ]
@@ -371,6 +372,28 @@ def mean_discrepancy(values: Mapping[str, float | Distance]) -> float:
         msg = f"non-finite distances for {bad}; expected finite values for every marginal"
         raise ValueError(msg)
     return float(np.mean(list(numbers.values())))
+
+
+def spread_ratio(truth: np.ndarray, model: np.ndarray) -> float:
+    """Spread of a model's per-shower values relative to the truth's: ``std(model) / std(truth)``.
+
+    1 means as diverse as the truth, below 1 a collapsed (too uniform) model. Non-finite values
+    are ignored (``np.nanstd``; infinities count as NaN).
+
+    Args:
+        truth, model: (N,) and (M,) per-shower values of one observable.
+
+    Example:
+        >>> spread_ratio(np.array([0.0, 2.0, np.nan]), np.array([0.0, 1.0]))
+        0.5
+    """
+    truth = np.where(np.isfinite(truth), truth, np.nan)
+    model = np.where(np.isfinite(model), model, np.nan)
+    scale = float(np.nanstd(truth))
+    if not scale > 0:
+        msg = f"truth has spread {scale}; expected at least two different finite values"
+        raise ValueError(msg)
+    return float(np.nanstd(model)) / scale
 
 
 def average_rank(results: Mapping[str, Mapping[str, float | Distance]]) -> dict[str, float]:

@@ -1,4 +1,5 @@
-"""SAVAE (savae §IV): preprocessing, the sampled reconstruction loss, any-geometry sampling."""
+"""SAVAE (savae §IV): preprocessing, the sampled reconstruction loss, any-geometry sampling, and
+its pipeline: training cached in the store under a key that holds the truth's source."""
 
 from dataclasses import asdict
 
@@ -6,10 +7,15 @@ import numpy as np
 import pytest
 import torch
 
+from calopaper import training, truth
+from calopaper.datasets import write_points
 from calopaper.geometry import Segmentation
 from calopaper.models import savae
-from calopaper.models.savae import SAVAE, SAVAEConfig
+from calopaper.models.savae import SAVAE, SAVAEConfig, Showers
+from calopaper.showers import PointClouds
+from calopaper.store import Store
 from calopaper.training import FitConfig
+from calopaper.truth import Source
 
 TINY = {"latent_dim": 3, "hidden": 8, "heads": 2, "max_tokens": 6}
 
@@ -120,20 +126,6 @@ def test_sample_rejects_bad_requests():
         model.sample(-1, "6x6")
 
 
-def test_fit_savae_learns_and_caches_in_the_store(data_root):
-    cfg = SAVAEConfig(segmentations=("6x6",), **TINY)
-    train = {"6x6": _showers(64, (6, 6))}
-    val = {"6x6": _showers(16, (6, 6), 1)}
-    fit_config = FitConfig(epochs=4, batch_size=16, lr=1e-2)
-    key = {"source": "test"}
-    model, history = savae.fit_savae(cfg, fit_config, train, val, key, device="cpu", progress=False)
-    assert history.train[-1] < history.train[0]
-    assert list((data_root / "models" / "savae").glob("*.pt"))
-    again, _ = savae.fit_savae(cfg, fit_config, {}, None, key, device="cpu", progress=False)
-    for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True):
-        assert torch.equal(a, b)
-
-
 def test_decoder_output_is_a_density_times_the_cell_area():
     """With a cell network blind to the cell, every cell gets the same density: energy ∝ area."""
     model = SAVAE(SAVAEConfig(segmentations=("6x6",), threshold_mev=0.0, **TINY))
@@ -144,17 +136,131 @@ def test_decoder_output_is_a_density_times_the_cell_area():
     assert torch.allclose(energy[:, :24], energy[:, :1], rtol=1e-5)
 
 
-def test_fit_savae_does_not_depend_on_the_global_random_state(tmp_path):
-    from calopaper.store import Store
+def _point_file(path, n: int, seed: int = 0) -> Source:
+    """A user file of ``n`` middle-layer showers (column 2 = 1) as a ``Source``."""
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(5, 20, n)
+    points = np.column_stack(
+        [
+            rng.normal(0, 15, counts.sum()),
+            rng.normal(0, 15, counts.sum()),
+            np.ones(counts.sum()),
+            rng.lognormal(3, 1, counts.sum()),
+        ]
+    )
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    direction = np.tile([0.0, 0.0, 1.0], (n, 1))
+    write_points(path, PointClouds(points, offsets, np.full(n, 65.0), direction, np.full(n, 22)))
+    return Source(path=str(path))
 
+
+def _counting_fit(monkeypatch) -> list:
+    """Replace ``training.fit`` by a wrapper that records every call (one per model built)."""
+    calls, fit = [], training.fit
+    monkeypatch.setattr(training, "fit", lambda *a, **k: calls.append(1) or fit(*a, **k))
+    return calls
+
+
+def test_showers_load_regroups_the_middle_layer_and_splits_it(tmp_path):
+    showers = Showers.load(_point_file(tmp_path / "x.h5", 20), ["6x6", "12x12"], seed=3)
+    assert showers.images["6x6"].shape == (20, 6, 6)
+    assert sorted(np.concatenate(list(showers.parts.values())).tolist()) == list(range(20))
+    assert [len(showers.parts[k]) for k in ("train", "val", "test")] == [14, 2, 4]
+    assert showers.part("train", ["12x12"], first=5)["12x12"].shape == (5, 12, 12)
+    assert showers.key["truth"]["sha256"] == showers.source.key["sha256"]
+    with pytest.raises(ValueError, match="24x24"):
+        showers.part("test", ["24x24"])
+
+
+def test_trained_learns_and_caches_in_the_store(data_root, tmp_path, monkeypatch):
+    showers = Showers.load(_point_file(tmp_path / "x.h5", 80), ["6x6"], seed=0)
     cfg = SAVAEConfig(segmentations=("6x6",), **TINY)
-    train = {"6x6": _showers(32, (6, 6))}
+    fit_config = FitConfig(epochs=4, batch_size=16, lr=1e-2)
+    calls = _counting_fit(monkeypatch)
+    model, history = savae.trained(cfg, fit_config, showers, device="cpu", progress=False)
+    assert history.train[-1] < history.train[0]
+    assert list((data_root / "models" / "savae").glob("*.pt"))
+    again, _ = savae.trained(cfg, fit_config, showers, device="cpu", progress=False)
+    assert len(calls) == 1
+    for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    savae.trained(cfg, fit_config, showers, n_train=20, device="cpu", progress=False)
+    assert len(calls) == 2  # the first 20 training showers make another model
+
+
+def test_trained_model_is_rebuilt_when_the_simulator_code_changes(data_root, monkeypatch):
+    """A change to SUPA's code changes the truth's key, so the model trained on it is stale."""
+    cfg = SAVAEConfig(segmentations=("6x6",), **TINY)
+    fit_config = FitConfig(epochs=1, batch_size=16)
+    calls = _counting_fit(monkeypatch)
+    for _ in range(2):  # the second build loads the model
+        showers = Showers.load(Source("supa", "gaam", 20, seed=0), ["6x6"], 0, progress=False)
+        savae.trained(cfg, fit_config, showers, device="cpu", progress=False)
+    assert len(calls) == 1
+    monkeypatch.setattr(truth, "code_digest", lambda modules: "edited-simulator")
+    showers = Showers.load(Source("supa", "gaam", 20, seed=0), ["6x6"], 0, progress=False)
+    savae.trained(cfg, fit_config, showers, device="cpu", progress=False)
+    assert len(calls) == 2
+
+
+def test_trained_model_is_rebuilt_when_the_user_file_changes(data_root, tmp_path, monkeypatch):
+    cfg = SAVAEConfig(segmentations=("6x6",), **TINY)
+    fit_config = FitConfig(epochs=1, batch_size=16)
+    calls = _counting_fit(monkeypatch)
+    path = tmp_path / "showers.h5"
+    for seed in (0, 0, 1):  # the same bytes twice, then other showers in the same file
+        showers = Showers.load(_point_file(path, 20, seed), ["6x6"], seed=0)
+        savae.trained(cfg, fit_config, showers, device="cpu", progress=False)
+    assert len(calls) == 2
+
+
+def test_trained_does_not_depend_on_the_global_random_state(tmp_path):
+    showers = Showers.load(_point_file(tmp_path / "x.h5", 40), ["6x6"], seed=0)
+    cfg = SAVAEConfig(segmentations=("6x6",), **TINY)
     models = []
     for k in range(2):
         torch.rand(k + 1)
         store = Store(tmp_path / str(k))
         fit = FitConfig(epochs=1, batch_size=16)
-        m, _ = savae.fit_savae(cfg, fit, train, None, {}, device="cpu", store=store, progress=False)
+        m, _ = savae.trained(cfg, fit, showers, device="cpu", store=store, progress=False)
         models.append(m)
     for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True):
         assert torch.equal(a, b)
+
+
+def test_sample_gives_every_segmentation_reproducibly():
+    model = SAVAE(SAVAEConfig(segmentations=("6x6",), **TINY))
+    first = savae.sample(model, ["6x6", "24x12"], 4, seed=1)
+    again = savae.sample(model, ["6x6", "24x12"], 4, seed=1)
+    assert first["24x12"].shape == (4, 24, 12)
+    assert all(np.array_equal(first[k], again[k]) for k in first)
+
+
+def test_sweep_point_measures_accuracy_diversity_and_kl(tmp_path):
+    showers = Showers.load(_point_file(tmp_path / "x.h5", 60), ["6x6", "12x12"], seed=0)
+    truth_obs = savae.observables(showers.part("test"))
+    cfg = SAVAEConfig(segmentations=("6x6",), beta=1e-3, **TINY)
+    point = savae.sweep_point(
+        cfg,
+        FitConfig(epochs=1, batch_size=16),
+        showers,
+        truth_obs,
+        n_train=14,
+        n_samples=12,
+        seed=0,
+        device="cpu",
+        store=Store(tmp_path / "data"),
+        progress=False,
+    )
+    assert point.beta == 1e-3 and point.samples["12x12"].shape == (12, 12, 12)
+    values = [point.w1_train, point.w1_unseen, point.width_spread, point.position_spread]
+    assert np.all(np.isfinite(values)) and point.kl >= 0
+    table = savae.sweep_table([point, point])
+    assert table.shape == (2, 6) and table["beta"].tolist() == [1e-3, 1e-3]
+
+
+def test_offset_table_narrows_the_mean_image_for_small_offsets():
+    images = _showers(200, (12, 12))
+    table = savae.offset_table(images, "12x12", [0.01, 100.0])
+    widths = table["σ_η of the mean-x image [mm]"].tolist()
+    assert widths[0] < widths[1]

@@ -40,7 +40,6 @@ one segmentation (:func:`geometry_specific`).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -48,25 +47,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from calopaper import geometry
 from calopaper.geometry import SAVAE_TRAIN, Segmentation
-from calopaper.store import Store
-from calopaper.training import FitConfig, History, trained
+from calopaper.models.savae.data import N_GEOMETRY, cell_geometry, condition, segmentation_of
 
-__all__ = [
-    "SAVAE",
-    "SAVAEConfig",
-    "cell_geometry",
-    "condition",
-    "fit_savae",
-    "from_unit",
-    "geometry_specific",
-    "prepare",
-    "to_unit",
-]
+__all__ = ["SAVAE", "SAVAEConfig", "geometry_specific"]
 
-#: Per-cell geometry features: (eta, phi, d_eta, d_phi) / length_mm.
-N_GEOMETRY = 4
 #: Showers x cells decoded at once by ``SAVAE.sample`` (bounds the memory of one call).
 _SAMPLE_CHUNK = 2**22
 
@@ -138,133 +123,6 @@ def geometry_specific(config: SAVAEConfig, segmentation: str) -> SAVAEConfig:
         ('24x24',)
     """
     return replace(config, segmentations=(segmentation,))
-
-
-def to_unit(energy: np.ndarray, e_min: float, e_max: float) -> np.ndarray:
-    """savae §IV preprocessing: ``log1p(E / e_min) / log1p(e_max / e_min)``, clipped to [0, 1].
-
-    Args:
-        energy: cell energies in MeV, any shape, >= 0.
-
-    Example:
-        >>> to_unit(np.array([0.0, 65000.0, 1e9]), 0.01, 65000.0).tolist()
-        [0.0, 1.0, 1.0]
-    """
-    scale = math.log1p(e_max / e_min)
-    return np.clip(np.log1p(np.asarray(energy, dtype=np.float64) / e_min) / scale, 0.0, 1.0)
-
-
-def from_unit(x: np.ndarray, e_min: float, e_max: float) -> np.ndarray:
-    """Inverse of :func:`to_unit`: energies in MeV from values in [0, 1].
-
-    Example:
-        >>> from_unit(to_unit(np.array([0.0, 3.0, 500.0]), 0.01, 65000.0), 0.01, 65000.0).round(6)
-        array([  0.,   3., 500.])
-    """
-    return e_min * np.expm1(np.asarray(x, dtype=np.float64) * math.log1p(e_max / e_min))
-
-
-def cell_geometry(segmentation: Segmentation | str, length_mm: float = 40.0) -> np.ndarray:
-    """Per-cell geometry ``(eta, phi, d_eta, d_phi) / length_mm``, (n_cells, 4) float32.
-
-    Cells are in the row-major order of ``Segmentation`` (cell centres and sizes in mm).
-
-    Example:
-        >>> cell_geometry("2x2", 120.0)[0].tolist()
-        [-1.0, -1.0, 2.0, 2.0]
-    """
-    segmentation = _segmentation(segmentation)
-    eta, phi = segmentation.centres()
-    d_eta, d_phi = segmentation.sizes()
-    features = np.stack([eta, phi, d_eta, d_phi], axis=-1).reshape(-1, N_GEOMETRY)
-    return (features / length_mm).astype(np.float32)
-
-
-def condition(segmentation: Segmentation | str, scale: float = 24.0) -> np.ndarray:
-    """savae's geometry vector [η−, η+, φ−, φ+] divided by ``scale``, (4,) float32 (savae §IV).
-
-    Example:
-        >>> condition("36x48*").tolist()
-        [1.0, 0.5, 1.0, 1.0]
-    """
-    return (_segmentation(segmentation).conditioning_vector() / scale).astype(np.float32)
-
-
-def _segmentation(segmentation: Segmentation | str) -> Segmentation:
-    if isinstance(segmentation, Segmentation):
-        return segmentation
-    if isinstance(segmentation, str):
-        return Segmentation.parse(segmentation)
-    msg = f"expected a Segmentation or a string such as '48x48', got {segmentation!r}"
-    raise TypeError(msg)
-
-
-def _pad(array: np.ndarray, k: int, value: float = 0) -> np.ndarray:
-    """Pad axis 1 of ``array`` to length ``k`` with ``value``."""
-    width = [(0, 0)] * array.ndim
-    width[1] = (0, k - array.shape[1])
-    return np.pad(array, width, constant_values=value)
-
-
-def _tokens(flat: np.ndarray, x: np.ndarray, geom: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
-    """The k most energetic cells as tokens (N, k, 5) and their mask (N, k), brightest first."""
-    part = np.argpartition(-flat, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(flat, part, axis=1), axis=1, kind="stable")
-    top = np.take_along_axis(part, order, axis=1)
-    tokens = np.concatenate([np.take_along_axis(x, top, axis=1)[..., None], geom[top]], axis=-1)
-    mask = np.take_along_axis(flat, top, axis=1) > 0
-    mask[:, 0] = True  # attention needs one key per shower, even for an empty shower
-    return tokens, mask
-
-
-def prepare(images: Mapping[str, np.ndarray], config: SAVAEConfig) -> tuple[Tensor, ...]:
-    """Training tensors for ``SAVAE.loss`` from cell images of the config's segmentations.
-
-    Every shower of every segmentation in ``config.segmentations`` becomes one row.
-
-    Args:
-        images: segmentation name -> (N, n_eta, n_phi) or (N, n_cells) energies in MeV; must
-            hold every name in ``config.segmentations`` (others are ignored).
-        config: the model config.
-
-    Returns:
-        ``(tokens, mask, index, x)``: ``tokens`` (M, max_tokens, 5) float32, the ``(x, g)`` of
-        the most energetic cells, brightest first; ``mask`` (M, max_tokens) bool, the non-empty
-        ones (the brightest always kept); ``index`` (M,) int64, the row's segmentation as a
-        position in ``config.segmentations``; ``x`` (M, C) float32, the scaled energies of all
-        cells, zero-padded to the largest grid's C cells. ``M = N x len(segmentations)``.
-
-    Example:
-        >>> cfg = SAVAEConfig(segmentations=("2x2", "1x1"), max_tokens=3)
-        >>> images = {"2x2": np.array([[[5.0, 0.0], [0.0, 1.0]]]), "1x1": np.ones((1, 1, 1))}
-        >>> tokens, mask, index, x = prepare(images, cfg)
-        >>> tuple(tokens.shape), mask.tolist(), index.tolist(), tuple(x.shape)
-        ((2, 3, 5), [[True, True, False], [True, False, False]], [0, 1], (2, 4))
-    """
-    missing = [name for name in config.segmentations if name not in images]
-    if missing:
-        msg = f"images lack segmentations {missing}; expected keys {list(config.segmentations)}"
-        raise ValueError(msg)
-    n_max = max(Segmentation.parse(name).n_cells for name in config.segmentations)
-    columns = []
-    for i, name in enumerate(config.segmentations):
-        segmentation = Segmentation.parse(name)
-        flat = np.asarray(images[name], dtype=np.float64).reshape(len(images[name]), -1)
-        if flat.shape[1] != segmentation.n_cells:
-            msg = f"{name} images have {flat.shape[1]} cells; expected {segmentation.n_cells}"
-            raise ValueError(msg)
-        x = to_unit(flat, config.e_min_mev, config.e_max_mev).astype(np.float32)
-        geom = cell_geometry(segmentation, config.length_mm)
-        tokens, mask = _tokens(flat, x, geom, min(config.max_tokens, segmentation.n_cells))
-        columns.append(
-            (
-                _pad(tokens, config.max_tokens),
-                _pad(mask, config.max_tokens, False),
-                np.full(len(flat), i, dtype=np.int64),
-                _pad(x, n_max),
-            )
-        )
-    return tuple(torch.from_numpy(np.concatenate(c)) for c in zip(*columns, strict=True))
 
 
 def _mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:
@@ -398,7 +256,7 @@ class SAVAE(nn.Module):
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             msg = f"n must be a non-negative integer, got {n!r}"
             raise ValueError(msg)
-        segmentation = _segmentation(cond)
+        segmentation = segmentation_of(cond)
         device = self.train_cond.device
         cfg = self.config
         cells = torch.from_numpy(cell_geometry(segmentation, cfg.length_mm)).to(device)
@@ -410,46 +268,3 @@ class SAVAE(nn.Module):
         energy = cfg.e_min_mev * torch.expm1(x * math.log1p(cfg.e_max_mev / cfg.e_min_mev))
         energy = torch.where(energy < cfg.threshold_mev, 0.0, energy)
         return energy.reshape(n, *segmentation.shape).float().cpu()
-
-
-def fit_savae(
-    config: SAVAEConfig,
-    fit_config: FitConfig,
-    train: Mapping[str, np.ndarray],
-    val: Mapping[str, np.ndarray] | None,
-    data_key: dict,
-    *,
-    device: str = "auto",
-    store: Store | None = None,
-    progress: bool = True,
-) -> tuple[SAVAE, History]:
-    """A SAVAE trained on these images, from the store or trained now (``training.trained``).
-
-    Args:
-        config: model config; only ``config.segmentations`` of the images are used.
-        fit_config: optimisation settings.
-        train, val: segmentation name -> (N, n_eta, n_phi) energies in MeV.
-        data_key: JSON-able description of the images (source, showers, seed, split); with
-            the two configs and this module's source it keys the stored model.
-        device: ``"auto"``, ``"cpu"``, ``"cuda"``...
-
-    Returns:
-        The trained model (eval mode) and its loss history. Torch is seeded with
-        ``fit_config.seed`` first, so the initial weights do not depend on what ran before.
-    """
-
-    def data() -> tuple[tuple[Tensor, ...], tuple[Tensor, ...] | None]:
-        return prepare(train, config), prepare(val, config) if val is not None else None
-
-    torch.manual_seed(fit_config.seed)  # trained() draws the initial weights before fit() seeds
-    return trained(
-        SAVAE,
-        config,
-        fit_config,
-        data,
-        data_key,
-        device=device,
-        store=store,
-        progress=progress,
-        code=(geometry,),
-    )

@@ -1,0 +1,1 @@
+"""Each chapter's claims, computed from the numbers the chapter measured."""
