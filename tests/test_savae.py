@@ -1,6 +1,7 @@
 """SAVAE (savae §IV): preprocessing, the sampled reconstruction loss, any-geometry sampling, and
 its pipeline: training cached in the store under a key that holds the truth's source."""
 
+import json
 from dataclasses import asdict
 
 import numpy as np
@@ -179,7 +180,10 @@ def test_trained_learns_and_caches_in_the_store(data_root, tmp_path, monkeypatch
     calls = _counting_fit(monkeypatch)
     model, history = savae.trained(cfg, fit_config, showers, device="cpu", progress=False)
     assert history.train[-1] < history.train[0]
-    assert list((data_root / "models" / "savae").glob("*.pt"))
+    (manifest,) = (data_root / "models" / "savae").glob("*.json")
+    code = json.loads(manifest.read_text())["code"]
+    assert "calopaper.models.savae" in code  # every module of the package is in the key
+    assert json.loads(manifest.read_text())["config"]["data"]["truth"] == showers.source.key
     again, _ = savae.trained(cfg, fit_config, showers, device="cpu", progress=False)
     assert len(calls) == 1
     for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True):
