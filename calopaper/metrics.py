@@ -415,21 +415,40 @@ def average_rank(results: Mapping[str, Mapping[str, float | Distance]]) -> dict[
     return {m: float(v) for m, v in table.rank(axis=1).mean(axis=0).items()}
 
 
+def _text(x: Distance | float | None) -> str:
+    """A table entry: ``str(Distance)``, a number in compact scientific notation, or "n/a"."""
+    if isinstance(x, Distance):
+        return str(x)
+    return "n/a" if x is None else _sci(float(x), 3)
+
+
 def to_table(
     results: Mapping[str, Mapping[str, Distance]], formatted: bool = False
 ) -> pd.DataFrame:
     """A notebook table of distances: one row per observable.
 
     Args:
-        results: model name -> {observable -> :class:`Distance`}.
-        formatted: if True, one string column per model (``str(Distance)``); otherwise numeric
-            columns (model, field) for field in value, error, floor, floor_error.
+        results: model name -> {observable -> :class:`Distance`}. Observables may be tuples
+            such as (segmentation, observable), which give a row MultiIndex.
+        formatted: if True, one string column per model (``str(Distance)``; plain numbers, e.g.
+            a paper's values, in scientific notation; "n/a" where a model lacks an entry);
+            otherwise numeric columns (model, field) for field in value, error, floor,
+            floor_error.
 
     Returns:
         ``pandas.DataFrame`` indexed by observable.
+
+    Example:
+        >>> d = Distance(0.012, 0.001, 0.002, 0.0005)
+        >>> table = to_table({"ours": {"x": d}, "paper": {"x": 0.0121, "y": None}}, formatted=True)
+        >>> table.to_dict(orient="index")["x"]
+        {'ours': '1.2e-2 ± 1e-3 (floor 2e-3)', 'paper': '1.21e-2'}
+        >>> table.loc["y"].tolist()
+        ['n/a', 'n/a']
     """
     if formatted:
-        return pd.DataFrame({m: {k: str(d) for k, d in r.items()} for m, r in results.items()})
+        table = {m: {k: _text(d) for k, d in r.items()} for m, r in results.items()}
+        return pd.DataFrame(table).fillna("n/a")
     fields = ("value", "error", "floor", "floor_error")
     columns = {
         (m, field): {k: getattr(d, field) for k, d in r.items()}

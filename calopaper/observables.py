@@ -10,6 +10,7 @@ import numpy as np
 
 __all__ = [
     "LABELS",
+    "central_share",
     "centroid",
     "interlayer_distance",
     "label",
@@ -314,6 +315,32 @@ def interlayer_distance(
         "C_eta": np.asarray(obs_inner["eta_mean"], np.float64) - obs_middle["eta_mean"],
         "C_phi": np.asarray(obs_inner["phi_mean"], np.float64) - obs_middle["phi_mean"],
     }
+
+
+def central_share(cells: np.ndarray, segmentation: _HasCentres) -> float:
+    """Share of a sample's layer energy in the (up to) four cells nearest the centre (gaam Fig. 10).
+
+    The four cells around the centre of an even grid, the central cell and its nearest
+    neighbours of an odd one (every cell tied with the fourth nearest counts).
+
+    Args:
+        cells: (N, n_eta, n_phi) or (N, n_cells) cell energies, MeV, >= 0.
+        segmentation: the cells' ``geometry.Segmentation``.
+
+    Returns:
+        Energy in those cells over all energy, summed over the N showers (NaN without energy).
+
+    Example:
+        >>> from calopaper.geometry import Segmentation
+        >>> cells = np.zeros((1, 4, 4)); cells[0, 1:3, 1:3] = 1.0; cells[0, 0, 0] = 4.0
+        >>> central_share(cells, Segmentation.parse("4x4"))
+        0.5
+    """
+    flat, (eta, phi) = _validate_cells(cells, *segmentation.centres())
+    distance = np.hypot(eta, phi)
+    near = distance <= np.sort(distance)[min(3, distance.size - 1)] + 1e-9
+    total = flat.sum()
+    return float(flat[:, near].sum() / total) if total > 0 else float("nan")
 
 
 # --------------------------------------------------------------------------------------------

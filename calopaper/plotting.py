@@ -264,15 +264,16 @@ def image_grid(
         panels: (title, image (n_cells,) or (n_eta, n_phi) in MeV, segmentation) per panel,
             filled row by row.
         n_columns: panels per row.
-        share: one colour scale for ``"all"`` panels, per ``"column"``, or per panel (``"none"``).
+        share: one colour scale for ``"all"`` panels, per ``"row"``, per ``"column"``, or per
+            panel (``"none"``).
         zoom: show only |η|, |φ| <= zoom mm.
         panel: panel size in inches.
 
     Returns:
         The figure (one colour bar for ``share="all"``, one per panel otherwise).
     """
-    if share not in ("all", "column", "none"):
-        msg = f"share={share!r}; expected 'all', 'column' or 'none'"
+    if share not in ("all", "row", "column", "none"):
+        msg = f"share={share!r}; expected 'all', 'row', 'column' or 'none'"
         raise ValueError(msg)
     n_rows = -(-len(panels) // n_columns)
     fig, axes = plt.subplots(
@@ -282,7 +283,12 @@ def image_grid(
         layout="constrained",
         squeeze=False,
     )
-    group = {"all": lambda i: 0, "column": lambda i: i % n_columns, "none": lambda i: i}[share]
+    group = {
+        "all": lambda i: 0,
+        "row": lambda i: i // n_columns,
+        "column": lambda i: i % n_columns,
+        "none": lambda i: i,
+    }[share]
     limits = {}
     for i, (_, image, _) in enumerate(panels):
         positive = np.asarray(image)[np.asarray(image) > 0]

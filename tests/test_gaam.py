@@ -1,15 +1,23 @@
-"""GAAM: MADE masks, padding, the incremental sampler, data preparation and the cached helpers."""
+"""GAAM: MADE masks, padding, the incremental sampler, the layer data and the cached pipeline."""
 
 from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from calopaper import truth
+from calopaper.datasets import write_points
 from calopaper.geometry import Segmentation
 from calopaper.models import gaam
-from calopaper.models.gaam import GAAM, GAAMConfig, LayerData, Truth, to_classes
+from calopaper.models.gaam import GAAM, GAAMConfig, LayerData, to_classes
+from calopaper.profiles import CHAPTERS, declared_parameters
 from calopaper.showers import PointClouds
+from calopaper.store import Store
 
 
 def _model(conditional: bool = True, length: int = 40, n_classes: int = 12) -> GAAM:
@@ -128,7 +136,7 @@ def test_to_classes_rounds_square_roots_and_clips():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"length": 0}, "length"),
+        ({"length": -1}, "length"),
         ({"n_classes": 1}, "n_classes"),
         ({"hidden": ()}, "hidden"),
         ({"empty_fraction": 0.0}, "empty_fraction"),
@@ -137,6 +145,11 @@ def test_to_classes_rounds_square_roots_and_clips():
 def test_bad_configs_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         GAAMConfig(**{"length": 4, "n_classes": 3, **kwargs})
+
+
+def test_a_model_needs_the_length_and_classes_of_its_data():
+    with pytest.raises(ValueError, match="LayerData"):
+        GAAM(GAAMConfig(hidden=(4,)))
 
 
 def test_hidden_degrees_favour_the_start_of_the_spiral():
@@ -176,35 +189,82 @@ def test_layer_data_names_bad_layers():
         LayerData.build(_clouds(), "top", ["12x12"], seed=0)
 
 
-def test_truth_needs_showers():
-    with pytest.raises(ValueError, match="n >= 10"):
-        Truth(n=0)
+def test_layer_data_needs_every_part_of_the_split():
+    with pytest.raises(ValueError, match="need >= 10"):
+        LayerData.build(_clouds(5), "middle", ["12x12"], seed=0)
 
 
-def test_middle_layer_samples_are_cached_and_shared_with_layer_model(data_root):
-    kwargs = {"n_train": 20, "n_samples": 3, "seed": 0, "epochs": 1, "progress": False}
-    first = gaam.middle_layer_samples(["12x12", "6x6"], device="cpu", **kwargs)
+FIT = replace(gaam.FIT, epochs=1, seed=0)
+
+
+def _models(store: Store) -> list:
+    return sorted((store.root / "models" / "gaam").glob("*.pt"))
+
+
+def test_middle_layer_samples_are_cached_and_shared_with_chapter_3(data_root, monkeypatch):
+    """The samples another chapter asks for are the store artifacts chapter 3 writes."""
+    monkeypatch.setitem(
+        CHAPTERS["03_gaam"], "smoke", {"n_showers": 20, "epochs": 1, "n_samples": 3}
+    )
+    kwargs = {"device": "cpu", "progress": False}
+    first = gaam.middle_layer_samples(["12x12", "6x6"], "smoke", 0, **kwargs)
     assert first["12x12"].shape == (3, 12, 12) and first["6x6"].shape == (3, 6, 6)
     assert first["12x12"].dtype == np.float32 and np.all(first["12x12"] >= 0)
-    models = sorted((data_root / "models" / "gaam").glob("*.pt"))
-    again = gaam.middle_layer_samples(["6x6"], device="cpu", **kwargs)
+    models = _models(Store(data_root))
+    assert len(models) == 1
+    again = gaam.middle_layer_samples(["6x6"], "smoke", 0, **kwargs)
     assert np.array_equal(again["6x6"], first["6x6"])
-    assert sorted((data_root / "models" / "gaam").glob("*.pt")) == models
-    model = gaam.layer_model("middle", Truth(20, 0), epochs=1, device="cpu", progress=False)
-    assert np.array_equal(model.samples("6x6", 3, 0), first["6x6"])
-    assert sorted((data_root / "models" / "gaam").glob("*.pt")) == models
+    model = gaam.trained("middle", gaam.source(20, 0), FIT, **kwargs)
+    assert np.array_equal(gaam.stored_samples(model, "6x6", 3, 0), first["6x6"])
+    assert _models(Store(data_root)) == models
+    assert gaam.middle_layer_model("smoke", 0, **kwargs).key == model.key
+
+
+def test_a_new_simulator_code_digest_rebuilds_the_model(tmp_path, monkeypatch):
+    store = Store(tmp_path / "data")
+    kwargs = {"device": "cpu", "progress": False, "store": store}
+    gaam.trained("outer", gaam.source(20, 0), FIT, **kwargs)
+    gaam.trained("outer", gaam.source(20, 0), FIT, **kwargs)
+    assert len(_models(store)) == 1
+    monkeypatch.setattr(truth, "code_digest", lambda modules: "edited simulator")
+    gaam.trained("outer", gaam.source(20, 0), FIT, **kwargs)
+    assert len(_models(store)) == 2
+
+
+def test_new_bytes_in_a_user_file_rebuild_the_model(tmp_path):
+    store = Store(tmp_path / "data")
+    kwargs = {"device": "cpu", "progress": False, "store": store}
+    path = tmp_path / "showers.h5"
+    write_points(path, _clouds(20))
+    first = gaam.trained("outer", gaam.source(0, 0, str(path)), FIT, **kwargs)
+    write_points(path, _clouds(30))
+    second = gaam.trained("outer", gaam.source(0, 0, str(path)), FIT, **kwargs)
+    assert len(_models(store)) == 2
+    assert len(second.data.clouds) == 30 and first.key != second.key
 
 
 def test_training_is_reproducible(tmp_path):
     """Same showers, settings and seed give the same weights, whatever the global random state."""
-    from calopaper.store import Store
-
     weights = []
     for run in range(2):
         torch.manual_seed(run)
         store = Store(tmp_path / f"data{run}")
-        model = gaam.layer_model(
-            "outer", Truth(20, 3), epochs=1, device="cpu", progress=False, store=store
+        model = gaam.trained(
+            "outer", gaam.source(20, 3), FIT, device="cpu", progress=False, store=store
         )
         weights.append(model.model.state_dict())
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+def test_chapter_3_defaults_are_the_pipeline_defaults():
+    """02 asks for chapter 3's middle-layer model; chapter 3's defaults must train that one."""
+    book = Path(__file__).resolve().parents[1] / "book" / "03_gaam.ipynb"
+    cells = json.loads(book.read_text())["cells"]
+    cell = next(c for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    declared = declared_parameters("".join(cell["source"]))
+    for layer in gaam.LAYERS:
+        assert (declared[f"hidden_{layer}"],) == gaam.DEFAULTS[layer].hidden[:1]
+        assert len(set(gaam.DEFAULTS[layer].hidden)) == 1
+        for name in ("channels", "kernel", "empty_fraction"):
+            assert declared[name] == getattr(gaam.DEFAULTS[layer], name)
+    assert (declared["batch_size"], declared["lr"]) == (gaam.FIT.batch_size, gaam.FIT.lr)

@@ -30,67 +30,39 @@ Design (gaam §4.1-4.3, with the choices the paper leaves open):
 - **Baseline** (gaam §4.2). ``GAAMConfig(conditional=False)`` is the unconditional ARM: the
   same network without the cell-size features.
 
-The data preparation (:class:`Truth`, :class:`LayerData`) and the cached training and sampling
-helpers (:func:`layer_model`, :func:`middle_layer_samples`) used by the chapters follow the model.
+The layer data live in ``gaam.data``, the cached training and sampling in ``gaam.pipeline``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import math
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import asdict, dataclass, field
-from functools import cached_property
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from calopaper.datasets import read_cells, read_points, split, write_cells
-from calopaper.geometry import GAAM_INNER, GAAM_MIDDLE, GAAM_OUTER, Segmentation
-from calopaper.profiles import resolve_device
-from calopaper.showers import PointClouds
-from calopaper.store import Store, default_store
-from calopaper.timing import torch_threads
-from calopaper.training import FitConfig, History, trained
+from calopaper.geometry import Segmentation
 
 __all__ = [
-    "DEFAULTS",
-    "LAYERS",
-    "TRAINING_SEGMENTATIONS",
+    "EMPTY_LOGIT",
     "GAAM",
+    "N_CONDITION",
+    "SIZE_REFERENCE",
     "GAAMConfig",
-    "LayerData",
-    "LayerModel",
-    "Settings",
-    "Truth",
+    "MaskedLinear",
     "hidden_degrees",
-    "layer_model",
-    "middle_layer_samples",
+    "parse_segmentation",
     "to_classes",
 ]
 
-#: Layer name -> index in column 2 of the SUPA `gaam` points.
-LAYERS = {"inner": 0, "middle": 1, "outer": 2}
-#: gaam Table 1: the training segmentations of each layer.
-TRAINING_SEGMENTATIONS = {"inner": GAAM_INNER, "middle": GAAM_MIDDLE, "outer": GAAM_OUTER}
 #: Reference cell size of the size features, mm: a feature is log2(size / SIZE_REFERENCE).
 SIZE_REFERENCE = 20.0
-#: torch threads for training and generation on a CPU. GAAM's operations are small (32
-#: sequences per step in training, one cell per step in generation), and on a busy 2-core
-#: machine two threads made both 10-20 times slower than one (thread synchronisation).
-CPU_THREADS = 1
 
 
-def _threads(device: torch.device | str) -> AbstractContextManager:
-    """One torch thread on a CPU (see :data:`CPU_THREADS`), torch's setting elsewhere."""
-    return torch_threads(CPU_THREADS) if torch.device(device).type == "cpu" else nullcontext()
-
-
-def _parse(segmentation: Segmentation | str) -> Segmentation:
+def parse_segmentation(segmentation: Segmentation | str) -> Segmentation:
+    """A ``Segmentation`` itself, or parsed from its notation (e.g. ``"36x48*"``)."""
     if isinstance(segmentation, Segmentation):
         return segmentation
     return Segmentation.parse(segmentation)
@@ -131,10 +103,14 @@ def hidden_degrees(n_units: int, length: int) -> np.ndarray:
 class GAAMConfig:
     """Architecture of one layer's ARM (gaam §4.1); JSON-able, the model's store key.
 
+    ``length`` and ``n_classes`` follow from the training data (``LayerData.length`` and
+    ``LayerData.n_classes``); a config that leaves them at 0 describes the architecture only,
+    and ``gaam.trained`` fills them in before it builds the model.
+
     Attributes:
         length: positions of the MADE, i.e. cells along the spiral it generates; a segmentation
-            with more cells gets zero energy beyond.
-        n_classes: N + 1 energy classes of x = round(sqrt(E / MeV)).
+            with more cells gets zero energy beyond (0 = from the training data).
+        n_classes: N + 1 energy classes of x = round(sqrt(E / MeV)) (0 = from the training data).
         hidden: widths of the hidden masked layers (gaam §4.1: one for the inner layer, five
             for the middle and outer layers).
         channels: features per position before the output layer.
@@ -145,8 +121,8 @@ class GAAMConfig:
             NLL that skips most of the many empty cells (1.0 = every cell, as in the paper).
     """
 
-    length: int
-    n_classes: int
+    length: int = 0
+    n_classes: int = 0
     hidden: tuple[int, ...] = (64,) * 5
     channels: int = 8
     kernel: int = 8
@@ -155,12 +131,18 @@ class GAAMConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
-        for name in ("length", "channels", "kernel"):
+        for name in ("channels", "kernel"):
             if getattr(self, name) < 1:
                 msg = f"GAAMConfig.{name} must be >= 1, got {getattr(self, name)!r}"
                 raise ValueError(msg)
-        if self.n_classes < 2:
-            msg = f"GAAMConfig.n_classes must be >= 2 (N + 1 energy classes), got {self.n_classes}"
+        if self.length < 0:
+            msg = f"GAAMConfig.length must be >= 1 (or 0: from the data), got {self.length}"
+            raise ValueError(msg)
+        if self.n_classes < 0 or self.n_classes == 1:
+            msg = (
+                f"GAAMConfig.n_classes must be >= 2 (N + 1 energy classes; 0: from the data), "
+                f"got {self.n_classes}"
+            )
             raise ValueError(msg)
         if not 0 < self.empty_fraction <= 1:
             msg = f"GAAMConfig.empty_fraction must be in (0, 1], got {self.empty_fraction!r}"
@@ -247,6 +229,12 @@ class GAAM(nn.Module):
 
     def __init__(self, config: GAAMConfig) -> None:
         super().__init__()
+        if config.length == 0 or config.n_classes == 0:
+            msg = (
+                f"GAAM needs the data's length and n_classes, got {config.length} and "
+                f"{config.n_classes}; fill them from LayerData (gaam.trained does)"
+            )
+            raise ValueError(msg)
         self.config = config
         length, n_features = config.length, 1 + N_CONDITION * config.conditional
         # Input degrees, position-major (k * n_features + f): the energy of cell k has degree
@@ -354,12 +342,12 @@ class GAAM(nn.Module):
             (n, n_eta, n_phi) float32 MeV, on the model's device; cells beyond spiral position
             ``length`` are 0.
         """
-        with _threads(next(self.parameters()).device), torch.no_grad():
+        with torch.no_grad():
             return self._sample(n, cond, generator)
 
     def _sample(self, n: int, cond, generator: torch.Generator | None) -> Tensor:
         segmentation, start = cond if isinstance(cond, tuple) else (cond, None)
-        segmentation = _parse(segmentation)
+        segmentation = parse_segmentation(segmentation)
         device = next(self.parameters()).device
         order = torch.as_tensor(segmentation.spiral_order(), device=device)
         m = min(segmentation.n_cells, self.config.length)
@@ -412,335 +400,3 @@ class GAAM(nn.Module):
         energy = torch.zeros(n, segmentation.n_cells, device=device)
         energy[:, order[:m]] = classes[:, :m].float() ** 2
         return energy.view(n, *segmentation.shape)
-
-
-# --------------------------------------------------------------------------------------------
-# data
-
-
-@dataclass(frozen=True)
-class Truth:
-    """Where the fine-grained showers come from: SUPA's `gaam` preset or a point-cloud file.
-
-    Attributes:
-        n: number of SUPA showers (ignored with ``path``).
-        seed: SUPA seed; also seeds the train/validation/test split.
-        path: a calopaper point-cloud HDF5 file (column 2 = layer index 0, 1, 2) to use instead.
-    """
-
-    n: int = 0
-    seed: int = 0
-    path: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.path and self.n < 10:
-            msg = (
-                f"Truth needs n >= 10 SUPA showers (to split 0.7/0.1/0.2) or a path, got n={self.n}"
-            )
-            raise ValueError(msg)
-
-    @cached_property
-    def key(self) -> dict:
-        """JSON-able identity of the showers (a file is identified by its SHA-256)."""
-        if self.path:
-            digest = hashlib.sha256(Path(self.path).read_bytes()).hexdigest()
-            return {"path": str(Path(self.path).resolve()), "sha256": digest, "seed": self.seed}
-        return {"simulator": "supa", "preset": "gaam", "n": self.n, "seed": self.seed}
-
-    def clouds(self, store: Store | None = None, progress: bool = True) -> PointClouds:
-        """The showers (simulated once and cached in the store, or read from ``path``)."""
-        if self.path:
-            return read_points(self.path)
-        from calopaper.truth import simulated
-
-        return simulated("supa", "gaam", self.n, self.seed, store=store, progress=progress)
-
-
-def _validate_layer(layer: str) -> int:
-    if layer not in LAYERS:
-        msg = f"unknown layer {layer!r}; expected one of {list(LAYERS)}"
-        raise ValueError(msg)
-    return LAYERS[layer]
-
-
-@dataclass
-class LayerData:
-    """One layer of the truth showers, split 0.7/0.1/0.2 (gaam §4.3), in any segmentation.
-
-    Attributes:
-        layer: "inner", "middle" or "outer".
-        clouds: the showers' points in this layer.
-        parts: {"train", "val", "test"} -> shower indices.
-        segmentations: the training segmentations.
-        length: MADE positions, the largest training n_cells.
-        n_classes: N + 1, N the smallest integer above the largest training sqrt(E / MeV).
-    """
-
-    layer: str
-    clouds: PointClouds
-    parts: dict[str, np.ndarray]
-    segmentations: list[Segmentation]
-    length: int = 0
-    n_classes: int = 0
-    _cells: dict = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def build(
-        cls,
-        clouds: PointClouds,
-        layer: str,
-        segmentations: list[str | Segmentation],
-        seed: int,
-    ) -> LayerData:
-        """Split the showers and derive ``length`` and ``n_classes`` from the training part."""
-        k = _validate_layer(layer)
-        if not segmentations:
-            msg = f"no training segmentations given for the {layer} layer; expected e.g. ['48x48']"
-            raise ValueError(msg)
-        train, val, test = split(len(clouds), (0.7, 0.1, 0.2), seed=seed)
-        data = cls(
-            layer,
-            clouds.layer(k),
-            {"train": train, "val": val, "test": test},
-            [_parse(s) for s in segmentations],
-        )
-        data.length = max(s.n_cells for s in data.segmentations)
-        largest = max(float(np.sqrt(data.cells(s, "train").max())) for s in data.segmentations)
-        data.n_classes = math.floor(largest) + 2
-        return data
-
-    def cells(self, segmentation: Segmentation | str, part: str = "test") -> np.ndarray:
-        """(N_part, n_eta, n_phi) float64 MeV cell energies of one split part."""
-        segmentation = _parse(segmentation)
-        if part not in self.parts:
-            msg = f"unknown part {part!r}; expected one of {list(self.parts)}"
-            raise ValueError(msg)
-        key = (segmentation.to_json(), part)
-        if key not in self._cells:
-            cells, _ = self.clouds.select(self.parts[part]).cells(segmentation)
-            self._cells[key] = cells
-        return self._cells[key]
-
-    def central(self, segmentation: Segmentation | str) -> np.ndarray:
-        """(N_train,) MeV: training energies of the first spiral cell, the "known prior"."""
-        segmentation = _parse(segmentation)
-        cells = self.cells(segmentation, "train").reshape(-1, segmentation.n_cells)
-        return cells[:, segmentation.spiral_order()[0]]
-
-    def sequences(self, part: str) -> tuple[Tensor, Tensor]:
-        """Every training segmentation of one part, padded to ``length``, stacked.
-
-        Returns:
-            energy (S * N_part, length) float32 MeV in spiral order and sizes
-            (S * N_part, length, 2) float32 mm, zero at padded positions.
-        """
-        energies, sizes = [], []
-        for segmentation in self.segmentations:
-            order = segmentation.spiral_order()[: self.length]
-            cells = self.cells(segmentation, part).reshape(-1, segmentation.n_cells)[:, order]
-            energy = np.zeros((len(cells), self.length), np.float32)
-            energy[:, : len(order)] = cells
-            size = np.zeros((self.length, 2), np.float32)
-            size[: len(order)] = np.stack([s.ravel()[order] for s in segmentation.sizes()], -1)
-            energies.append(energy)
-            sizes.append(np.broadcast_to(size, (len(cells), self.length, 2)))
-        return torch.from_numpy(np.concatenate(energies)), torch.from_numpy(np.concatenate(sizes))
-
-
-# --------------------------------------------------------------------------------------------
-# cached training and sampling
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Architecture and optimisation of one layer's model (see :class:`GAAMConfig`).
-
-    The defaults are the same in every profile, so chapters asking for the same showers and
-    epochs share one trained model.
-    """
-
-    hidden: tuple[int, ...]
-    channels: int = 8
-    kernel: int = 8
-    empty_fraction: float = 0.25
-    batch_size: int = 32
-    lr: float = 3e-3
-
-
-#: gaam §4.1: one hidden masked layer for the inner layer, five for the middle and outer ones.
-DEFAULTS = {
-    "inner": Settings(hidden=(64,)),
-    "middle": Settings(hidden=(64,) * 5),
-    "outer": Settings(hidden=(64,) * 5),
-}
-_CODE = ("calopaper.geometry", "calopaper.datasets", "calopaper.sim.supa")
-
-
-@dataclass
-class LayerModel:
-    """A trained layer model with its data; :meth:`samples` caches generated showers.
-
-    Attributes:
-        layer: "inner", "middle" or "outer".
-        model: the trained :class:`GAAM` (conditional or not), eval mode.
-        history: its training history.
-        data: the layer's truth showers and splits.
-        key: the store key of the trained model (config, fit settings and data).
-    """
-
-    layer: str
-    model: GAAM
-    history: History
-    data: LayerData
-    key: dict
-
-    @property
-    def label(self) -> str:
-        return "GAAM" if self.model.config.conditional else "unconditional ARM"
-
-    def start(self, segmentation: Segmentation, n: int, seed: int) -> np.ndarray | None:
-        """n central-cell energies drawn from the training data (None if it is not a training
-        segmentation: the model's first conditional is used instead)."""
-        if segmentation not in self.data.segmentations:
-            return None
-        return np.random.default_rng(seed).choice(self.data.central(segmentation), n)
-
-    def generate(self, segmentation: Segmentation | str, n: int, seed: int) -> np.ndarray:
-        """(n, n_eta, n_phi) float32 MeV, generated now (see :meth:`samples` for the cached one)."""
-        segmentation = _parse(segmentation)
-        start = self.start(segmentation, n, seed)
-        generator = torch.Generator().manual_seed(seed)
-        cond = (segmentation, None if start is None else torch.as_tensor(start))
-        return self.model.sample(n, cond, generator=generator).cpu().numpy()
-
-    def samples(
-        self, segmentation: Segmentation | str, n: int, seed: int, store: Store | None = None
-    ) -> np.ndarray:
-        """(n, n_eta, n_phi) float32 MeV generated showers, from the store or generated now."""
-        segmentation = _parse(segmentation)
-        store = store or default_store()
-        key = {"model": self.key, "segmentation": segmentation.to_json(), "n": n, "seed": seed}
-        name = f"{self.layer}_{segmentation}"
-
-        def build(tmp: Path) -> None:
-            images = self.generate(segmentation, n, seed)
-            energy = np.full(n, float(np.median(self.data.clouds.incident_energy)))
-            attrs = {"model": self.label, "layer": self.layer, "seed": seed}
-            write_cells(tmp, {name: images}, {name: segmentation}, energy, attrs=attrs)
-
-        code = (importlib.import_module(__name__), *_CODE)
-        path = store.get_or_build("samples/gaam", key, build, code=code)
-        return read_cells(path).layers[name]
-
-
-def layer_model(
-    layer: str,
-    truth: Truth,
-    *,
-    epochs: int,
-    conditional: bool = True,
-    segmentations: list[str] | None = None,
-    settings: Settings | None = None,
-    device: str = "auto",
-    progress: bool = True,
-    store: Store | None = None,
-) -> LayerModel:
-    """One layer's GAAM (or unconditional ARM), from the store or trained now.
-
-    Args:
-        layer: "inner", "middle" or "outer".
-        truth: the showers; the split and the training seed are ``truth.seed``.
-        epochs: training epochs (the weights of the best validation epoch are kept).
-        conditional: GAAM (True) or the unconditional ARM (False).
-        segmentations: training segmentations (default gaam Table 1 for the layer).
-        settings: architecture and optimisation (default :data:`DEFAULTS` for the layer).
-        device: "auto", "cpu", "cuda".
-        progress: show progress bars.
-        store: artifact store (default: ``data/``).
-    """
-    _validate_layer(layer)
-    settings = settings or DEFAULTS[layer]
-    names = [str(_parse(s)) for s in segmentations or TRAINING_SEGMENTATIONS[layer]]
-    data = LayerData.build(truth.clouds(store, progress), layer, names, truth.seed)
-    config = GAAMConfig(
-        length=data.length,
-        n_classes=data.n_classes,
-        hidden=settings.hidden,
-        channels=settings.channels,
-        kernel=settings.kernel,
-        conditional=conditional,
-        empty_fraction=settings.empty_fraction,
-    )
-    fit = FitConfig(
-        epochs=epochs,
-        batch_size=settings.batch_size,
-        lr=settings.lr,
-        grad_clip=10.0,
-        seed=truth.seed,
-    )
-    data_key = {
-        "truth": truth.key,
-        "layer": layer,
-        "segmentations": names,
-        "split": [0.7, 0.1, 0.2],
-    }
-    # training.trained builds the model before fit() seeds torch: seed the initial weights here,
-    # without disturbing the caller's random state.
-    with _threads(resolve_device(device)), torch.random.fork_rng(devices=[]):
-        torch.manual_seed(truth.seed)
-        model, history = trained(
-            GAAM,
-            config,
-            fit,
-            lambda: (data.sequences("train"), data.sequences("val")),
-            data_key,
-            device=device,
-            store=store,
-            progress=progress,
-            code=_CODE,
-        )
-    key = {"config": asdict(config), "fit": asdict(fit), "data": data_key}
-    return LayerModel(layer, model, history, data, key)
-
-
-def middle_layer_samples(
-    segmentations: list[str],
-    *,
-    n_train: int,
-    n_samples: int,
-    seed: int,
-    epochs: int,
-    device: str = "auto",
-    progress: bool = True,
-    settings: Settings | None = None,
-) -> dict[str, np.ndarray]:
-    """GAAM's middle-layer showers in each segmentation, cached in the store.
-
-    The model is the default middle-layer GAAM trained on gaam Table 1's middle segmentations
-    (``geometry.GAAM_MIDDLE``) of ``truth.simulated("supa", "gaam", n_train, seed)``
-    (70 % train, 10 % validation); chapters asking with the same arguments share the model and
-    the samples. Training segmentations start from the training central-cell energies, others
-    from the model's first conditional.
-
-    Args:
-        segmentations: notations, e.g. ``["48x48", "24x24"]``.
-        n_train: SUPA showers simulated (split 0.7/0.1/0.2).
-        n_samples: showers generated per segmentation.
-        seed: SUPA, split, training and sampling seed.
-        epochs: training epochs.
-        device: "auto", "cpu", "cuda".
-        progress: show progress bars.
-        settings: architecture and optimisation; default ``DEFAULTS["middle"]``.
-
-    Returns:
-        Segmentation name -> (n_samples, n_eta, n_phi) float32 MeV.
-    """
-    model = layer_model(
-        "middle",
-        Truth(n_train, seed),
-        epochs=epochs,
-        settings=settings,
-        device=device,
-        progress=progress,
-    )
-    return {name: model.samples(name, n_samples, seed) for name in segmentations}
