@@ -18,6 +18,7 @@ __all__ = [
     "ratio_axes",
     "hist_compare",
     "comparison_grid",
+    "count_bins",
     "draw_cells",
     "image_grid",
     "shower_grid",
@@ -153,12 +154,13 @@ def comparison_grid(
     models: Mapping[str, Mapping[str, Mapping[str, np.ndarray]]],
     keys: Sequence[str],
     *,
-    bins: int = 40,
+    bins: int | Mapping[str, int | np.ndarray] = 40,
     xlabels: Mapping[str, str] | None = None,
     titles: Mapping[str, str] | None = None,
     colours: Mapping[str, str] | None = None,
     truth_label: str = "truth",
     panel: tuple[float, float] = (4.6, 4.4),
+    n_columns: int | None = None,
 ):
     """Truth against models for several cases (rows) and observables (columns), ratio panels below.
 
@@ -166,11 +168,13 @@ def comparison_grid(
         truth: case -> observable key -> (N,) truth values; a case is e.g. a segmentation.
         models: model name -> case -> key -> values; a model missing a case is left out there.
         keys: the observables, one column each.
-        bins: bins per histogram (spanning the truth's 0.5-99.5 % range).
+        bins: bins per histogram (spanning the truth's 0.5-99.5 % range), or key -> bins or
+            explicit edges (keys not named get 40 bins).
         xlabels: key -> axis label with unit (default: ``observables.LABELS``).
         titles: case -> title of its row (default: the case itself).
         colours: colours for names without a house colour (see ``palette``).
         panel: (width, height) of one panel in inches.
+        n_columns: wrap a case's observables onto rows of at most this many panels.
 
     Returns:
         The figure.
@@ -179,23 +183,44 @@ def comparison_grid(
 
     xlabels = xlabels or LABELS
     cases = list(truth)
-    fig = plt.figure(figsize=(panel[0] * len(keys), panel[1] * len(cases)), layout="constrained")
-    rows = fig.subfigures(len(cases), 1, squeeze=False)[:, 0]
-    for row, case in zip(rows, cases, strict=True):
-        _, mains, ratios = ratio_axes(fig=row, n_columns=len(keys))
-        for key, ax, ax_ratio in zip(keys, mains, ratios, strict=True):
+    width = min(n_columns or len(keys), len(keys))
+    lines = [(case, keys[i : i + width]) for case in cases for i in range(0, len(keys), width)]
+    fig = plt.figure(figsize=(panel[0] * width, panel[1] * len(lines)), layout="constrained")
+    rows = fig.subfigures(len(lines), 1, squeeze=False)[:, 0]
+    for row, (case, line) in zip(rows, lines, strict=True):
+        _, mains, ratios = ratio_axes(fig=row, n_columns=width)
+        for key, ax, ax_ratio in zip(line, mains, ratios, strict=False):
             hist_compare(
                 truth[case][key],
                 {m: by_case[case][key] for m, by_case in models.items() if case in by_case},
-                bins=bins,
+                bins=bins.get(key, 40) if isinstance(bins, Mapping) else bins,
                 ax=ax,
                 ax_ratio=ax_ratio,
                 xlabel=xlabels[key],
                 truth_label=truth_label,
                 colours=colours,
             )
-        mains[0].set_title((titles or {}).get(case, case), loc="left", fontsize=12)
+        for ax in (*mains[len(line) :], *ratios[len(line) :]):
+            ax.set_visible(False)
+        if line[0] == keys[0]:
+            mains[0].set_title((titles or {}).get(case, case), loc="left", fontsize=12)
     return fig
+
+
+def count_bins(fractions: np.ndarray, n_cells: int, max_bins: int = 40) -> np.ndarray:
+    """Bin edges at half-integer cell counts for fractions k / n_cells (e.g. a layer's sparsity).
+
+    Edges span the 0.5-99.5 % range of the counts, several counts per bin when there are more
+    than ``max_bins``, so that no bin holds one count more than its neighbour.
+
+    Example:
+        >>> (count_bins(np.array([0.1, 0.2, 0.3]), 10) * 10).tolist()
+        [0.5, 1.5, 2.5, 3.5]
+    """
+    counts = np.round(np.asarray(fractions) * n_cells)
+    lo, hi = np.floor(np.percentile(counts, 0.5)), np.ceil(np.percentile(counts, 99.5))
+    step = max(1, int(np.ceil((hi - lo + 1) / max_bins)))
+    return (np.arange(lo, hi + step + 1, step) - 0.5) / n_cells
 
 
 def _density(values: np.ndarray, bins: np.ndarray) -> np.ndarray:

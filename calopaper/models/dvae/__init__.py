@@ -2,9 +2,21 @@
 
 Modules: ``rbm`` (the RBM prior and its block-Gibbs sampler), ``preprocessing`` (the 504-cell
 layout and the hit-only per-cell standardisation of calodvae App. 6.1), ``model`` (the
-hierarchical encoder, the masked decoder, the GumBolt objective, generation).
+hierarchical encoder, the masked decoder, the GumBolt objective, generation), ``data`` (one
+particle's showers from a truth ``Source``, split 80/10/10) and ``pipeline`` (``configure``,
+``fit``, the cached ``trained``, ``sample``, the KS model selection, the energy response).
 """
 
+from calopaper.models.dvae.data import (
+    SHAPES,
+    SPARSITY,
+    VARIABLES,
+    Showers,
+    cell_samples,
+    read_cells,
+    shower_shapes,
+    supa_source,
+)
 from calopaper.models.dvae.model import (
     ARCHITECTURES,
     DVAE,
@@ -12,6 +24,16 @@ from calopaper.models.dvae.model import (
     DVAEConfig,
     architecture,
     relaxed_bernoulli,
+)
+from calopaper.models.dvae.pipeline import (
+    Candidate,
+    EnergyResponse,
+    configure,
+    fit,
+    generation_timing,
+    sample,
+    select,
+    trained,
 )
 from calopaper.models.dvae.preprocessing import (
     CALOGAN_LAYERS,
@@ -30,9 +52,25 @@ __all__ = [
     "MASKS",
     "N_CELLS",
     "RBM",
+    "SHAPES",
+    "SPARSITY",
+    "VARIABLES",
+    "Candidate",
     "CellStandardiser",
+    "EnergyResponse",
+    "Showers",
     "architecture",
+    "cell_samples",
+    "configure",
+    "fit",
     "flatten_layers",
+    "generation_timing",
+    "read_cells",
     "relaxed_bernoulli",
+    "sample",
+    "select",
+    "shower_shapes",
     "split_layers",
+    "supa_source",
+    "trained",
 ]

@@ -1,0 +1,289 @@
+"""CaloDVAE's pipeline: configure, train once through the store, sample, select by the KS test.
+
+The verbs every model family shares: ``configure`` builds the model's config dataclass for
+one particle's ``Showers``, ``fit`` trains now, ``trained`` returns the stored model (keyed by
+both configs, the showers' ``Source.key`` and the model's code) or trains and stores it, and
+``sample(model, n, cond, generator)`` generates numpy showers in chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from itertools import product
+
+import numpy as np
+import torch
+
+from calopaper import metrics, training
+from calopaper.models.dvae.data import SHAPES, Showers, read_cells, shower_shapes
+from calopaper.models.dvae.model import DVAE, DVAEConfig, architecture
+from calopaper.models.dvae.preprocessing import CellStandardiser
+from calopaper.store import Store
+from calopaper.timing import time_per_shower
+from calopaper.training import FitConfig, History
+from calopaper.truth import Source
+
+__all__ = [
+    "Candidate",
+    "EnergyResponse",
+    "configure",
+    "fit",
+    "generation_timing",
+    "sample",
+    "select",
+    "trained",
+]
+
+#: Code whose source is part of a trained model's key: the whole package and the rebinning of
+#: simulated showers into the CaloGAN cells.
+CODE = ("calopaper.models.dvae", "calopaper.geometry", "calopaper.datasets")
+
+
+def configure(showers: Showers, name: str = "I", scale: float = 1.0, **fields) -> DVAEConfig:
+    """calodvae Table 2's architecture ``name``, standardised on ``showers``' training part.
+
+    Args:
+        showers: one particle's showers; the per-cell standardisation of calodvae App. 6.1 is
+            fitted on their training part.
+        name: "I" ... "IV" (``model.ARCHITECTURES``).
+        scale: multiplies the hidden widths and latents (1 = the paper's sizes).
+        **fields: other ``DVAEConfig`` fields (temperatures, KL weight, chains...).
+    """
+    cells, _ = showers.part("train")
+    standardisation = CellStandardiser.fit(cells).to_config()
+    return architecture(name, scale=scale, standardisation=standardisation, **fields)
+
+
+def fit(
+    config: DVAEConfig,
+    fit_config: FitConfig,
+    showers: Showers,
+    *,
+    device: str = "auto",
+    progress: bool = False,
+) -> tuple[DVAE, History]:
+    """Train a CaloDVAE on the training part of ``showers`` now (no store)."""
+    training.seed_everything(fit_config.seed)  # the initial weights depend on the seed only
+    model = DVAE(config)
+    history = training.fit(
+        model, showers.tensors("train"), None, fit_config, device=device, progress=progress
+    )
+    return model, history
+
+
+def trained(
+    config: DVAEConfig,
+    fit_config: FitConfig,
+    showers: Showers,
+    *,
+    device: str = "auto",
+    store: Store | None = None,
+    progress: bool = False,
+) -> tuple[DVAE, History]:
+    """The CaloDVAE trained with these configs on ``showers``, from the store or trained now.
+
+    The store key holds both configs, ``showers.key`` (the truth's ``Source.key``: simulator
+    code, or the SHA-256 of a user file's bytes; and the split) and the source of ``CODE``, so
+    an edited simulator, file or model retrains instead of loading a stale model.
+
+    Returns:
+        The model (eval mode, on ``device``) and its loss history.
+    """
+    return training.trained(
+        DVAE,
+        config,
+        fit_config,
+        lambda: (showers.tensors("train"), None),
+        showers.key,
+        device=device,
+        store=store,
+        progress=progress,
+        code=CODE,
+    )
+
+
+def sample(
+    model: DVAE,
+    n: int,
+    cond: np.ndarray | float,
+    generator: torch.Generator | int | None = None,
+    chunk: int = 5000,
+) -> np.ndarray:
+    """``n`` showers at incident energies ``cond``, generated ``chunk`` at a time.
+
+    Args:
+        model: a CaloDVAE (any device).
+        n: number of showers.
+        cond: (n,) incident energies or one energy for all, GeV.
+        generator: random stream, or an int seed for a fresh CPU generator.
+        chunk: showers per call of ``DVAE.sample``.
+
+    Returns:
+        (n, 504) float32 cell energies, MeV (``preprocessing.split_layers`` gives the layers).
+    """
+    if isinstance(generator, int):
+        generator = torch.Generator().manual_seed(generator)
+    energy = np.array(np.broadcast_to(np.asarray(cond, np.float32), (n,)))  # writable copy
+    parts = [
+        model.sample(len(c), torch.from_numpy(np.ascontiguousarray(c)), generator=generator)
+        for c in np.array_split(energy, max(1, int(np.ceil(n / chunk))))
+    ]
+    return torch.cat(parts).cpu().numpy()
+
+
+@dataclass(frozen=True, eq=False)
+class Candidate:
+    """One trained point of the model-selection grid and its validation KS statistics.
+
+    Attributes:
+        name: the grid point, e.g. ``("I", 0.2, 0.2)`` (architecture, τ_z, τ_xm).
+        model, history: the trained model and its loss history.
+        ks, pvalues: ``data.SHAPES`` variable -> two-sample KS statistic and p-value of the
+            validation showers against one generated shower per validation shower.
+    """
+
+    name: Hashable
+    model: DVAE
+    history: History
+    ks: dict[str, float]
+    pvalues: dict[str, float]
+
+    @property
+    def mean_ks(self) -> float:
+        """The selection score: the mean KS statistic over the twelve variables."""
+        return float(np.mean(list(self.ks.values())))
+
+    @property
+    def scores(self) -> dict[str, float]:
+        """A row of the selection table: mean and max KS, median p-value, training seconds."""
+        return {
+            "mean KS": self.mean_ks,
+            "max KS": max(self.ks.values()),
+            "median KS p-value": float(np.median(list(self.pvalues.values()))),
+            "training [s]": self.history.seconds,
+        }
+
+
+def select(
+    configs: Mapping[Hashable, DVAEConfig],
+    fit_config: FitConfig,
+    showers: Showers,
+    *,
+    seed: int,
+    device: str = "auto",
+    store: Store | None = None,
+) -> list[Candidate]:
+    """Train every config (``trained``) and score it by the KS test (calodvae App. 6.4).
+
+    Each model generates one shower per validation shower, at its incident energy (generator
+    seed ``seed``), and is compared with the validation showers on calodvae Fig. 2's nine
+    shower shapes and three sparsities. The best candidate has the smallest ``mean_ks``.
+
+    Returns:
+        One ``Candidate`` per config, in the order of ``configs``.
+    """
+    cells, energy = showers.part("val")
+    truth = shower_shapes(cells)
+    candidates = []
+    for name, config in configs.items():
+        model, history = trained(config, fit_config, showers, device=device, store=store)
+        fake = shower_shapes(sample(model, len(energy), energy, seed))
+        ks = {v: metrics.ks(truth[v], fake[v]) for v in SHAPES}
+        pvalues = {v: metrics.ks_pvalue(truth[v], fake[v]) for v in SHAPES}
+        candidates.append(Candidate(name, model, history, ks, pvalues))
+    return candidates
+
+
+def generation_timing(model: DVAE, n: int, seed: int = 0) -> dict[str, float]:
+    """Per-shower time of the whole generation and of the RBM's Gibbs sampling alone, at 50 GeV.
+
+    ``.cpu()`` waits for a GPU to finish. Returns a row of the chapter's timing table:
+    ``"ms/shower"``, ``"Gibbs sampling ms/shower"``, their ratio ``"Gibbs share"`` and the
+    model's ``"parameters"``.
+    """
+    generator = torch.Generator().manual_seed(seed)
+
+    def generate(k: int) -> torch.Tensor:
+        return model.sample(k, torch.full((k,), 50.0), generator=generator).cpu()
+
+    def gibbs(k: int) -> torch.Tensor:
+        return model.prior.sample(k, model.config.gibbs_steps_sample, generator)[0].cpu()
+
+    full, prior = time_per_shower(generate, n), time_per_shower(gibbs, n)
+    return {
+        "ms/shower": full.ms_per_shower,
+        "Gibbs sampling ms/shower": prior.ms_per_shower,
+        "Gibbs share": prior.ms_per_shower / full.ms_per_shower,
+        "parameters": sum(t.numel() for t in model.parameters()),
+    }
+
+
+@dataclass(frozen=True, eq=False)
+class EnergyResponse:
+    """Showers of one particle at fixed requested energies (calodvae Fig. 4, App. 6.5).
+
+    Attributes:
+        cells: (label, energy [GeV]) -> (n, 504) MeV; label is ``"truth"`` or a model's name.
+        energies: the requested energies, GeV.
+    """
+
+    cells: dict[tuple[str, float], np.ndarray]
+    energies: tuple[float, ...]
+
+    @classmethod
+    def measure(
+        cls,
+        models: Mapping[str, DVAE],
+        energies: tuple[float, ...],
+        n: int,
+        seed: int,
+        truth: Mapping[float, Source] | None = None,
+    ) -> EnergyResponse:
+        """``n`` showers per energy from every model (generator seed ``seed + j`` at the j-th
+        energy) and, when given, from each energy's truth ``Source``."""
+        cells = {("truth", e): read_cells(source)[0] for e, source in (truth or {}).items()}
+        for j, e in enumerate(energies):
+            cells |= {(name, e): sample(m, n, e, seed + j) for name, m in models.items()}
+        return cls(cells, tuple(energies))
+
+    @property
+    def labels(self) -> list[str]:
+        """``"truth"`` (when simulated) and the models, in order."""
+        return list(dict.fromkeys(label for label, _ in self.cells))
+
+    def total(self, label: str, energy: float) -> np.ndarray:
+        """(n,) deposited energies E_tot, GeV; NaN when ``label`` has no showers there."""
+        cells = self.cells.get((label, energy))
+        return cells.sum(1) / 1e3 if cells is not None else np.full(1, np.nan)
+
+    def bias(self, label: str, energies: tuple[float, ...]) -> tuple[float, ...]:
+        """|mean E_tot of ``label`` / mean E_tot of the truth - 1| at each of ``energies``."""
+        return tuple(
+            abs(self.total(label, e).mean() / self.total("truth", e).mean() - 1) for e in energies
+        )
+
+    def relative_width(self, label: str, energy: float) -> float:
+        """σ / mean of E_tot of ``label`` at ``energy``."""
+        total = self.total(label, energy)
+        return float(total.std() / total.mean())
+
+    def rows(self) -> list[dict[str, float]]:
+        """Per energy: mean and width of E_tot per label, and each model's ratios to the truth.
+
+        A ratio to a zero truth width (SUPA's contained showers at one energy) is inf.
+        """
+        models = [x for x in self.labels if x != "truth"]
+        rows = []
+        for e in self.energies:
+            row = {"E [GeV]": e}
+            for label in ("truth", *models):
+                total = self.total(label, e).astype(np.float64)
+                row |= {f"{label} mean [GeV]": total.mean(), f"{label} width [GeV]": total.std()}
+            with np.errstate(divide="ignore", invalid="ignore"):
+                for label, x in product(models, ("mean", "width")):
+                    row[f"{label} / truth {x}"] = (
+                        row[f"{label} {x} [GeV]"] / row[f"truth {x} [GeV]"]
+                    )
+            rows.append(row)
+        return rows

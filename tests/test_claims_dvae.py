@@ -1,0 +1,70 @@
+"""Chapter 04's claims on synthetic measurements: each can come out reproduced and not."""
+
+import pytest
+
+from calopaper.claims.dvae import Measured, claims
+
+GOOD = Measured(
+    shape_ks=(0.02,) * 27,
+    sparsity_ks=(0.03,) * 9,
+    shape_ks_variant=0.02,
+    sparsity_ks_variant=0.03,
+    pion_low_truth=0.40,
+    pion_low_model=0.42,
+    em_bias_max=0.03,
+    em_bias_150=0.04,
+    em_bias_max_variant=0.01,
+    em_bias_150_variant=0.02,
+    width_pion_model=0.5,
+    width_pion_truth=0.5,
+    width_e_model=0.02,
+    width_e_truth=0.001,
+    architectures=("I", "II", "III", "IV"),
+    selected=("III", "IV", "IV"),
+    gibbs_share=0.8,
+    ms_per_shower=0.1,
+)
+
+BAD = {
+    "dvae-shower-shapes": {"shape_ks": (0.3,) * 27},
+    "dvae-sparsity": {"sparsity_ks": (0.5,) * 9},
+    "dvae-pion-bimodal": {"pion_low_model": 0.0},
+    "dvae-energy-conditioning": {"em_bias_max": 0.4},
+    "dvae-extrapolation": {"em_bias_150": 0.3},
+    "dvae-pion-response": {"width_pion_model": 0.05},
+    "dvae-deep-models": {"selected": ("I", "II", "I")},
+    "dvae-gibbs-cost": {"gibbs_share": 0.2},
+}
+
+
+def _verdicts(measured: Measured) -> dict[str, str]:
+    return {c.id: c.verdict for c in claims(measured)}
+
+
+def test_every_claim_is_reproduced_on_a_faithful_model():
+    assert set(_verdicts(GOOD).values()) == {"reproduced"}
+    assert set(_verdicts(GOOD)) == set(BAD)
+
+
+@pytest.mark.parametrize("claim", sorted(BAD))
+def test_each_claim_can_fail(claim):
+    fields = GOOD.__dict__ | BAD[claim]
+    verdicts = _verdicts(Measured(**fields))
+    assert verdicts[claim] == "not reproduced"
+    assert all(v == "reproduced" for k, v in verdicts.items() if k != claim)
+
+
+def test_the_pion_gap_is_partly_between_5_and_15_points_and_a_collapsed_mode_fails():
+    assert _verdicts(Measured(**GOOD.__dict__ | {"pion_low_model": 0.5}))["dvae-pion-bimodal"] == (
+        "partly"
+    )
+    collapsed = Measured(**GOOD.__dict__ | {"pion_low_truth": 0.01, "pion_low_model": 0.01})
+    assert _verdicts(collapsed)["dvae-pion-bimodal"] == "not reproduced"
+
+
+def test_missing_parts_are_not_yet_run():
+    verdicts = _verdicts(Measured(shape_ks=(0.02,), sparsity_ks=(0.02,), architectures=("I",)))
+    for claim in ("dvae-energy-conditioning", "dvae-extrapolation", "dvae-pion-response"):
+        assert verdicts[claim] == "not yet run"
+    assert verdicts["dvae-deep-models"] == "not yet run"
+    assert verdicts["dvae-pion-bimodal"] == "not yet run"
