@@ -13,12 +13,13 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # The book executes every notebook in the `book` profile (CALOPAPER_PROFILE overrides it).
+# book/_config.yml and book/_toc.yml link to the root files, so this is the plain
+# `jupyter-book build book` with warnings as errors.
 # MPLBACKEND is unset: a non-inline backend silently drops every figure from the book.
 book: $(STAMP)
 	env -u MPLBACKEND PATH="$(CURDIR)/$(BIN):$$PATH" \
-		$(BIN)/jupyter-book build --all -W --keep-going \
-		--config _config.yml --toc "$(CURDIR)/_toc.yml" book
-	@echo "The book is at $(CURDIR)/_build/html/index.html"
+		$(BIN)/jupyter-book build --all -W --keep-going book
+	@echo "The book is at $(CURDIR)/book/_build/html/index.html"
 
 test: $(STAMP)
 	$(BIN)/ruff check calopaper tests book
@@ -29,4 +30,4 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check calopaper tests book
 
 clean-book:
-	rm -rf _build
+	rm -rf book/_build

@@ -1,8 +1,9 @@
 """What nbval cannot check: papermill's parameter injection, the glued values, the claims table.
 
 nbval (``pytest --nbval-lax``, see pyproject.toml) executes every chapter cell by cell in the
-smoke profile. These tests run each chapter once more through papermill, as a user re-running a
+smoke profile. Here every chapter runs once more through papermill, as a user re-running a
 chapter would, in the same private data folder (conftest.py), so the models come from the store.
+The executed chapters then make the book that ``test_html.py`` renders and inspects.
 """
 
 import json
@@ -11,43 +12,15 @@ import os
 from pathlib import Path
 
 import pytest
-
-BOOK = Path(__file__).resolve().parents[1] / "book"
-NOTEBOOKS = sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))
-
-
-def glued(notebook: Path) -> dict[str, str]:
-    """Name -> text/plain of every value the notebook glued with myst_nb.glue."""
-    values = {}
-    for cell in json.loads(notebook.read_text())["cells"]:
-        for output in cell.get("outputs", []):
-            scrap = output.get("metadata", {}).get("scrapbook", {})
-            if "name" in scrap:
-                plain = scrap.get("mime_prefix", "") + "text/plain"
-                values[scrap["name"]] = output.get("data", {}).get(plain, "")
-    return values
-
-
-def execute(notebook: Path, out: Path, **parameters) -> None:
-    import papermill
-
-    papermill.execute_notebook(
-        notebook,
-        out,
-        parameters={"profile": "smoke", **parameters},
-        kernel_name="python3",
-        cwd=str(BOOK),
-        execution_timeout=600,
-        progress_bar=False,
-    )
+from chapters import BOOK, NOTEBOOKS, execute, glued
 
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_chapter_glues_finite_values_and_a_complete_claims_table(notebook, tmp_path):
-    out = tmp_path / notebook.name
-    execute(notebook, out)
-    values = glued(out)
+def test_chapter_glues_finite_values_and_a_complete_claims_table(notebook, executed_book):
+    folder, failures = executed_book
+    assert notebook.stem not in failures, failures.get(notebook.stem)
+    values = glued(folder / notebook.name)
     assert values, f"{notebook.name} glued no values"
     for name, text in values.items():
         assert not text.startswith("np."), f"{notebook.name}: glue {name} as a float, not {text}"
