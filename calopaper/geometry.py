@@ -268,6 +268,23 @@ class Segmentation:
         eta, phi = (np.asarray(edges[:-1]) + np.diff(edges) / 2 for edges in self._edges())
         return np.array([(eta < 0).sum(), (eta > 0).sum(), (phi < 0).sum(), (phi > 0).sum()])
 
+    def summary(self) -> dict[str, object]:
+        """One table row: notation, number of cells, the cell sizes and SAVAE's condition.
+
+        Example:
+            >>> Segmentation.parse("36x48*").summary()  # doctest: +NORMALIZE_WHITESPACE
+            {'segmentation': '(36,48)*', 'cells': 1728, 'Δη [mm]': '10 / 20', 'Δφ [mm]': '10',
+             '[η−, η+, φ−, φ+]': '[24, 12, 24, 24]'}
+        """
+        d_eta, d_phi = (np.unique(np.diff(edges)) for edges in self._edges())
+        return {
+            "segmentation": self.notation,
+            "cells": self.n_cells,
+            "Δη [mm]": " / ".join(f"{v:g}" for v in d_eta),
+            "Δφ [mm]": " / ".join(f"{v:g}" for v in d_phi),
+            "[η−, η+, φ−, φ+]": str(self.conditioning_vector().tolist()),
+        }
+
     def spiral_order(self) -> np.ndarray:
         """Flat row-major cell indices in GAAM's spiral order (gaam §4.3, App. A), (n_cells,) int64.
 

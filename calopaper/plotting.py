@@ -19,6 +19,8 @@ __all__ = [
     "hist_compare",
     "comparison_grid",
     "count_bins",
+    "distributions",
+    "binned_compare",
     "draw_cells",
     "image_grid",
     "shower_grid",
@@ -221,6 +223,103 @@ def count_bins(fractions: np.ndarray, n_cells: int, max_bins: int = 40) -> np.nd
     lo, hi = np.floor(np.percentile(counts, 0.5)), np.ceil(np.percentile(counts, 99.5))
     step = max(1, int(np.ceil((hi - lo + 1) / max_bins)))
     return (np.arange(lo, hi + step + 1, step) - 0.5) / n_cells
+
+
+def distributions(
+    samples: Mapping[str, Mapping[str, np.ndarray]],
+    keys: Sequence[str],
+    n_columns: int,
+    *,
+    bins: int = 40,
+    density: bool = True,
+    xlabels: Mapping[str, str] | None = None,
+    colours: Mapping[str, str] | None = None,
+    panel: tuple[float, float] = (3.7, 3.2),
+):
+    """Several samples without a truth: one panel per observable, a step line per sample.
+
+    Args:
+        samples: name -> observable key -> (N,) values (NaNs are dropped); a single sample is
+            drawn filled.
+        keys: the observables, one panel each, filled row by row.
+        n_columns: panels per row.
+        bins: bins spanning the finite values of all samples.
+        density: unit-area histograms ("density"), else counts ("showers").
+        xlabels: key -> axis label with unit (default: ``observables.label``).
+        colours: colours for names without a house colour (see ``palette``).
+        panel: (width, height) of one panel in inches.
+
+    Returns:
+        The figure.
+    """
+    from calopaper.observables import label
+
+    n_rows = -(-len(keys) // n_columns)
+    size = (panel[0] * n_columns, panel[1] * n_rows)
+    fig, axes = plt.subplots(n_rows, n_columns, figsize=size, layout="constrained", squeeze=False)
+    for key, ax in zip(keys, axes.flat, strict=False):
+        finite = {name: np.asarray(s[key], float) for name, s in samples.items()}
+        finite = {name: v[np.isfinite(v)] for name, v in finite.items()}
+        pooled = np.concatenate(list(finite.values()))
+        lo, hi = (pooled.min(), pooled.max()) if pooled.size else (0.0, 1.0)
+        if hi <= lo:
+            lo, hi = lo - 0.5, hi + 0.5
+        edges = np.linspace(lo, hi, bins + 1)
+        for name, values in finite.items():
+            counts = _density(values, edges) if density else np.histogram(values, edges)[0]
+            line = (colours or {}).get(name) or colour(name)
+            ax.stairs(counts, edges, color=line, lw=1.8, label=name, fill=len(samples) == 1)
+        xlabel = (xlabels or {}).get(key) or label(key)
+        ax.set(xlabel=xlabel, ylabel="density" if density else "showers")
+    for ax in axes.flat[len(keys) :]:
+        ax.set_visible(False)
+    if len(samples) > 1:
+        axes.flat[0].legend(frameon=False, fontsize="small")
+    return fig
+
+
+def binned_compare(
+    edges: np.ndarray,
+    truth_counts: np.ndarray,
+    models: Mapping[str, np.ndarray],
+    *,
+    ax=None,
+    xlabel: str = "",
+    truth_label: str = "truth",
+    colours: Mapping[str, str] | None = None,
+):
+    """Histograms given as counts on shared ``edges``, each normalised to unit sum.
+
+    The truth is filled grey (or its house colour), the models are step lines, as in
+    ``hist_compare`` but for distributions that are only available binned (e.g. published
+    reference histograms).
+
+    Args:
+        edges: (n_bins + 1,) bin edges.
+        truth_counts: (n_bins,) reference counts.
+        models: name -> (n_bins,) counts.
+        ax: axes to draw on (a new figure when missing).
+        xlabel: axis label with unit.
+
+    Returns:
+        The axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(layout="constrained")
+    grey = COLOURS.get(truth_label, COLOURS["truth"])
+    ax.stairs(_unit_sum(truth_counts), edges, fill=True, color=grey, alpha=0.5, label=truth_label)
+    for name, counts in models.items():
+        line = (colours or {}).get(name) or colour(name)
+        ax.stairs(_unit_sum(counts), edges, color=line, lw=1.8, label=name)
+    ax.set(xlabel=xlabel, ylabel="fraction")
+    return ax
+
+
+def _unit_sum(counts: np.ndarray) -> np.ndarray:
+    """Counts over their sum; all zeros when empty."""
+    counts = np.asarray(counts, dtype=float)
+    total = counts.sum()
+    return counts / total if total > 0 else counts
 
 
 def _density(values: np.ndarray, bins: np.ndarray) -> np.ndarray:
