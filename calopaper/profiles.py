@@ -10,7 +10,9 @@ names (e.g. injected by ``papermill -p``) and values of the wrong type with a on
 from __future__ import annotations
 
 import ast
+import json
 from collections.abc import Mapping
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -196,27 +198,39 @@ def declared_parameters(source: str) -> dict[str, Any]:
     return declared
 
 
-def _parameters_cell(history: list[str]) -> str:
-    """The parameters cell's source: the first input that assigns ``profile`` and ``seed``."""
-    for source in history:
-        try:
-            names = {
-                t.id
-                for node in ast.parse(source).body
-                if isinstance(node, ast.Assign)
-                for t in node.targets
-                if isinstance(t, ast.Name)
-            }
-        except SyntaxError:
-            continue
-        if {"profile", "device", "seed"} <= names:
-            return source
-    msg = "no parameters cell (assigning profile, device and seed) in this kernel's history"
+def _is_parameters_cell(source: str) -> bool:
+    """Whether a cell's source assigns ``profile``, ``device`` and ``seed``."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+    names = {
+        t.id
+        for node in body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
+    return {"profile", "device", "seed"} <= names
+
+
+def _notebook_parameters_cell(chapter: str) -> str:
+    """The parameters cell of ``book/<chapter>.ipynb`` in this repository."""
+    path = Path(__file__).resolve().parents[1] / "book" / f"{chapter}.ipynb"
+    if not path.is_file():
+        msg = f"no parameters cell for {chapter}: the kernel kept no history and {path} is missing"
+        raise ParameterError(msg)
+    for cell in json.loads(path.read_text())["cells"]:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            return "".join(cell["source"])
+    msg = f"{path} has no cell tagged 'parameters'"
     raise ParameterError(msg)
 
 
 def _injected(history: list[str], parameters_cell: str) -> set[str]:
     """Names assigned by papermill's injected cell(s), which follow the parameters cell."""
+    if parameters_cell not in history:
+        return set()
     after = history[history.index(parameters_cell) + 1 :]
     return {
         t.id
@@ -235,7 +249,8 @@ def resolve(chapter: str, namespace: Mapping[str, Any]) -> SimpleNamespace:
     Args:
         chapter: key of ``CHAPTERS``, e.g. ``"02_savae"``.
         namespace: the notebook's ``globals()``; its ``In`` (IPython's input history) holds the
-            parameters cell and any cell papermill injected after it.
+            parameters cell and any cell papermill injected after it. A kernel that keeps no
+            history (nbval) gets the parameters cell of ``book/<chapter>.ipynb``.
 
     Returns:
         Every declared parameter, ``None``s filled from the profile, ``device`` resolved by
@@ -248,9 +263,12 @@ def resolve(chapter: str, namespace: Mapping[str, Any]) -> SimpleNamespace:
     if chapter not in CHAPTERS:
         msg = f"unknown chapter {chapter!r}; expected one of {sorted(CHAPTERS)}"
         raise ParameterError(msg)
-    cell = _parameters_cell(list(namespace.get("In", [])))
+    history = list(namespace.get("In", []))
+    cell = next((s for s in history if _is_parameters_cell(s)), None)
+    if cell is None:  # nbval executes cells without history: read the chapter's notebook
+        cell = _notebook_parameters_cell(chapter)
     declared = declared_parameters(cell)
-    unknown = sorted(_injected(list(namespace["In"]), cell) - set(declared))
+    unknown = sorted(_injected(history, cell) - set(declared))
     if unknown:
         msg = f"unknown parameter {unknown[0]} for {chapter}; expected one of {sorted(declared)}"
         raise ParameterError(msg)

@@ -69,3 +69,22 @@ def test_device_auto_resolves_and_nonsense_is_refused():
     assert resolve_device("auto") in ("cpu", "cuda")
     with pytest.raises(ValueError, match="gpu0"):
         resolve_device("gpu0")
+
+
+def test_without_history_the_chapters_own_parameters_cell_is_read():
+    """nbval runs cells without input history: resolve reads book/<chapter>.ipynb instead."""
+    import json
+    from pathlib import Path
+
+    notebook = Path(__file__).resolve().parents[1] / "book" / "03_gaam.ipynb"
+    cell = next(
+        c
+        for c in json.loads(notebook.read_text())["cells"]
+        if "parameters" in c["metadata"].get("tags", [])
+    )
+    ns = {}
+    exec("".join(cell["source"]), {}, ns)
+    ns["profile"] = "smoke"
+    assert resolve("03_gaam", ns).epochs == CHAPTERS["03_gaam"]["smoke"]["epochs"]
+    with pytest.raises(ParameterError, match="epochs"):
+        resolve("03_gaam", ns | {"epochs": "ten"})
