@@ -29,15 +29,3 @@ def data_root(tmp_path, monkeypatch):
     """A private, empty data/ folder for the store."""
     monkeypatch.setenv("CALOPAPER_DATA", os.fspath(tmp_path / "data"))
     return tmp_path / "data"
-
-
-@pytest.fixture(scope="session")
-def executed_book(tmp_path_factory):
-    """A copy of book/ with every chapter executed by papermill in the smoke profile.
-
-    Returns (folder, failures): failures maps a chapter that raised to its traceback.
-    """
-    from chapters import execute_book
-
-    folder = tmp_path_factory.mktemp("book")
-    return folder, execute_book(folder)
