@@ -30,6 +30,7 @@ __all__ = [
     "write_results",
     "read_results",
     "claims_frame",
+    "scoreboard",
 ]
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "not yet run")
@@ -161,3 +162,19 @@ def claims_frame(root: Path | None = None) -> pd.DataFrame:
     ]
     columns = ["chapter", "id", "claim", "paper", "ours", "verdict"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def scoreboard(claims: pd.DataFrame) -> pd.DataFrame:
+    """Per chapter, how many claims got each verdict (columns in ``VERDICTS`` order).
+
+    Args:
+        claims: ``claims_frame()``: one row per claim with ``chapter`` and ``verdict``.
+
+    Example:
+        >>> frame = pd.DataFrame({"chapter": ["a", "a", "b"],
+        ...                       "verdict": ["reproduced", "partly", "not yet run"]})
+        >>> scoreboard(frame).loc["a"].tolist()
+        [1, 1, 0, 0]
+    """
+    counts = pd.crosstab(claims["chapter"], claims["verdict"])
+    return counts.reindex(columns=list(VERDICTS), fill_value=0).rename_axis(None, axis=1)
