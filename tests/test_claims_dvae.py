@@ -68,3 +68,27 @@ def test_missing_parts_are_not_yet_run():
         assert verdicts[claim] == "not yet run"
     assert verdicts["dvae-deep-models"] == "not yet run"
     assert verdicts["dvae-pion-bimodal"] == "not yet run"
+
+
+@pytest.mark.parametrize(
+    ("pion_model", "e_model", "expected"),
+    [
+        (2.5, 0.02, "not reproduced"),  # five times broader than the truth
+        (0.8, 0.02, "partly"),  # 1.6 times the truth
+        (0.5, 0.4, "not reproduced"),  # as broad as the truth, but so is the e+ peak
+    ],
+)
+def test_pion_response_is_compared_with_the_truth(pion_model, e_model, expected):
+    fields = {"width_pion_model": pion_model, "width_e_model": e_model}
+    assert _verdicts(Measured(**GOOD.__dict__ | fields))["dvae-pion-response"] == expected
+
+
+@pytest.mark.parametrize(
+    ("architectures", "selected"),
+    [(("I", "II", "III", "IV"), ()), (("I", "II"), ("I", "II", "I")), (("III", "IV"), ("III",))],
+)
+def test_deep_models_not_yet_run_without_a_selection_or_a_deep_and_shallow_grid(
+    architectures, selected
+):
+    fields = {"architectures": architectures, "selected": selected}
+    assert _verdicts(Measured(**GOOD.__dict__ | fields))["dvae-deep-models"] == "not yet run"

@@ -27,6 +27,8 @@ GOOD = Measured(
     sweep=PAPER_SWEEP,
     ms_savae=0.5,
     ms_gaam=100.0,
+    unseen_w1=[0.5, 0.3, 0.2, 0.8],
+    n_timing=1000,
 )
 #: Per claim, a measurement that contradicts it.
 BAD = {
@@ -40,7 +42,7 @@ BAD = {
     "beta-interpolation": replace(
         GOOD, sweep=replace(PAPER_SWEEP, rho_unseen=-1.0, unseen_lo=0.8, unseen_hi=0.2)
     ),
-    "beta-optimum": replace(GOOD, sweep=replace(PAPER_SWEEP, best_beta=1e-6)),
+    "beta-optimum": replace(GOOD, unseen_w1=[0.2, 0.3, 0.5, 0.8]),
     "speed": replace(GOOD, ms_savae=2.0, ms_gaam=1.0),
 }
 
@@ -76,3 +78,22 @@ def test_table_numbers_count_training_and_unseen_entries():
     numbers = table2_numbers([0.5] * 8 + [2.0] * 8)
     assert (numbers["n_better_seen"], numbers["n_better_unseen"]) == (8, 0)
     assert table3_numbers([0.5] * 4 + [2.0] * 12)["n_specific_better"] == 12
+
+
+@pytest.mark.parametrize(
+    ("betas", "unseen_w1", "expected"),
+    [
+        # a neighbouring β is best and 1e-4 is far worse: no longer "partly"
+        ([1e-6, 1e-5, 1e-4, 1e-3], [0.5, 0.2, 0.4, 0.8], "not reproduced"),
+        ([1e-6, 1e-5, 1e-4, 1e-3], [0.5, 0.4, 0.6, 0.3], "not reproduced"),
+        # 1e-4 within 10 % of the best
+        ([1e-6, 1e-5, 1e-4, 1e-3], [0.5, 0.30, 0.32, 0.8], "partly"),
+        # lowest at 1e-4, but 1e-4 ends the grid: no optimum shown
+        ([1e-6, 1e-5, 1e-4], [0.5, 0.3, 0.2], "partly"),
+        ([1e-6, 1e-5], [0.5, 0.3], "not yet run"),
+        ([1e-6, 1e-5, 1e-4, 1e-3], [], "not yet run"),
+    ],
+)
+def test_beta_optimum_needs_1e4_lowest_inside_the_grid(betas, unseen_w1, expected):
+    measured = replace(GOOD, betas=betas, unseen_w1=unseen_w1)
+    assert verdicts(measured)["beta-optimum"] == expected

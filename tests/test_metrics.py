@@ -5,14 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.integrate import quad
 from scipy.spatial.distance import jensenshannon
-from scipy.stats import ks_2samp
+from scipy.stats import ks_2samp, norm
 
 from calopaper.metrics import (
     Distance,
     average_rank,
     compare,
     compare_all,
+    floor_scale,
     histogram_jsd,
     jensen_shannon,
     ks,
@@ -117,7 +119,7 @@ def test_same_distribution_floor_is_small_nonzero_and_covers_the_value(rng):
     model = rng.normal(size=5_000)
     d = compare(truth, model)
     assert d.floor_n == 5_000
-    # expected W1 floor ~0.8 sqrt(1/15000 + 1/5000) = 0.013
+    # expected W1 floor 1.29 sqrt(1/20000 + 1/5000) = 0.020
     assert 0.003 < d.floor < 0.03
     assert d.floor_error > 0
     assert abs(d.value - d.floor) < 4 * np.hypot(d.error, d.floor_error)
@@ -138,9 +140,40 @@ def test_bootstrap_error_shrinks_with_sample_size(rng):
     assert large.floor < small.floor / 3
 
 
-def test_small_truth_floor_uses_halves(rng):
+def test_small_truth_floor_splits_halves(rng):
     d = compare(rng.normal(size=1000), rng.normal(size=800))
     assert (d.n_truth, d.n_model, d.floor_n) == (1000, 800, 500)
+
+
+#: Large-sample E[W1] and E[KS] between two N(0, 1) samples of sizes n, m, in units of
+#: sqrt(1/n + 1/m): sqrt(2/pi) * integral of sqrt(Phi (1 - Phi)), and sqrt(pi/2) ln 2.
+W1_NORMAL = np.sqrt(2 / np.pi) * quad(lambda x: np.sqrt(norm.cdf(x) * norm.sf(x)), -10, 10)[0]
+KS_NORMAL = np.sqrt(np.pi / 2) * np.log(2)
+#: Ten equal-probability bins of N(0, 1): E[JSD] = 9 (1/n + 1/m) / (8 ln 2) bits.
+DECILE_EDGES = np.concatenate([[-10.0], norm.ppf(np.arange(1, 10) / 10), [10.0]])
+
+
+@pytest.mark.parametrize(("n_truth", "n_model"), [(1000, 1000), (600, 1000), (8000, 1000)])
+@pytest.mark.parametrize("metric", ["w1", "ks", "jsd"])
+def test_floor_is_the_expected_distance_at_the_comparisons_sizes(metric, n_truth, n_model, rng):
+    # A perfect model's expected distance at (n_truth, n_model), not at the split's sizes: with
+    # truth halves unscaled the ratio below would be sqrt(2) (W1, KS) or 2 (JSD) at 1000/1000.
+    s = 1 / n_truth + 1 / n_model
+    expected = {"w1": W1_NORMAL * np.sqrt(s), "ks": KS_NORMAL * np.sqrt(s)}
+    expected["jsd"] = 9 * s / (8 * np.log(2))
+    bins = DECILE_EDGES if metric == "jsd" else None
+    floors = [
+        compare(rng.normal(size=n_truth), rng.normal(size=n_model), metric, 100, k, bins).floor
+        for k in range(4)
+    ]
+    assert np.mean(floors) == pytest.approx(expected[metric], rel=0.12)
+
+
+def test_floor_scale():
+    assert floor_scale("ks", (500, 500), (1000, 1000)) == pytest.approx(np.sqrt(0.5))
+    assert floor_scale("jsd", (900, 100), (1000, 100)) == pytest.approx(0.011 / (1 / 900 + 0.01))
+    with pytest.raises(ValueError, match="unknown metric 'w2'"):
+        floor_scale("w2", (1, 1), (1, 1))
 
 
 @pytest.mark.parametrize("metric", ["w1", "w1_scaled", "jsd", "ks"])

@@ -1,13 +1,16 @@
-"""Claims of the SUPA chapter (05): speed (supa Table 1), reference statistics, punch-through."""
+"""Claims of the SUPA chapter (05): speed against the reference code and Geant4 (supa Table 1, §1),
+reference statistics, and a consistency check of the π+ punch-through."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from calopaper.results import Claim, verdict
+from calopaper.sim.supa import PRESETS, SupaConfig
 
 __all__ = [
     "GEANT4_MS",
@@ -20,6 +23,7 @@ __all__ = [
     "Measured",
     "claims",
     "energy_deviation",
+    "punch_through_bounds",
 ]
 
 #: ms per shower in supa Table 1: SUPA's reference code, and Geant4 in the CaloGAN geometry.
@@ -53,6 +57,24 @@ def energy_deviation(layer_energy_gev: Sequence[float]) -> float:
     return float(np.max(np.abs(np.asarray(layer_energy_gev) - reference) / reference))
 
 
+def punch_through_bounds(config: SupaConfig = PRESETS["calogan"]) -> tuple[float, float]:
+    """Bounds on the fraction of π+ that light almost none of layer 1's cells, by construction.
+
+    A π+ interacts after floor(Exp(``pion_interaction_mean``)) slices. One that interacts only
+    after layer 1 crosses it as a minimum-ionising track (one point): the lower bound is the
+    probability of no interaction before layer 1 ends. One that interacts before layer 1
+    starts showers through it: the upper bound is the probability of no interaction before it.
+
+    Example:
+        >>> [round(b, 3) for b in punch_through_bounds()]
+        [0.435, 0.717]
+    """
+    start, end = config.readout_edges[1:3]
+    return math.exp(-end / config.pion_interaction_mean), math.exp(
+        -start / config.pion_interaction_mean
+    )
+
+
 @dataclass(frozen=True)
 class Measured:
     """What chapter 05 measured.
@@ -72,28 +94,40 @@ class Measured:
 def claims(measured: Measured) -> list[Claim]:
     """The chapter's four claims (supa Table 1 and §1, the reference code, calodvae §3).
 
+    Speed is judged by ratios: against the reference code's first release timed on the build
+    machine (reproduced when ours is at least as fast, partly within a factor 2), and against
+    the paper's Geant4 time, which is not run here (reproduced within one order of magnitude of
+    the claimed 10⁶, partly from 10³ on: halfway on a log scale). The π+ claim is a
+    consistency check of a feature built into the ``calogan`` preset
+    (:func:`punch_through_bounds`), not a test of the paper.
+
     Example:
-        >>> rows = claims(Measured(0.05, (21.6, 42.7, 0.68), 0.4))
+        >>> rows = claims(Measured(0.01, (21.6, 42.7, 0.68), 0.5))
         >>> [c.verdict for c in rows]
         ['reproduced', 'reproduced', 'reproduced', 'reproduced']
     """
     ms = measured.ms_per_shower
     deviation = energy_deviation(measured.layer_energy_gev)
     punch = measured.pion_punch_through
+    lo, hi = punch_through_bounds()
+    reference, geant4 = REFERENCE_CODE_MS / ms, GEANT4_MS / ms
     return [
         Claim(
-            "supa-speed-table1",
-            "SUPA generates a shower in about 100 ms (supa Table 1).",
-            f"{PAPER_MS:.0f} ms/shower",
-            f"{ms:.3f} ms/shower (vectorised, 1 core)",
-            verdict(ms <= PAPER_MS),
+            "supa-speed",
+            "SUPA generates a shower in about 100 ms (supa Table 1); checked as: our vectorised "
+            "implementation is at least as fast as the reference code on the same machine.",
+            f"{PAPER_MS:.0f} ms/shower (Table 1); reference code, first release: "
+            f"{REFERENCE_CODE_MS:.0f} ms/shower on the build machine",
+            f"{ms:.3g} ms/shower (1 core): {reference:,.0f}× the reference code's speed",
+            verdict(reference >= 1, partly=reference >= 0.5),
         ),
         Claim(
             "supa-vs-geant4",
-            "SUPA is up to six orders of magnitude faster than Geant4 (supa §1).",
-            f"{GEANT4_MS:.0f} ms vs {PAPER_MS:.0f} ms per shower",
-            f"{GEANT4_MS / ms:.2g}× faster than the paper's Geant4 time",
-            verdict(GEANT4_MS / ms >= 1e4, partly=True),
+            "SUPA is up to six orders of magnitude faster than Geant4 (supa §1); Geant4 is not "
+            "run here, so our time is compared with the paper's Geant4 time.",
+            f"up to 10⁶×; Table 1: {GEANT4_MS:.0f} ms (Geant4) vs {PAPER_MS:.0f} ms per shower",
+            f"{geant4:,.0f}× faster than the paper's Geant4 time (10^{math.log10(geant4):.1f})",
+            verdict(geant4 >= 1e5, partly=geant4 >= 1e3),
         ),
         Claim(
             "supa-reference-statistics",
@@ -105,10 +139,12 @@ def claims(measured: Measured) -> list[Claim]:
         ),
         Claim(
             "supa-pion-bimodal",
-            "π+ layer sparsity is bimodal because of punch-through (calodvae §3), in SUPA "
-            "`calogan`.",
-            "bimodal (Geant4)",
-            f"{punch:.0%} of π+ light < 3 cells of layer 1",
-            verdict(0.1 < punch < 0.9),
+            "Consistency check, not a claim of the paper: the π+ of SUPA `calogan` punch "
+            "through layer 1 as configured, which makes its sparsity bimodal as calodvae §3 "
+            "describes for Geant4.",
+            f"by construction {lo:.0%}–{hi:.0%} do not interact before the end / the start "
+            "of layer 1",
+            f"{punch:.0%} of π+ light < 3 of the 144 cells of layer 1",
+            verdict(lo <= punch <= hi),
         ),
     ]
