@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from calopaper.tables import number, scientific
+
 __all__ = [
     "METRICS",
     "Distance",
@@ -207,7 +209,10 @@ class Distance:
     n_nan: tuple[int, int] = (0, 0)
 
     def __str__(self) -> str:
-        return f"{_sci(self.value, 2)} ± {_sci(self.error, 1)} (floor {_sci(self.floor, 1)})"
+        """'0.67 ± 0.09 (floor 0.2)'; scientific when a number is below 1e-3 (``tables``)."""
+        sci = scientific([self.value, self.error, self.floor])
+        error, floor = number(self.error, 1, sci), number(self.floor, 1, sci)
+        return f"{number(self.value, 2, sci)} ± {error} (floor {floor})"
 
 
 def _metric_function(
@@ -460,7 +465,7 @@ def to_table(
         >>> d = Distance(0.012, 0.001, 0.002, 0.0005)
         >>> table = to_table({"ours": {"x": d}, "paper": {"x": 0.0121, "y": None}}, formatted=True)
         >>> table.to_dict(orient="index")["x"]
-        {'ours': '1.2e-2 ± 1e-3 (floor 2e-3)', 'paper': '1.21e-2'}
+        {'ours': '0.012 ± 0.001 (floor 0.002)', 'paper': '1.21e-2'}
         >>> table.loc["y"].tolist()
         ['n/a', 'n/a']
     """

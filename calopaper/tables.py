@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-__all__ = ["SCIENTIFIC_BELOW", "SCIENTIFIC_FROM", "number", "styled"]
+__all__ = ["SCIENTIFIC_BELOW", "SCIENTIFIC_FROM", "number", "scientific", "styled"]
 
 #: A column is written in scientific notation when it holds a non-zero magnitude below
 #: ``SCIENTIFIC_BELOW`` or from ``SCIENTIFIC_FROM`` on; otherwise positional notation with
@@ -48,8 +48,13 @@ def number(x: object, digits: int = 3, scientific: bool = False) -> str:
     return f"{x:.{decimals}f}"
 
 
-def _scientific(values: Iterable[object]) -> bool:
-    """Whether a column's floats need scientific notation (see :data:`SCIENTIFIC_BELOW`)."""
+def scientific(values: Iterable[object]) -> bool:
+    """Whether numbers shown together need scientific notation (see :data:`SCIENTIFIC_BELOW`).
+
+    Example:
+        >>> scientific([0.3, 1e-12]), scientific([0.00475, 931.0, float("nan")])
+        (True, False)
+    """
     magnitudes = np.array(
         [abs(float(v)) for v in values if isinstance(v, float | np.floating) and v and v == v],
         dtype=float,
@@ -82,6 +87,6 @@ def styled(frame: pd.DataFrame, digits: int = 3, index: bool = True) -> Styler:
     """
     style = frame.style
     for column in frame.columns:
-        scientific = _scientific(frame[column])
-        style = style.format(partial(number, digits=digits, scientific=scientific), [column])
+        sci = scientific(frame[column])
+        style = style.format(partial(number, digits=digits, scientific=sci), [column])
     return style if index else style.hide(axis="index")

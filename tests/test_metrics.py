@@ -225,6 +225,8 @@ def test_compare_bad_inputs(rng):
 def test_distance_str():
     d = Distance(value=1.234e-3, error=1.2e-4, floor=3.1e-4, floor_error=1e-5)
     assert str(d) == "1.2e-3 ± 1e-4 (floor 3e-4)"
+    assert str(Distance(0.67, 0.09, 0.2, 0.01)) == "0.67 ± 0.09 (floor 0.2)"
+    assert str(Distance(30.2, 12.3, 2.1, 0.1)) == "30 ± 12 (floor 2)"
 
 
 def test_mean_discrepancy_and_average_rank():
