@@ -20,7 +20,6 @@ __all__ = [
     "compare",
     "compare_all",
     "floor_scale",
-    "histogram_jsd",
     "jensen_shannon",
     "ks",
     "ks_pvalue",
@@ -126,26 +125,6 @@ def _edges(reference: np.ndarray, bins: int | str | np.ndarray) -> np.ndarray:
 def _histogram(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Counts on ``edges`` with values outside folded into the first/last bin."""
     return np.histogram(np.clip(x, edges[0], edges[-1]), edges)[0]
-
-
-def histogram_jsd(
-    a: np.ndarray, b: np.ndarray, bins: int | str | np.ndarray = 50, base: float = 2
-) -> float:
-    """:func:`jensen_shannon` of two unbinned samples histogrammed on shared edges.
-
-    Edges are ``bins`` itself if it is an array, else ``np.histogram_bin_edges(a, bins)`` on the
-    finite values of ``a`` (the reference). Values outside the edges are folded into the outer
-    bins, so a model's mass outside the reference range still counts. Non-finite values are
-    dropped as in :func:`wasserstein`.
-
-    Example:
-        >>> histogram_jsd(np.array([0.0, 1.0]), np.array([0.0, 1.0]), bins=2)
-        0.0
-    """
-    a, _ = _finite(a, "a")
-    b, _ = _finite(b, "b")
-    edges = _edges(a, bins)
-    return jensen_shannon(_histogram(a, edges), _histogram(b, edges), base=base)
 
 
 def ks(a: np.ndarray, b: np.ndarray) -> float:

@@ -15,7 +15,6 @@ from calopaper.metrics import (
     compare,
     compare_all,
     floor_scale,
-    histogram_jsd,
     jensen_shannon,
     ks,
     ks_pvalue,
@@ -77,16 +76,16 @@ def test_jsd_is_the_square_of_scipys_distance(rng):
     assert jensen_shannon(p, q) == pytest.approx(jensenshannon(p, q, base=2) ** 2, rel=1e-9)
 
 
-def test_histogram_jsd_shared_edges_and_overflow():
+def test_jsd_of_samples_uses_the_truths_edges_and_folds_overflow():
     a = np.array([0.0, 1.0, 2.0, 3.0])
-    assert histogram_jsd(a, a, bins=4) == 0.0
+
+    def jsd(model, bins):
+        return compare(a, model, metric="jsd", n_boot=2, bins=bins).value
+
+    assert jsd(a, 4) == 0.0
     # every model value beyond the reference range folds into the last bin
-    assert histogram_jsd(a, np.full(4, 100.0), bins=4) == pytest.approx(
-        jensen_shannon([1, 1, 1, 1], [0, 0, 0, 4])
-    )
-    assert histogram_jsd(a, a + 10, bins=np.array([-1.0, 5.0, 20.0])) == pytest.approx(
-        1.0, abs=1e-8
-    )
+    assert jsd(np.full(4, 100.0), 4) == pytest.approx(jensen_shannon([1, 1, 1, 1], [0, 0, 0, 4]))
+    assert jsd(a + 10, np.array([-1.0, 5.0, 20.0])) == pytest.approx(1.0, abs=1e-8)
 
 
 def test_jsd_bad_inputs():
