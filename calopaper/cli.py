@@ -1,8 +1,9 @@
-"""The ``calopaper`` command: simulate showers and benchmark the simulators."""
+"""The ``calopaper`` command: simulate showers, benchmark the simulators, sweep a chapter."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -52,6 +53,49 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--preset", action="append", help="preset(s) to time; default all")
     bench.add_argument("-n", type=_positive, default=10000, help="showers per timed call")
     bench.add_argument("--repeats", type=_positive, default=3)
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="run a chapter over a grid of parameters (Dask: local, a scheduler, SLURM, HTCondor)",
+        usage=(
+            "calopaper sweep NOTEBOOK -p NAME V1 [V2 ...] [-p ...] [--name NAME] [--workers N] "
+            "[--scheduler ADDRESS | --cluster {slurm,htcondor} [--cluster-option KEY=VALUE ...]]"
+            "\n       calopaper sweep summary NAME"
+        ),
+        description=(
+            "Each point of the cartesian product of the values is one papermill run of the "
+            "notebook, executed as a Dask task; outputs go to data/sweeps/NAME/RUN/. A rerun "
+            "skips the runs that are done. `calopaper sweep summary NAME` prints one row per run."
+        ),
+    )
+    sweep.add_argument("notebook", help="chapter (e.g. 02_savae) or notebook path; or `summary`")
+    sweep.add_argument("summary_name", nargs="?", metavar="NAME", help="(summary) the sweep")
+    sweep.add_argument(
+        "-p",
+        "--parameter",
+        nargs="+",
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="a parameter and its values (Python literals, else strings), e.g. -p beta 1e-5 1e-4",
+    )
+    sweep.add_argument("--name", help="the sweep's name (default: CHAPTER-PARAMETERS)")
+    sweep.add_argument(
+        "--workers",
+        type=_positive,
+        metavar="N",
+        help="local worker processes (default: one per core), or the most cluster jobs at once",
+    )
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler")
+    where.add_argument("--cluster", choices=["slurm", "htcondor"], help="submit batch jobs")
+    sweep.add_argument(
+        "--cluster-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="dask-jobqueue option, e.g. cores=4 memory=16GB walltime=02:00:00 account=...",
+    )
     return parser
 
 
@@ -63,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         clouds = _simulator(args.simulator, args.preset)(args.n, args.seed)
         write_points(args.output, clouds)
         print(f"wrote {len(clouds)} {args.simulator}/{args.preset} showers to {args.output}")
+    elif args.command == "sweep":
+        return _sweep(args)
     elif args.command == "bench":
         from calopaper.timing import time_per_shower
 
@@ -71,6 +117,75 @@ def main(argv: list[str] | None = None) -> int:
             generate = _simulator(args.simulator, preset)
             timing = time_per_shower(generate, args.n, repeats=args.repeats)
             print(f"{args.simulator}/{preset}: {timing}")
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    """``calopaper sweep``: run a sweep, or print a sweep's summary; one-line errors."""
+    from calopaper import sweep
+
+    try:
+        if args.notebook == "summary":
+            return _print_summary(args.summary_name)
+        if args.summary_name is not None:
+            msg = f"unexpected argument {args.summary_name!r}; parameters go after -p NAME"
+            raise sweep.SweepError(msg)
+        plan = sweep.plan(args.notebook, sweep.parse_grid(args.parameter), name=args.name)
+        options = sweep.parse_options(args.cluster_option)
+        if options and not args.cluster:
+            msg = "--cluster-option needs --cluster slurm or --cluster htcondor"
+            raise sweep.SweepError(msg)
+        todo = plan.todo()
+        where = args.scheduler or args.cluster or "this machine"
+        print(
+            f"sweep {plan.name}: {len(plan.runs)} runs of {plan.chapter}, "
+            f"{len(plan.runs) - len(todo)} already done, {len(todo)} to run on {where}; "
+            f"outputs in {plan.folder}"
+        )
+        with _client(args, options, len(todo)) as client:
+            frame = plan.run(client, workers=args.workers)
+    except sweep.SweepError as e:
+        raise SystemExit(f"calopaper sweep: {e}") from None
+    except KeyboardInterrupt:
+        print("interrupted: finished runs are kept; rerun the same command to resume")
+        return 130
+    frame = frame[frame["run"].isin([r.id for r in plan.runs])]
+    failed = frame[frame["status"] != "done"]
+    print(
+        f"{len(frame) - len(failed)} of {len(frame)} runs done; the table: calopaper sweep "
+        f"summary {plan.name}"
+    )
+    for row in failed.itertuples():
+        print(f"failed: {row.run}: {row.error} (notebook: {row.notebook})")
+    return 1 if len(failed) else 0
+
+
+@contextlib.contextmanager
+def _client(args: argparse.Namespace, options: dict, n_runs: int):
+    """A Dask client of ``--scheduler`` or ``--cluster``; ``None`` (a local cluster) otherwise."""
+    if not (args.scheduler or args.cluster) or n_runs == 0:
+        yield None
+        return
+    from distributed import Client
+
+    from calopaper.sweep import jobqueue_cluster
+
+    with contextlib.ExitStack() as stack:
+        target = args.scheduler
+        if args.cluster:
+            jobs = args.workers or n_runs
+            target = stack.enter_context(jobqueue_cluster(args.cluster, options, jobs))
+        yield stack.enter_context(Client(target))
+
+
+def _print_summary(name: str | None) -> int:
+    from calopaper.sweep import SweepError, summary
+
+    if name is None:
+        raise SweepError("usage: calopaper sweep summary NAME")
+    frame = summary(name)
+    shown = frame.drop(columns=["notebook", "results"])
+    print(shown.to_string(index=False))
     return 0
 
 

@@ -18,7 +18,17 @@ from typing import Any
 
 from calopaper.timing import set_threads
 
-__all__ = ["PROFILE_NAMES", "CHAPTERS", "THREADS", "ParameterError", "resolve", "resolve_device"]
+__all__ = [
+    "PROFILE_NAMES",
+    "CHAPTERS",
+    "THREADS",
+    "ParameterError",
+    "resolve",
+    "resolve_device",
+    "declared_parameters",
+    "parameters_cell",
+    "check_value",
+]
 
 PROFILE_NAMES = ("smoke", "book", "paper")
 
@@ -220,7 +230,12 @@ def _notebook_parameters_cell(chapter: str) -> str:
     if not path.is_file():
         msg = f"no parameters cell for {chapter}: the kernel kept no history and {path} is missing"
         raise ParameterError(msg)
-    for cell in json.loads(path.read_text())["cells"]:
+    return parameters_cell(path)
+
+
+def parameters_cell(path: Path) -> str:
+    """The source of the cell tagged ``parameters`` in the notebook at ``path``."""
+    for cell in json.loads(Path(path).read_text())["cells"]:
         if "parameters" in cell.get("metadata", {}).get("tags", []):
             return "".join(cell["source"])
     msg = f"{path} has no cell tagged 'parameters'"
@@ -302,14 +317,19 @@ def apply_profile(
         if value is None:
             value = table.get(name)
         reference = declared[name] if declared[name] is not None else table.get(name)
-        out[name] = _checked(name, value, reference)
+        out[name] = check_value(name, value, reference)
     out["device"] = resolve_device(out["device"])
     set_threads(THREADS[profile])
     return SimpleNamespace(**out)
 
 
-def _checked(name: str, value: Any, reference: Any) -> Any:
-    """``value`` if it has the type of ``reference`` (an int where a float is expected is cast)."""
+def check_value(name: str, value: Any, reference: Any) -> Any:
+    """``value`` if it has the type of ``reference`` (an int where a float is expected is cast).
+
+    Example:
+        >>> check_value("lr", 1, 1e-3), check_value("epochs", 3, None)
+        (1.0, 3)
+    """
     if reference is None:
         return value
     if isinstance(reference, float) and type(value) is int:

@@ -3,12 +3,14 @@
 A chapter ends with ``publish(chapter, claims, tables, samples)``: the claims and tables go to
 ``data/results/<chapter>.json`` (read by the intro page), every sample set the chapter
 evaluated to ``data/samples/<chapter>/<name>.h5``, and the claims table comes back formatted
-for display.
+for display. ``CALOPAPER_PUBLISH`` moves both (``<dir>/results/``, ``<dir>/samples/``) out of the
+data folder: a sweep (``calopaper.sweep``) gives each run its own, while the store stays shared.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -110,12 +112,13 @@ def publish(
         claims: the chapter's claims, computed by its library ``claims`` function.
         tables: JSON-able tables (``DataFrame.to_dict(orient="records")``) for the results file.
         samples: name -> sample set, written to ``<root>/samples/<chapter>/<name>.h5``.
-        root: the data folder (default: the store's root).
+        root: the folder to publish under (default: ``$CALOPAPER_PUBLISH``, else the store's
+            root).
 
     Returns:
         A pandas ``Styler`` of the claims table (claim | paper | ours | verdict).
     """
-    root = Path(root) if root is not None else default_store().root
+    root = _publish_root(root)
     for name, sample in (samples or {}).items():
         path = root / "samples" / chapter / f"{name}.h5"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -128,8 +131,15 @@ def publish(
     return frame.style.hide(axis="index")
 
 
+def _publish_root(root: Path | None) -> Path:
+    """``root``, else ``$CALOPAPER_PUBLISH`` (a sweep run's own folder), else the store's root."""
+    if root is not None:
+        return Path(root)
+    return Path(os.environ.get("CALOPAPER_PUBLISH") or default_store().root)
+
+
 def _results_dir(root: Path | None) -> Path:
-    return Path(root) if root is not None else default_store().root / "results"
+    return Path(root) if root is not None else _publish_root(None) / "results"
 
 
 def write_results(

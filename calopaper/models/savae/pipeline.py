@@ -7,8 +7,10 @@ a change to any of them retrains the model.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -39,6 +41,7 @@ __all__ = [
     "offset_table",
     "sample",
     "spread",
+    "sweep_from_runs",
     "sweep_point",
     "sweep_table",
     "tensors",
@@ -318,6 +321,32 @@ def sweep_table(points: Sequence[SweepPoint]) -> pd.DataFrame:
     return pd.DataFrame(
         [{"beta": p.beta} | {c: getattr(p, f) for f, c in SWEEP_COLUMNS.items()} for p in points]
     )
+
+
+def sweep_from_runs(summary: pd.DataFrame) -> pd.DataFrame:
+    """The β sweep of a ``calopaper sweep`` of this chapter, as :func:`sweep_table` gives it.
+
+    Every finished run published its own β sweep (``tables["beta_sweep"]``, the ``betas`` it
+    was given); their rows are pooled, and a β measured by several runs (a seed study) gets
+    the mean of their values. :func:`beta_figure` and :func:`beta_summary` take the result.
+
+    Args:
+        summary: ``calopaper.sweep.summary(name)`` of a sweep of ``02_savae``; its ``status``
+            and ``results`` (the path of each run's results file) columns are read.
+
+    Returns:
+        One row per β, in increasing β.
+    """
+    done = summary[summary["status"] == "done"]
+    rows = [
+        row
+        for path in done["results"]
+        for row in json.loads(Path(path).read_text())["tables"]["beta_sweep"]
+    ]
+    if not rows:
+        msg = "no finished run of the sweep published a beta sweep (02_savae's beta_sweep table)"
+        raise ValueError(msg)
+    return pd.DataFrame(rows).groupby("beta", as_index=False).mean()
 
 
 @dataclass(frozen=True)
