@@ -49,7 +49,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             "n_samples": 30,
             "sweep_showers": 100,
             "sweep_epochs": 1,
-            "n_timing": 100,
+            "n_timing": 20,
         },
         "book": {
             "n_showers": 5000,
@@ -58,7 +58,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             "n_samples": 500,
             "sweep_showers": 1400,
             "sweep_epochs": 10,
-            "n_timing": 1000,
+            "n_timing": 100,
         },
         "paper": {
             "n_showers": 10000,
