@@ -42,7 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     simulate = commands.add_parser("simulate", help="simulate showers into a point-cloud HDF5 file")
     simulate.add_argument("simulator", choices=["supa", "gflash"])
     simulate.add_argument(
-        "--preset", required=True, help="supa: paper|gaam|calogan; gflash: ild|calogan"
+        "--preset",
+        required=True,
+        help="supa: paper|reference|head|gaam|calogan; gflash: ild|calogan",
     )
     simulate.add_argument("-n", type=_positive, required=True, help="number of showers")
     simulate.add_argument("--seed", type=int, default=0)
