@@ -75,6 +75,35 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         "book": {"n_showers": 10000, "n_bench": 5000, "n_gflash": 20000},
         "paper": {"n_showers": 100000, "n_bench": 20000, "n_gflash": 100000},
     },
+    "05_supa_study": {
+        "smoke": {
+            "n_showers": 400,
+            "variants": [8, 9, 10],
+            "epochs": 1,
+            "batch_size": 128,
+            "resolution_variant": 10,
+            "resolution_layers": [1],
+            "n_boot": 10,
+        },
+        "book": {
+            "n_showers": 5000,
+            "variants": [1, 3, 5, 7, 9],
+            "epochs": 8,
+            "batch_size": 256,
+            "resolution_variant": 5,
+            "resolution_layers": [1],
+            "n_boot": 50,
+        },
+        "paper": {
+            "n_showers": 100000,
+            "variants": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+            "epochs": 100,
+            "batch_size": 256,
+            "resolution_variant": 1,
+            "resolution_layers": [0, 1, 2],
+            "n_boot": 200,
+        },
+    },
     "04_dvae": {
         "smoke": {
             "n_showers": 300,

@@ -1,0 +1,148 @@
+"""CaloFlow's data: showers of a truth ``Source`` binned at 1x, 2x or 3x into flat voxels, split."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from calopaper import observables
+from calopaper.datasets import split
+from calopaper.geometry import Segmentation
+from calopaper.grids import bin_layers, layer_grids
+from calopaper.results import CellSamples
+from calopaper.store import Store
+from calopaper.truth import Source
+
+__all__ = ["PARTS", "SPLIT", "Voxels", "marginals"]
+
+#: Train / validation / test fractions: a larger test part than CaloDVAE's, because the
+#: rankings compare marginals on it.
+SPLIT = (0.7, 0.1, 0.2)
+PARTS = ("train", "val", "test")
+
+
+def marginals(
+    images: Sequence[np.ndarray],
+    grids: Sequence[Segmentation],
+    energy: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """supa §4's shower-shape variables of layer images (``observables.shower_shapes``).
+
+    Args:
+        images: per layer (N, n_eta, n_phi) cells, MeV.
+        grids: per layer, the grid of the images (centroids and widths in mm).
+        energy: (N,) incident energies, GeV (adds E_tot / E_inc).
+
+    Returns:
+        Name -> (N,) float64 values.
+    """
+    return observables.shower_shapes(
+        list(images), segmentations=list(grids), incident_energy=energy
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Voxels:
+    """Showers as flat voxels of some layers of a grid, and their train / val / test split.
+
+    Attributes:
+        source: the truth; its ``key`` is part of every model key built on these showers.
+        scale: the resolution, 1 (1x), 2 or 3.
+        grids: layer index -> grid, for the layers kept, in layer order.
+        cells: (N, n_voxels) float32 MeV, the layers' cells flattened and concatenated.
+        energy: (N,) incident energies, GeV.
+        parts: "train", "val", "test" -> sorted shower indices.
+        split_seed: seed of the split.
+    """
+
+    source: Source
+    scale: int
+    grids: Mapping[int, Segmentation]
+    cells: np.ndarray
+    energy: np.ndarray
+    parts: Mapping[str, np.ndarray]
+    split_seed: int = 0
+
+    @classmethod
+    def load(
+        cls,
+        source: Source,
+        scale: int = 1,
+        layers: Sequence[int] | None = None,
+        split_seed: int = 0,
+        store: Store | None = None,
+    ) -> Voxels:
+        """Simulate (or read from the store) ``source`` and bin it at ``scale``.
+
+        Args:
+            source: a simulator ``Source`` (the grids follow its preset: ``grids.layer_grids``).
+            scale: 1, 2 or 3.
+            layers: the layers to keep (default all), e.g. ``[1]`` for the middle layer.
+            split_seed: seed of the 70/10/20 split.
+        """
+        all_grids = layer_grids(source.simulator, source.preset, scale)
+        keep = sorted(all_grids) if layers is None else list(layers)
+        unknown = [k for k in keep if k not in all_grids]
+        if unknown or not keep:
+            msg = f"layers {list(layers or [])} invalid; expected a subset of {sorted(all_grids)}"
+            raise ValueError(msg)
+        grids = {k: all_grids[k] for k in keep}
+        clouds = source.clouds(store, progress=False)
+        flat = []
+        for k, seg in grids.items():
+            images, _ = bin_layers(clouds.layer(k), {k: seg})
+            flat.append(images[k].reshape(len(clouds), -1))
+        parts = dict(zip(PARTS, split(len(clouds), SPLIT, seed=split_seed), strict=True))
+        return cls(source, scale, grids, np.concatenate(flat, 1), clouds.incident_energy, parts,
+                   split_seed)  # fmt: skip
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        """Cells per kept layer."""
+        return tuple(seg.n_cells for seg in self.grids.values())
+
+    @property
+    def key(self) -> dict:
+        """JSON-able identity of the training showers: source key, grid, layers and split."""
+        return {
+            "source": self.source.key,
+            "scale": self.scale,
+            "layers": list(self.grids),
+            "split": SPLIT,
+            "seed": self.split_seed,
+        }
+
+    def part(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(cells [MeV], energies [GeV]) of ``"train"``, ``"val"`` or ``"test"``."""
+        if name not in self.parts:
+            msg = f"unknown part {name!r}; expected one of {PARTS}"
+            raise ValueError(msg)
+        index = self.parts[name]
+        return self.cells[index], self.energy[index]
+
+    def tensors(self, name: str) -> tuple[Tensor, Tensor]:
+        """``part(name)`` as float32 tensors, the batch layout of ``CaloFlow.loss``."""
+        cells, energy = self.part(name)
+        return torch.from_numpy(cells), torch.from_numpy(np.asarray(energy, np.float32))
+
+    def images(self, cells: np.ndarray) -> list[np.ndarray]:
+        """(N, n_voxels) flat cells -> per kept layer (N, n_eta, n_phi)."""
+        bounds = np.cumsum((0, *self.layer_sizes))
+        return [
+            cells[:, lo:hi].reshape(len(cells), *seg.shape)
+            for lo, hi, seg in zip(bounds[:-1], bounds[1:], self.grids.values(), strict=True)
+        ]
+
+    def marginals(self, cells: np.ndarray, energy: np.ndarray | None = None) -> dict:
+        """supa §4's variables of (N, n_voxels) cells on this grid (see :func:`marginals`)."""
+        return marginals(self.images(cells), list(self.grids.values()), energy)
+
+    def cell_samples(self, cells: np.ndarray, energy: np.ndarray, attrs: dict) -> CellSamples:
+        """Flat cells as per-layer images with their grids, for ``results.publish``."""
+        layers = {f"layer_{k}": im for k, im in zip(self.grids, self.images(cells), strict=True)}
+        segmentations = {f"layer_{k}": seg for k, seg in self.grids.items()}
+        return CellSamples(layers, segmentations, energy, attrs)
