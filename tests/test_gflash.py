@@ -258,17 +258,48 @@ def test_bad_calorimeter_and_counts_are_rejected():
 
 
 def test_ild_histograms_are_close_to_geant4():
-    clouds = gflash.simulate("ild", 400, seed=11)
-    frame = validation.jsd_table(clouds)
+    ours, independent = (
+        validation.ild_histograms(gflash.simulate("ild", 400, seed=s)) for s in (11, 12)
+    )
+    frame = validation.jsd_table(ours, independent, 400)
     assert list(frame.index) == list(validation.HISTOGRAMS)
     table = frame["JSD vs Geant4"]
     assert all(0 <= v <= 1 for v in table)
-    assert all(0 <= v <= 1 for v in frame["floor (half vs half)"])
+    assert all(0 <= v <= 1 for v in frame["floor"])
+    assert set(frame.loc[list(validation.TUNED), "role"]) == {"tuned"}
+    assert set(frame.loc[list(validation.VALIDATION), "role"]) == {"validation"}
     # Loose bounds at 400 showers (20k showers: 0.0004 ... 0.011, see jsd_table).
     for name in ("energy_vs_radius", "hits_vs_radius", "energy_vs_layer", "hits_vs_layer"):
         assert table[name] < 0.01, name
     for name in ("hit_energy", "energy_sum", "hits_per_shower"):
         assert table[name] < 0.05, name
+
+
+def test_floor_is_taken_at_the_comparisons_sizes():
+    """Two independent samples of n showers: JSD(n, n) scaled to (n, 10⁵) by (1/n + 1/N)/(2/n)."""
+    sizes = {k: h.counts.size for k, h in validation.load_reference()[0].items()}
+    hist = {k: np.full(n, 100.0) for k, n in sizes.items()}
+    other = {k: np.where(np.arange(n) % 2, 90.0, 110.0) for k, n in sizes.items()}
+    frame = validation.jsd_table(hist, other, 1000)
+    from calopaper.metrics import jensen_shannon
+
+    expected = jensen_shannon(hist["energy_sum"], other["energy_sum"]) * (1e-3 + 1e-5) / 2e-3
+    assert frame.loc["energy_sum", "floor"] == pytest.approx(expected)
+
+
+def test_centroid_gap_is_offset_and_scatter():
+    """A centroid sample with Geant4's mean and spread scores near 0; ours scores far above."""
+    hists, _ = validation.load_reference()
+    reference = hists["cog_x"]
+    centres = (reference.edges[1:] + reference.edges[:-1]) / 2
+    p = reference.counts / reference.counts.sum()
+    like_geant4 = np.random.default_rng(0).choice(centres, 20000, p=p)
+    table = validation.centroid_gap(like_geant4)
+    assert table["JSD vs Geant4"].iloc[0] < 0.01
+    narrow = np.random.default_rng(1).normal(0.0, 0.27, 20000)
+    table = validation.centroid_gap(narrow)
+    assert table["JSD vs Geant4"].iloc[0] > 0.1
+    assert table["JSD vs Geant4"].iloc[2] < 0.02
 
 
 def test_jsd_of_the_reference_with_itself_is_zero():

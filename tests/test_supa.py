@@ -9,9 +9,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from calopaper.observables import point_layer_observables
 from calopaper.showers import PARTICLES
-from calopaper.sim.supa import PRESETS, SupaConfig, simulate
+from calopaper.sim.supa import PRESETS, SupaConfig, layer_widths, simulate
 
 N_REF = 2000  # showers for the reference statistics
 N_REF_CODE = 1000  # showers behind the reference code's quoted numbers (its test loop)
@@ -68,21 +67,11 @@ def test_paper_matches_branching_process_and_reference_code(paper):
     assert clouds.attrs["acceptance"] > 0.99  # empty layers are rare with these settings
 
 
-def energy_weighted_widths(clouds, n_layers: int = 3) -> np.ndarray:
-    """(n_layers, 2) mean over showers of the energy-weighted std of x and y per layer."""
-    layer, (x, y, e) = clouds.points[:, 2], clouds.points[:, [0, 1, 3]].T
-    widths = []
-    for g in range(n_layers):
-        obs = point_layer_observables(x, y, np.where(layer == g, e, 0), clouds.offsets, False)
-        widths.append([np.nanmean(obs["sigma_eta"]), np.nanmean(obs["sigma_phi"])])
-    return np.array(widths)
-
-
 def test_reference_preset_reproduces_the_reference_codes_anisotropy(paper):
     """The reference code's rotation M widens layers 1 and 2 in y (2.15 / 2.27 and 4.08 / 4.48
     reference units over 2,000 showers at 65 GeV); the half-turn of ``paper`` is isotropic."""
     reference = simulate(PRESETS["reference"], N_REF, seed=0)
-    widths, isotropic = energy_weighted_widths(reference), energy_weighted_widths(paper[0])
+    widths, isotropic = layer_widths(reference), layer_widths(paper[0])
     np.testing.assert_allclose(widths[1:], [[2.15, 2.27], [4.08, 4.48]], atol=0.06)
     assert widths[1, 1] - widths[1, 0] > 0.05 and widths[2, 1] - widths[2, 0] > 0.25
     np.testing.assert_allclose(isotropic[1:, 0], isotropic[1:, 1], atol=0.05)

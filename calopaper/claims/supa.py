@@ -20,6 +20,7 @@ __all__ = [
     "REFERENCE_CODE_MS",
     "REFERENCE_ENERGY_GEV",
     "REFERENCE_STATISTICS",
+    "REFERENCE_WIDTHS",
     "Measured",
     "claims",
     "energy_deviation",
@@ -41,6 +42,9 @@ QUOTED_MS = {
 #: 65 GeV (``reference/supa.md``).
 REFERENCE_STATISTICS = {"deposits": (28, 867, 316), "energy [GeV]": (21.6, 42.7, 0.68)}
 REFERENCE_ENERGY_GEV = REFERENCE_STATISTICS["energy [GeV]"]
+#: Mean energy-weighted width (x, y) of readout layers 1 and 2 of the reference code's first
+#: release, 2,000 showers at 65 GeV, reference units (``sim.supa.layer_widths``).
+REFERENCE_WIDTHS = {"layer 1": (2.15, 2.27), "layer 2": (4.08, 4.48)}
 #: Mean energy fractions f_0, f_1, f_2 and fractions of non-zero cells in layers 0, 1, 2 of 51
 #: real Geant4 positrons in the CaloGAN layout (the HEPCAT test file, not shipped).
 HEPCAT_POSITRONS = (0.193, 0.806, 0.0017, 0.45, 0.80, 0.29)

@@ -11,9 +11,10 @@ from tqdm import tqdm
 
 import calopaper
 from calopaper.geometry import Segmentation
+from calopaper.observables import point_layer_observables
 from calopaper.showers import PARTICLES, PointClouds
 
-__all__ = ["PRESETS", "ROTATIONS", "SupaConfig", "reference_grids", "simulate"]
+__all__ = ["PRESETS", "ROTATIONS", "SupaConfig", "layer_widths", "reference_grids", "simulate"]
 
 #: Showers per random stream: the attempts ``b * _BLOCK ... (b + 1) * _BLOCK - 1`` draw all their
 #: numbers from ``SeedSequence(seed, spawn_key=(b,))``, so the output does not depend on how many
@@ -286,6 +287,25 @@ PRESETS: dict[str, SupaConfig] = {
     "gaam": replace(_CALOGAN, particle="gamma", energy_min=65.0, energy_max=65.0),
     "calogan": _CALOGAN,
 }
+
+
+def layer_widths(clouds: PointClouds, n_layers: int = 3) -> np.ndarray:
+    """(n_layers, 2) mean over showers of the energy-weighted std of x and y per readout layer.
+
+    The transverse spread the reference code's rotation makes anisotropic (``simulate``), in the
+    clouds' units (SUPA units for ``mm_per_unit = 1``); showers without energy in a layer are
+    left out of that layer's mean.
+
+    Example:
+        >>> layer_widths(simulate(PRESETS["paper"], 200, seed=0)).shape
+        (3, 2)
+    """
+    layer, (x, y, e) = clouds.points[:, 2], clouds.points[:, [0, 1, 3]].T
+    widths = []
+    for g in range(n_layers):
+        obs = point_layer_observables(x, y, np.where(layer == g, e, 0), clouds.offsets, False)
+        widths.append([np.nanmean(obs["sigma_eta"]), np.nanmean(obs["sigma_phi"])])
+    return np.array(widths)
 
 
 def reference_grids(resolution: int = 1, mm_per_unit: float = 1.0) -> dict[int, Segmentation]:
