@@ -49,6 +49,17 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("-n", type=_positive, required=True, help="number of showers")
     simulate.add_argument("--seed", type=int, default=0)
     simulate.add_argument("-o", "--output", type=Path, required=True, help="output .h5 file")
+    simulate.add_argument("--particle", help="e+, e-, gamma or (supa) pi+; default the preset's")
+    simulate.add_argument("--energy", help="incident energy in GeV: 65, or a range 1:100")
+    simulate.add_argument(
+        "--grid", choices=["1x", "2x", "3x"], help="cell resolution of a binned format (default 1x)"
+    )
+    simulate.add_argument(
+        "--format",
+        choices=["points", "calogan", "calochallenge"],
+        default="points",
+        help="point clouds, the CaloGAN layout (1x, with overflow) or the CaloChallenge layout",
+    )
 
     bench = commands.add_parser("bench", help="time a simulator (ms per shower)")
     bench.add_argument("simulator", choices=["supa", "gflash"])
@@ -104,11 +115,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "simulate":
-        from calopaper.datasets import write_points
-
-        clouds = _simulator(args.simulator, args.preset)(args.n, args.seed)
-        write_points(args.output, clouds)
-        print(f"wrote {len(clouds)} {args.simulator}/{args.preset} showers to {args.output}")
+        return _simulate(args)
     elif args.command == "sweep":
         return _sweep(args)
     elif args.command == "bench":
@@ -119,6 +126,26 @@ def main(argv: list[str] | None = None) -> int:
             generate = _simulator(args.simulator, preset)
             timing = time_per_shower(generate, args.n, repeats=args.repeats)
             print(f"{args.simulator}/{preset}: {timing}")
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    """``calopaper simulate``: check the request, simulate with a progress bar, write the file."""
+    from calopaper.export import Request, parse_energy
+
+    try:
+        energy = None if args.energy is None else parse_energy(args.energy)
+        request = Request(
+            args.simulator, args.preset, args.particle, energy, args.grid, args.format
+        )
+        clouds = request.simulate(args.n, args.seed, progress=True)
+        request.write(args.output, clouds)
+    except ValueError as e:
+        raise SystemExit(f"calopaper simulate: {e}") from None
+    print(
+        f"wrote {len(clouds)} {args.simulator}/{args.preset} showers ({request.description}) "
+        f"to {args.output}"
+    )
     return 0
 
 

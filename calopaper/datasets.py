@@ -49,6 +49,7 @@ __all__ = [
     "detect_layout",
     "open_h5",
     "read_calochallenge",
+    "write_calochallenge",
     "read_calogan",
     "read_cells",
     "read_points",
@@ -439,6 +440,31 @@ def write_calogan(
     with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
         for name, values in data.items():
             _dataset(f, name, values, compression="gzip")
+
+
+def write_calochallenge(
+    path: str | os.PathLike, energy: np.ndarray, showers: np.ndarray, attrs: dict | None = None
+) -> None:
+    """Write showers in the CaloChallenge layout, readable by ``read_calochallenge``.
+
+    Args:
+        path: target HDF5 file.
+        energy: (N,) incident energies, **GeV** (stored as (N, 1) MeV, the layout's unit).
+        showers: (N, n_voxels) voxel energies, MeV.
+        attrs: file attributes (e.g. the voxels' geometry), JSON-encoded when not scalar.
+
+    Raises:
+        ValueError: shapes that do not match.
+    """
+    energy = np.asarray(energy, dtype=np.float32).reshape(-1, 1)
+    showers = np.asarray(showers, dtype=np.float32)
+    if showers.ndim != 2 or len(showers) != len(energy):
+        msg = f"showers of shape {showers.shape} for {len(energy)} energies; expected (N, n_voxels)"
+        raise ValueError(msg)
+    with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
+        _dataset(f, "incident_energies", energy * 1000.0, compression="gzip")
+        _dataset(f, "showers", showers, compression="gzip")
+        _write_attrs(f, attrs or {})
 
 
 def read_calochallenge(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:

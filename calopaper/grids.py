@@ -3,11 +3,11 @@
 The 1x grid of a simulator preset is the readout the preset was made for: the CaloGAN cells
 (``geometry.CALOGAN``, 480 x 480 mm) for SUPA's ``calogan`` and ``gaam`` presets and for the
 reference simulator's ``calogan`` calorimeter, the reference code's regions of interest
-(``sim.supa.reference_grids``) for SUPA's ``paper`` and ``head`` presets, and each layer's own
-cells for the reference simulator's ``ild``. A scale s splits every cell into s x s equal
-cells, i.e. the edges ``linspace(lo, hi, (n - 1) s + 1)`` of an axis with n edges at 1x, as in
-the reference code; at any scale the cells of grid s nest in those of grid 1, so summing
-s x s blocks (:func:`downsample`) gives exactly the 1x binning of the same points.
+(``sim.supa.reference_grids``) for SUPA's other presets (``paper``, ``head``, ...), and each
+layer's own cells for the reference simulator's ``ild``. A scale s splits every cell into
+s x s equal cells, i.e. the edges ``linspace(lo, hi, (n - 1) s + 1)`` of an axis with n edges
+at 1x, as in the reference code; at any scale the cells of grid s nest in those of grid 1, so
+summing s x s blocks (:func:`downsample`) gives exactly the 1x binning of the same points.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ __all__ = ["RESOLUTIONS", "bin_layers", "downsample", "layer_grids", "parse_reso
 #: The resolutions of supa Table 2 by name.
 RESOLUTIONS = {"1x": 1, "2x": 2, "3x": 3}
 
-_REFERENCE_ROI_PRESETS = ("paper", "head")
+#: SUPA presets made for the CaloGAN cells; the others use the reference code's regions.
+_CALOGAN_PRESETS = ("calogan", "gaam")
 
 
 def parse_resolution(text: str | int) -> int:
@@ -92,10 +93,10 @@ def layer_grids(simulator: str, preset: str, scale: int | str = 1) -> dict[int, 
         if preset not in supa.PRESETS:
             msg = f"unknown supa preset {preset!r}; expected one of {sorted(supa.PRESETS)}"
             raise ValueError(msg)
-        if preset in _REFERENCE_ROI_PRESETS:
-            base = supa.reference_grids(1, supa.PRESETS[preset].mm_per_unit)
-        else:
+        if preset in _CALOGAN_PRESETS:
             base = dict(geometry.CALOGAN)
+        else:
+            base = supa.reference_grids(1, supa.PRESETS[preset].mm_per_unit)
     elif simulator == "gflash":
         from calopaper.sim.calorimeters import get_calorimeter
 
