@@ -167,6 +167,8 @@ def test_table_2_architectures():
         ({"encoder_hidden": ()}, "encoder_hidden"),
         ({"anneal_fraction": 2.0}, "anneal_fraction"),
         ({"standardisation": ((0.0,), (1.0,), (0.0,))}, "standardisation"),
+        ({"negative_phase": "cd"}, "negative_phase"),
+        ({"rbm_visible_bias": math.nan}, "rbm_visible_bias"),
     ],
 )
 def test_bad_configs_are_named(kwargs, match):
@@ -190,7 +192,9 @@ def test_kl_weight_anneals_linearly_then_stays():
 
 def test_rbm_gradient_is_positive_minus_negative_phase():
     """d loss / d a = γ (⟨v⟩_chains - ⟨ζ_v⟩_posterior) for the visible biases (GumBolt)."""
-    config = architecture("I", scale=0.05, n_chains=64, gibbs_steps_train=1)
+    config = architecture(
+        "I", scale=0.05, n_chains=64, gibbs_steps_train=1, negative_phase="persistent"
+    )
     model = DVAE(config).train()
     x = torch.tensor(_sparse_showers(16))
     e = torch.linspace(1.0, 100.0, 16)
@@ -202,6 +206,29 @@ def test_rbm_gradient_is_positive_minus_negative_phase():
     half = config.n_units // 2
     expected = model.kl_weight * (model.chains.mean(0) - zeta[:, :half].mean(0))
     torch.testing.assert_close(model.prior.visible_bias.grad, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_reference_negative_phase_restarts_its_chains_and_biases_start_at_half():
+    """The reference code's default: fresh Bernoulli(1/2) chains each step (the stored chains
+    stay put), visible biases 0.5, hidden biases 0."""
+    model = DVAE(architecture("I", scale=0.05, n_chains=32)).train()
+    assert model.config.negative_phase == "restart" and model.config.gibbs_steps_train == 40
+    assert torch.all(model.prior.visible_bias == 0.5) and torch.all(model.prior.hidden_bias == 0)
+    before = model.chains.clone()
+    model.loss((torch.tensor(_sparse_showers(8)), torch.linspace(1.0, 100.0, 8))).backward()
+    assert torch.equal(model.chains, before)
+    assert model.prior.visible_bias.grad is not None
+
+
+def test_reconstruction_and_sweeps_of_the_prior():
+    """encode→decode gives showers of the input's shape; the sweeps of generation can be set."""
+    model = DVAE(architecture("I", scale=0.05)).eval()
+    x, e = _sparse_showers(6), np.linspace(1.0, 100.0, 6).astype(np.float32)
+    assert pipeline.reconstruct(model, x, e, 0).shape == (6, N_CELLS)
+    assert sample(model, 6, e, 1, gibbs_steps=1000).shape == (6, N_CELLS)
+    check = pipeline.non_showering_check(model, x, e, (1, 5), 0)
+    assert list(check) == ["truth", "reconstruction", "prior, 1 sweeps", "prior, 5 sweeps"]
+    assert all(0 <= v <= 1 for v in check.values())
 
 
 def test_sample_checks_the_condition_and_is_reproducible():

@@ -26,6 +26,7 @@ __all__ = [
     "VARIABLES",
     "Showers",
     "cell_samples",
+    "non_showering_fraction",
     "read_cells",
     "shower_shapes",
     "supa_source",
@@ -82,6 +83,22 @@ def shower_shapes(cells: np.ndarray, energy: np.ndarray | None = None) -> dict[s
     """
     layers = split_layers(cells)
     return observables.shower_shapes(list(layers.values()), incident_energy=energy)
+
+
+#: Layer-1 sparsity below which a shower counts as non-showering (a minimum-ionising track
+#: hits one or two of the 144 cells; a shower many).
+NON_SHOWERING_SPARSITY = 0.05
+
+
+def non_showering_fraction(cells: np.ndarray) -> float:
+    """Fraction of (N, 504) showers [MeV] with layer-1 sparsity < 0.05 (π+ that did not shower).
+
+    Example:
+        >>> non_showering_fraction(np.zeros((4, 504), np.float32))
+        1.0
+    """
+    sparsity = shower_shapes(cells)["sparsity_1"]
+    return float(np.mean(sparsity < NON_SHOWERING_SPARSITY))
 
 
 @dataclass(frozen=True, eq=False)

@@ -12,11 +12,24 @@ from torch import Tensor, nn
 from calopaper.models.dvae.preprocessing import N_CELLS, CellStandardiser
 from calopaper.models.dvae.rbm import RBM, uniform
 
-__all__ = ["ARCHITECTURES", "DVAE", "DVAEConfig", "MASKS", "architecture", "relaxed_bernoulli"]
+__all__ = [
+    "ARCHITECTURES",
+    "DVAE",
+    "DVAEConfig",
+    "MASKS",
+    "NEGATIVE_PHASES",
+    "architecture",
+    "relaxed_bernoulli",
+]
 
 #: What multiplies the energy head in the training MSE: "sampled" is the paper's relaxed mask
 #: x_m drawn from the hit head; "true" is the shower's own hit pattern 1[x > 0].
 MASKS = ("sampled", "true")
+
+#: Where the RBM samples of the negative phase come from: "restart" draws fresh chains from
+#: Bernoulli(1/2) visible states every step (the reference code's paper state, 40 sweeps);
+#: "persistent" carries ``n_chains`` chains over from step to step (PCD, Tieleman 2008).
+NEGATIVE_PHASES = ("restart", "persistent")
 
 #: calodvae Table 2: encoder and decoder hidden widths, hierarchy levels, latent nodes per level.
 ARCHITECTURES: dict[str, dict] = {
@@ -78,8 +91,11 @@ class DVAEConfig:
             p times its mean hit value and uncertain cells come out too soft. "true": x_m is the
             shower's hit pattern, which makes the MSE + BCE the likelihood of a zero-inflated
             model (the hit head then learns from the BCE alone). Generation is the same for both.
-        n_chains: persistent block-Gibbs chains for the negative phase of the RBM gradient.
-        gibbs_steps_train: Gibbs sweeps of the persistent chains per training step.
+        negative_phase: "restart" (fresh chains each step, the reference code) or
+            "persistent" (PCD), see :data:`NEGATIVE_PHASES`.
+        n_chains: block-Gibbs chains for the negative phase of the RBM gradient (reference: 128).
+        gibbs_steps_train: Gibbs sweeps of those chains per training step (reference: 40).
+        rbm_visible_bias: initial visible biases of the RBM (reference code: 0.5).
         gibbs_steps_sample: Gibbs sweeps from a random start when generating.
         standardisation: ``CellStandardiser.fit(train_cells).to_config()``, i.e. per-cell
             (mean, std, shift) of calodvae App. 6.1; empty = identity (no standardisation).
@@ -97,8 +113,10 @@ class DVAEConfig:
     energy_scale: float = 1.0
     leaky_slope: float = 0.0
     mask_in_loss: str = "sampled"
+    negative_phase: str = "restart"
     n_chains: int = 128
-    gibbs_steps_train: int = 5
+    gibbs_steps_train: int = 40
+    rbm_visible_bias: float = 0.5
     gibbs_steps_sample: int = 100
     standardisation: tuple = ()
 
@@ -145,6 +163,12 @@ def _validate_config(c: DVAEConfig) -> None:
             raise ValueError(msg)
     if not 0 <= c.leaky_slope < 1:
         msg = f"DVAEConfig.leaky_slope={c.leaky_slope!r}; expected a slope in [0, 1)"
+        raise ValueError(msg)
+    if c.negative_phase not in NEGATIVE_PHASES:
+        msg = f"DVAEConfig.negative_phase={c.negative_phase!r}; expected one of {NEGATIVE_PHASES}"
+        raise ValueError(msg)
+    if not math.isfinite(c.rbm_visible_bias):
+        msg = f"DVAEConfig.rbm_visible_bias={c.rbm_visible_bias!r}; expected a finite number"
         raise ValueError(msg)
     if c.mask_in_loss not in MASKS:
         msg = f"DVAEConfig.mask_in_loss={c.mask_in_loss!r}; expected one of {MASKS}"
@@ -241,9 +265,10 @@ class DVAE(nn.Module):
     - Loss (``loss``): Σ_cells (x - y)^2 + Σ_cells BCE(hit logits, 1[y > 0]) + γ KL (x with
       the sampled mask, or with the true hit pattern if ``mask_in_loss="true"``), with the
       GumBolt KL surrogate log q(ζ) + E(ζ) - E(v⁻, h⁻): log q(ζ) = -Σ BCE(l, ζ); E the RBM
-      energy; (v⁻, h⁻) persistent block-Gibbs chains, whose energy's gradient stands in for
-      ∇ log Z = -⟨∇E⟩_p. γ grows linearly from 0 to ``beta`` over ``anneal_fraction`` of
-      training (``set_progress``, called by ``training.fit``). Batch means throughout.
+      energy; (v⁻, h⁻) block-Gibbs samples (fresh chains each step, or persistent ones),
+      whose energy's gradient stands in for ∇ log Z = -⟨∇E⟩_p. γ grows linearly from 0 to
+      ``beta`` over ``anneal_fraction`` of training (``set_progress``, called by
+      ``training.fit``). Batch means throughout.
     - ``sample``: RBM samples by block Gibbs from a random start, then the decoder.
 
     Samples are (n, n_cells) float32 MeV, for CaloGAN the flattened layers 3 x 96 + 12 x 12 +
@@ -265,7 +290,7 @@ class DVAE(nn.Module):
         width = trunk[-1] if trunk else c.n_units + 1
         self.hit_head = _mlp([width, head, c.n_cells], False)
         self.energy_head = _mlp([width, head, c.n_cells], False)
-        self.prior = RBM(c.n_units // 2, c.n_units // 2)
+        self.prior = RBM(c.n_units // 2, c.n_units // 2, visible_bias=c.rbm_visible_bias)
         self.register_buffer("chains", (torch.rand(c.n_chains, c.n_units // 2) < 0.5).float())
         self._progress = 1.0
 
@@ -325,8 +350,12 @@ class DVAE(nn.Module):
     # -- objective -------------------------------------------------------------------------
 
     def _negative_phase(self) -> Tensor:
-        """Persistent chains advanced by ``gibbs_steps_train`` sweeps (kept only in training)."""
-        v, _ = self.prior.gibbs(self.chains, self.config.gibbs_steps_train)
+        """RBM visible samples after ``gibbs_steps_train`` sweeps: fresh chains from a random
+        start ("restart") or the persistent chains advanced (kept only in training)."""
+        c = self.config
+        if c.negative_phase == "restart":
+            return self.prior.sample(c.n_chains, c.gibbs_steps_train)[0]
+        v, _ = self.prior.gibbs(self.chains, c.gibbs_steps_train)
         if self.training:
             self.chains.copy_(v)
         return v
@@ -357,8 +386,38 @@ class DVAE(nn.Module):
 
     # -- generation ------------------------------------------------------------------------
 
+    def _showers(self, z: Tensor, condition: Tensor, generator: torch.Generator | None) -> Tensor:
+        """Decode binary latents ``z`` into showers [MeV] with a hard output mask."""
+        hit_logits, activation = self.decode(z, condition)
+        mask = relaxed_bernoulli(hit_logits, self.config.tau_xm, hard=True, generator=generator)
+        return self.standardiser.inverse(self._output(mask, activation)).float()
+
     @torch.no_grad()
-    def sample(self, n: int, cond: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    def reconstruct(
+        self, cells: Tensor, energy: Tensor, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Encode showers and decode them again: hard posterior samples z ~ q(z | x, e), then
+        the decoder, as in generation but with the latents of the encoder instead of the RBM.
+
+        Args:
+            cells: (N, n_cells) showers, MeV.
+            energy: (N,) incident energies, GeV.
+
+        Returns:
+            (N, n_cells) float32 reconstructed showers, MeV.
+        """
+        condition = self._condition(energy, len(cells))
+        _, z = self.encode(self.standardiser(cells), condition, hard=True, generator=generator)
+        return self._showers(z, condition, generator)
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        cond: Tensor,
+        generator: torch.Generator | None = None,
+        gibbs_steps: int | None = None,
+    ) -> Tensor:
         """Generate ``n`` showers at the incident energies ``cond``.
 
         Args:
@@ -367,14 +426,13 @@ class DVAE(nn.Module):
                 beyond the 1-100 GeV of training).
             generator: random stream for the Gibbs chains and the output mask; the same seed
                 gives the same showers.
+            gibbs_steps: Gibbs sweeps from the random start (default ``gibbs_steps_sample``).
 
         Returns:
             (n, n_cells) float32 cell energies, MeV, >= 0 (CaloGAN: 3 x 96 + 12 x 12 + 12 x 6
             flattened row-major, see ``preprocessing.split_layers``).
         """
         condition = self._condition(cond, n)
-        v, h = self.prior.sample(n, self.config.gibbs_steps_sample, generator)
-        hit_logits, activation = self.decode(torch.cat([v, h], dim=1), condition)
-        mask = relaxed_bernoulli(hit_logits, self.config.tau_xm, hard=True, generator=generator)
-        y = self._output(mask, activation)
-        return self.standardiser.inverse(y).float()
+        steps = self.config.gibbs_steps_sample if gibbs_steps is None else gibbs_steps
+        v, h = self.prior.sample(n, steps, generator)
+        return self._showers(torch.cat([v, h], dim=1), condition, generator)

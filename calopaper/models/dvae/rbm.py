@@ -34,11 +34,12 @@ class RBM(nn.Module):
 
     In CaloDVAE the first half of the latent units forms the visible side ``v`` and the second
     half the hidden side ``h`` (the paper's z_l and z_r). Initialisation follows the reference
-    code: W ~ 0.01 N(0, 1), biases 0.
+    code: W ~ 0.01 N(0, 1), visible biases 0.5, hidden biases 0.
 
     Args:
         n_visible: units on the visible side.
         n_hidden: units on the hidden side.
+        visible_bias: initial value of every visible bias (reference code: 0.5).
 
     Example:
         >>> rbm = RBM(2, 1)
@@ -46,7 +47,7 @@ class RBM(nn.Module):
         torch.Size([1])
     """
 
-    def __init__(self, n_visible: int, n_hidden: int) -> None:
+    def __init__(self, n_visible: int, n_hidden: int, visible_bias: float = 0.5) -> None:
         super().__init__()
         for name, value in (("n_visible", n_visible), ("n_hidden", n_hidden)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -54,7 +55,7 @@ class RBM(nn.Module):
                 raise ValueError(msg)
         self.n_visible, self.n_hidden = n_visible, n_hidden
         self.weight = nn.Parameter(0.01 * torch.randn(n_visible, n_hidden))
-        self.visible_bias = nn.Parameter(torch.zeros(n_visible))
+        self.visible_bias = nn.Parameter(torch.full((n_visible,), float(visible_bias)))
         self.hidden_bias = nn.Parameter(torch.zeros(n_hidden))
 
     def energy(self, v: Tensor, h: Tensor) -> Tensor:
