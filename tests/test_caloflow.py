@@ -111,3 +111,27 @@ class _Data:
         cut = int(0.8 * len(self.cells))
         part = slice(None, cut) if name == "train" else slice(cut, None)
         return self.cells[part], self.energy[part]
+
+
+def test_voxels_read_a_calogan_layout_file(tmp_path, data_root):
+    from calopaper.cli import main
+
+    path = tmp_path / "g4.h5"
+    main(
+        [
+            "simulate",
+            "supa",
+            "--preset",
+            "calogan",
+            "-n",
+            "20",
+            "--format",
+            "calogan",
+            "-o",
+            str(path),
+        ]
+    )
+    voxels = caloflow.Voxels.load(Source(path=str(path)))
+    assert voxels.cells.shape == (20, 504) and voxels.key["source"]["sha256"]
+    with pytest.raises(ValueError, match="1x"):
+        caloflow.Voxels.load(Source(path=str(path)), scale=2)

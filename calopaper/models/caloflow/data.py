@@ -10,8 +10,8 @@ import torch
 from torch import Tensor
 
 from calopaper import observables
-from calopaper.datasets import split
-from calopaper.geometry import Segmentation
+from calopaper.datasets import read_calogan, split
+from calopaper.geometry import CALOGAN, Segmentation
 from calopaper.grids import bin_layers, layer_grids
 from calopaper.results import CellSamples
 from calopaper.store import Store
@@ -43,6 +43,28 @@ def marginals(
     return observables.shower_shapes(
         list(images), segmentations=list(grids), incident_energy=energy
     )
+
+
+def _binned(source: Source, scale: int, store: Store | None) -> tuple:
+    """(layer -> grid, ``images(layer)`` -> (N, n_eta, n_phi) MeV, (N,) energies GeV).
+
+    A simulator source is binned at ``scale`` (``grids.layer_grids``); a user's file in the
+    CaloGAN layout (``source.path``) has only its 1x cells.
+    """
+    if source.path:
+        if scale != 1:
+            msg = f"{source.path} holds CaloGAN cells (1x); scale {scale} needs point clouds"
+            raise ValueError(msg)
+        _ = source.key  # hash the file's bytes now, as they are read
+        data = read_calogan(source.path)
+        return dict(CALOGAN), lambda k: data[f"layer_{k}"], data["energy"]
+    grids = layer_grids(source.simulator, source.preset, scale)
+    clouds = source.clouds(store, progress=False)
+
+    def images(k: int) -> np.ndarray:
+        return bin_layers(clouds.layer(k), {k: grids[k]})[0][k]
+
+    return grids, images, clouds.incident_energy
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,26 +101,23 @@ class Voxels:
         """Simulate (or read from the store) ``source`` and bin it at ``scale``.
 
         Args:
-            source: a simulator ``Source`` (the grids follow its preset: ``grids.layer_grids``).
+            source: a simulator ``Source`` (the grids follow its preset: ``grids.layer_grids``),
+                or a user's CaloGAN-layout file (``Source(path=...)``, 1x only).
             scale: 1, 2 or 3.
             layers: the layers to keep (default all), e.g. ``[1]`` for the middle layer.
             split_seed: seed of the 70/10/20 split.
         """
-        all_grids = layer_grids(source.simulator, source.preset, scale)
+        all_grids, images, energy = _binned(source, scale, store)
         keep = sorted(all_grids) if layers is None else list(layers)
         unknown = [k for k in keep if k not in all_grids]
         if unknown or not keep:
             msg = f"layers {list(layers or [])} invalid; expected a subset of {sorted(all_grids)}"
             raise ValueError(msg)
         grids = {k: all_grids[k] for k in keep}
-        clouds = source.clouds(store, progress=False)
-        flat = []
-        for k, seg in grids.items():
-            images, _ = bin_layers(clouds.layer(k), {k: seg})
-            flat.append(images[k].reshape(len(clouds), -1))
-        parts = dict(zip(PARTS, split(len(clouds), SPLIT, seed=split_seed), strict=True))
-        return cls(source, scale, grids, np.concatenate(flat, 1), clouds.incident_energy, parts,
-                   split_seed)  # fmt: skip
+        n = len(energy)
+        cells = np.concatenate([images(k).reshape(n, -1) for k in keep], 1)
+        parts = dict(zip(PARTS, split(n, SPLIT, seed=split_seed), strict=True))
+        return cls(source, scale, grids, cells, energy, parts, split_seed)
 
     @property
     def layer_sizes(self) -> tuple[int, ...]:
