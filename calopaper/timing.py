@@ -1,4 +1,10 @@
-"""Per-shower generation timing: the one clock every benchmark and chapter uses."""
+"""Per-shower generation timing: the one clock every benchmark and chapter uses.
+
+The method (CaloClouds' timing scripts): untimed warm-up calls first, then repeated timed calls
+of the same batch; a ``Timing`` keeps every repetition, reports the median with the spread
+(half the 16-84 % range) and the best. On a GPU each call is followed by a synchronisation, so
+the clock stops when the showers exist.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +36,17 @@ class Timing:
     def ms_per_shower(self) -> float:
         """Best (minimum) repetition in milliseconds per shower."""
         return 1e3 * min(self.seconds) / self.n
+
+    @property
+    def ms_median(self) -> float:
+        """Median repetition in milliseconds per shower (the bench's headline number)."""
+        return 1e3 * float(np.median(self.seconds)) / self.n
+
+    @property
+    def ms_spread(self) -> float:
+        """Half the 16-84 % range of the repetitions, ms per shower (a robust 1 σ)."""
+        low, high = np.percentile(self.seconds, [16, 84])
+        return 1e3 * float(high - low) / 2 / self.n
 
     @property
     def showers_per_second(self) -> float:
@@ -76,15 +93,21 @@ def time_per_shower(
     repeats: int = 3,
     warmup: int = 1,
     threads: int = 0,
+    min_seconds: float = 0.0,
+    max_repeats: int = 0,
+    device: str = "cpu",
 ) -> Timing:
-    """Time ``generate(n)`` (which must produce ``n`` showers) ``repeats`` times.
+    """Time ``generate(n)`` (which must produce ``n`` showers) ``repeats`` times or more.
 
     Args:
         generate: callable producing ``n`` showers; its return value is discarded.
         n: showers per call.
-        repeats: timed calls; the best one is reported, the spread kept.
+        repeats: timed calls at least; every one is kept (median, spread and best).
         warmup: untimed calls first (JIT, caches, lazy imports).
         threads: torch intra-op threads during the calls (0 = unchanged).
+        min_seconds: keep repeating until the timed calls add up to this many seconds...
+        max_repeats: ...but make at most this many timed calls (0 = ``repeats``).
+        device: where ``generate`` computes; a CUDA device is synchronised after each call.
 
     Example:
         >>> t = time_per_shower(lambda n: [0] * n, 1000, repeats=2)
@@ -94,12 +117,25 @@ def time_per_shower(
     if n <= 0 or repeats <= 0:
         msg = f"need n > 0 and repeats > 0, got n={n}, repeats={repeats}"
         raise ValueError(msg)
+    sync = _synchroniser(device)
+    most = max(repeats, max_repeats)
     with torch_threads(threads):
         for _ in range(warmup):
             generate(n)
-        seconds = []
-        for _ in range(repeats):
+            sync()
+        seconds: list[float] = []
+        while len(seconds) < repeats or (sum(seconds) < min_seconds and len(seconds) < most):
             start = time.perf_counter()
             generate(n)
+            sync()
             seconds.append(time.perf_counter() - start)
     return Timing(n, tuple(seconds), threads)
+
+
+def _synchroniser(device: str) -> Callable[[], None]:
+    """A function that waits for ``device`` to finish its queued work (nothing on a CPU)."""
+    if str(device).startswith("cuda"):
+        import torch
+
+        return torch.cuda.synchronize
+    return lambda: None

@@ -1,0 +1,36 @@
+"""``calopaper bench``: every generator of the book timed one way (book chapter 7).
+
+A model family offers itself through ``generators(ctx) -> list[Generator]`` (``registry``);
+``run`` times them (one method: warm-up dropped, repeated calls, median and spread; batch
+sizes, threads, devices, incident energies) and caches the rows in the store; ``floor``
+counts multiply-adds and measures the machine's matmul rate; ``report`` makes the tables.
+"""
+
+from calopaper.bench.registry import (
+    PROVIDERS,
+    BenchContext,
+    Entry,
+    Generator,
+    Unavailable,
+    collect,
+)
+from calopaper.bench.report import at_batch, summary
+from calopaper.bench.run import PLANS, Plan, cached, devices, frames, machine, measure
+
+__all__ = [
+    "PLANS",
+    "PROVIDERS",
+    "BenchContext",
+    "Entry",
+    "Generator",
+    "Plan",
+    "Unavailable",
+    "at_batch",
+    "cached",
+    "collect",
+    "devices",
+    "frames",
+    "machine",
+    "measure",
+    "summary",
+]

@@ -1,0 +1,313 @@
+"""Run the bench: every generator timed one way, per batch size, thread count, device, energy.
+
+One measurement is ``timing.time_per_shower``: one warm-up call dropped, then timed calls of
+the same batch until at least ``min_repeats`` calls and ``min_seconds`` (at most
+``max_repeats``); the median ms/shower with its spread. A row's batch stops growing once one
+call would take longer than ``max_call_seconds`` (predicted from the previous batch). The rows
+are cached in the store, keyed by the plan, the machine, the code and the stored models, so a
+rebuild on the same machine reads them back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from calopaper.bench.floor import count_macs, matmul_rate
+from calopaper.bench.registry import BenchContext, Entry, collect
+from calopaper.store import Store, default_store
+from calopaper.timing import time_per_shower
+
+__all__ = ["PLANS", "Plan", "cached", "devices", "machine", "measure"]
+
+#: Modules whose source is part of the cached timings' key.
+CODE = (
+    "calopaper.bench",
+    "calopaper.timing",
+    "calopaper.models",
+    "calopaper.sim",
+    "calopaper.training",
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to time and how long.
+
+    Attributes:
+        batches: showers per call, in increasing order.
+        threads: torch CPU threads; 0 stands for all cores (``os.cpu_count()``).
+        min_repeats, min_seconds, max_repeats: timed calls per measurement (see module doc).
+        max_call_seconds: a row's batch stops growing when a call would take longer.
+        energy_batch: showers per call when timing against incident energy (one thread).
+    """
+
+    batches: tuple[int, ...] = (1, 4, 16, 64, 256, 1024)
+    threads: tuple[int, ...] = (1, 0)
+    min_repeats: int = 3
+    min_seconds: float = 0.25
+    max_repeats: int = 10
+    max_call_seconds: float = 1.5
+    energy_batch: int = 64
+
+    def __post_init__(self) -> None:
+        if not self.batches or list(self.batches) != sorted(set(self.batches)):
+            msg = f"Plan.batches = {self.batches!r} must be increasing and non-empty"
+            raise ValueError(msg)
+        if min(self.batches) < 1 or self.min_repeats < 1 or self.energy_batch < 1:
+            msg = f"batches, min_repeats and energy_batch must be >= 1 in {self!r}"
+            raise ValueError(msg)
+
+
+#: The plan of each profile; ``calopaper bench --quick`` uses ``smoke``.
+PLANS = {
+    "smoke": Plan(
+        batches=(1, 16),
+        threads=(1,),
+        min_repeats=2,
+        min_seconds=0.0,
+        max_repeats=2,
+        max_call_seconds=0.3,
+        energy_batch=8,
+    ),
+    "book": Plan(),
+    "paper": Plan(max_repeats=20, min_seconds=1.0, max_call_seconds=10.0),
+}
+
+
+def devices(device: str = "auto") -> list[str]:
+    """``"auto"``: the CPU and, when present, the GPU; otherwise just ``device``."""
+    if device != "auto":
+        return [device]
+    import torch
+
+    return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+
+
+def machine() -> dict:
+    """What the timings depend on besides the code: CPU model and cores, GPU, library versions."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [line for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        cpu = names[0].split(":", 1)[1].strip() if names else cpu
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else ""
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "gpu": gpu,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def _threads(n: int) -> int:
+    return n if n > 0 else os.cpu_count() or 1
+
+
+def _row(entry: Entry, device: str, **fields) -> dict:
+    g = entry.generator
+    base = {
+        "generator": entry.name,
+        "family": entry.family,
+        "paper": g.paper if g else "",
+        "truth": g.truth if g else "",
+        "device": device,
+        "threads": None,
+        "batch": None,
+        "energy": None,
+        "ms": np.nan,
+        "spread": np.nan,
+        "best": np.nan,
+        "repeats": 0,
+        "status": "ok" if g else entry.reason,
+    }
+    return base | fields
+
+
+def _time(entry: Entry, plan: Plan, device: str, threads: int, batch: int, energy) -> dict:
+    g = entry.generator
+    t = time_per_shower(
+        lambda n: g.generate(n, energy),
+        batch,
+        repeats=plan.min_repeats,
+        min_seconds=plan.min_seconds,
+        max_repeats=plan.max_repeats,
+        threads=threads,
+        device=device,
+    )
+    return _row(
+        entry,
+        device,
+        threads=threads,
+        batch=batch,
+        energy=energy,
+        ms=t.ms_median,
+        spread=t.ms_spread,
+        best=t.ms_per_shower,
+        repeats=len(t.seconds),
+    )
+
+
+def _sizes(plan: Plan, batches: tuple[int, ...], cap: int | None):
+    """Batch sizes in order, within ``cap``; the caller stops when a call grows too long."""
+    return [b for b in batches if cap is None or b <= cap]
+
+
+def _too_long(last: dict, batch: int, plan: Plan) -> bool:
+    """Whether to stop a batch scan: the last call took longer than ``max_call_seconds``, or
+    this batch would take four times that if the time per shower stayed as it was."""
+    call = last["ms"] * last["batch"] / 1e3
+    return call > plan.max_call_seconds or last["ms"] * batch / 1e3 > 4 * plan.max_call_seconds
+
+
+def _measure_entry(entry: Entry, plan: Plan, device: str) -> tuple[list[dict], dict]:
+    """Timing rows of one generator and its static facts (MACs, training time)."""
+    g = entry.generator
+    facts = {
+        "generator": entry.name,
+        "family": entry.family,
+        "paper": g.paper,
+        "truth": g.truth,
+        "device": device,
+        "macs": np.nan,
+        "training_seconds": g.training_seconds,
+        "samples": g.samples,
+        "truth_samples": g.truth_samples,
+        "energies": list(g.energies),
+        "note": g.note,
+    }
+    if g.network:
+        facts["macs"] = g.macs(None) if g.macs else count_macs(g.generate, None)
+    rows = []
+    threads = plan.threads if (device == "cpu" and g.network) else (1,)
+    for n_threads in threads:
+        n_threads, scan = _threads(n_threads), len(rows)
+        for batch in _sizes(plan, plan.batches, g.max_batch):
+            if len(rows) > scan and _too_long(rows[-1], batch, plan):
+                break
+            rows.append(_time(entry, plan, device, n_threads, batch, None) | {"kind": "batch"})
+    one = [r for r in rows if r["threads"] == 1]
+    fastest = min(one, key=lambda r: r["ms"]) if one else None
+    for energy in g.energies:
+        batch = min(plan.energy_batch, g.max_batch or plan.energy_batch)
+        if fastest is not None:  # no bigger a call than the batch scan allowed
+            affordable = max(1, int(plan.max_call_seconds * 1e3 / fastest["ms"]))
+            batch = max(1, min(batch, affordable, max(r["batch"] for r in one)))
+        rows.append(_time(entry, plan, device, 1, batch, energy) | {"kind": "energy"})
+    return rows, facts
+
+
+def measure(
+    profile: str,
+    plan: Plan,
+    *,
+    device: str = "auto",
+    train: bool = False,
+    only: list[str] | None = None,
+    root: Path | None = None,
+    progress: bool = False,
+) -> dict:
+    """Time every generator of ``profile`` on each device (no cache; see :func:`cached`).
+
+    Returns:
+        ``{"timings": [...], "generators": [...], "matmul": [...], "machine": {...}}``: one
+        timing row per (generator, device, threads, batch, energy), one row of facts per
+        generator and device (MACs per shower, training seconds, sample sets, note; or the
+        reason it was not timed), the measured matmul rate per device and thread count.
+    """
+    timings, facts, rates = [], [], []
+    for dev in devices(device):
+        ctx = BenchContext(profile, dev, train, root)
+        for n_threads in plan.threads if dev == "cpu" else (1,):
+            n_threads = _threads(n_threads)
+            rates.append(
+                {"device": dev, "threads": n_threads, "macs_per_s": matmul_rate(n_threads, dev)}
+            )
+        for entry in collect(ctx, only):
+            if progress:
+                print(f"bench: {entry.name} on {dev}", flush=True)
+            if entry.generator is None:
+                facts.append(_row(entry, dev))
+                continue
+            try:
+                rows, fact = _measure_entry(entry, plan, dev)
+            except Exception as e:  # noqa: BLE001 - one failing generator is a row, not a crash
+                facts.append(_row(entry, dev, status=f"error: {type(e).__name__}: {e}"))
+                continue
+            timings += rows
+            facts.append(fact | {"status": "ok"})
+    return {"timings": timings, "generators": facts, "matmul": rates, "machine": machine()}
+
+
+def _models_digest(root: Path) -> str:
+    """Digest of the names of the trained models in the store (a new model re-runs the bench)."""
+    names = sorted(str(p.relative_to(root)) for p in (root / "models").rglob("*.pt"))
+    return hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
+
+
+def cached(
+    profile: str,
+    plan: Plan | None = None,
+    *,
+    device: str = "auto",
+    train: bool = False,
+    only: list[str] | None = None,
+    store: Store | None = None,
+    progress: bool = False,
+) -> dict:
+    """:func:`measure` through the store: a rebuild on the same machine and code reads it back.
+
+    The key holds the profile, the plan, the devices, ``only``, :func:`machine`, the stored
+    models' names and the source of :data:`CODE`.
+    """
+    store = store or default_store()
+    plan = plan or PLANS[profile]
+    key = {
+        "profile": profile,
+        "plan": asdict(plan),
+        "devices": devices(device),
+        "only": sorted(only or []),
+        "machine": machine(),
+        "models": _models_digest(store.root),
+    }
+
+    def build(tmp: Path) -> None:
+        result = measure(
+            profile,
+            plan,
+            device=device,
+            train=train,
+            only=only,
+            root=store.root,
+            progress=progress,
+        )
+        tmp.write_text(json.dumps(result, default=_json_default, allow_nan=True))
+
+    path = store.get_or_build("bench/timings", key, build, suffix=".bench.json", code=CODE)
+    return json.loads(path.read_text())
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    msg = f"cannot store {value!r} ({type(value).__name__}) in the bench's JSON"
+    raise TypeError(msg)
+
+
+def frames(result: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The result of :func:`measure` as (timings, generators, matmul) DataFrames."""
+    return (
+        pd.DataFrame(result["timings"]),
+        pd.DataFrame(result["generators"]),
+        pd.DataFrame(result["matmul"]),
+    )

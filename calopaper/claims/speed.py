@@ -1,0 +1,165 @@
+"""Claims of the speed chapter (07): each paper's timing claim re-judged as a ratio on one machine.
+
+The papers timed their models on their own hardware (GPUs for SAVAE and GAAM, one CPU thread
+for CaloClouds, a laptop for SUPA). Here every generator is timed by ``calopaper bench`` on the
+same machine, with the same method, and each claim is judged by a ratio of two of our numbers
+(or, for GAAM, against the paper's GPU time): the ratio does not depend on how fast the machine
+is, only on the implementations.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from calopaper.results import Claim, verdict
+
+__all__ = [
+    "CC3_OVER_CC2",
+    "GAAM_MIDDLE_GOAL_MS",
+    "PAPER_GAAM_MIDDLE_MS",
+    "PAPER_SAVAE_MS",
+    "REFERENCE_CODE_MS",
+    "SAVAE_OVER_GAAM",
+    "SUPA_GOAL",
+    "Measured",
+    "claims",
+]
+
+#: savae §V: ms per shower on a GPU, both batch-generated.
+PAPER_SAVAE_MS, PAPER_GAAM_MIDDLE_MS = 0.568, 140.5
+#: SAVAE's speed-up over GAAM in the paper (140.5 / 0.568).
+SAVAE_OVER_GAAM = PAPER_GAAM_MIDDLE_MS / PAPER_SAVAE_MS
+#: Our goal for GAAM's middle layer on one CPU thread: ten times below the paper's GPU time.
+GAAM_MIDDLE_GOAL_MS = PAPER_GAAM_MIDDLE_MS / 10
+#: caloclouds3 §6, Fig. 14: CC3 is on average over six times faster than CC2 (one CPU thread).
+CC3_OVER_CC2 = 6.0
+#: SUPA's reference code (first release and HEAD settings) timed on the build machine, ms/shower.
+REFERENCE_CODE_MS = (95.0, 147.0)
+#: Our goal for the vectorised SUPA: this many times faster than the reference code.
+SUPA_GOAL = 1000.0
+_NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class Measured:
+    """The bench's numbers the claims are judged on (NaN where a generator was not timed).
+
+    Attributes:
+        supa_ms: SUPA ``paper`` preset, fastest batch, one thread, ms/shower.
+        savae_ms, gaam_ms: SAVAE and GAAM (middle layer, 48x48) at the same batch size
+            ``batch``, one thread, ms/shower.
+        batch: that batch size (the largest both were timed at).
+        gaam_middle_ms: GAAM middle layer, fastest batch, one thread, ms/shower.
+        cc2_ms, cc3_ms: CC2 and CC3 at each timed incident energy, one thread, ms/shower.
+        gibbs_share: CaloDVAE's Gibbs sampling time over its whole generation time, at each
+            batch size both were timed at.
+        device: where the CPU numbers come from (always "cpu" here) or "cuda".
+    """
+
+    supa_ms: float = _NAN
+    savae_ms: float = _NAN
+    gaam_ms: float = _NAN
+    batch: int = 0
+    gaam_middle_ms: float = _NAN
+    cc2_ms: tuple[float, ...] = ()
+    cc3_ms: tuple[float, ...] = ()
+    gibbs_share: tuple[float, ...] = ()
+    device: str = "cpu"
+
+
+def _finite(*values: float) -> bool:
+    return all(isinstance(v, int | float) and math.isfinite(v) for v in values)
+
+
+def _supa(m: Measured) -> Claim:
+    low, high = REFERENCE_CODE_MS
+    ratio = low / m.supa_ms if _finite(m.supa_ms) else _NAN
+    return Claim(
+        "speed-supa",
+        "SUPA generates a shower in about 100 ms (supa Table 1); our vectorised SUPA `paper` "
+        f"is to be ≥ {SUPA_GOAL:,.0f}× faster than the reference code timed on this machine.",
+        f"Table 1: 100 ms/shower; reference code here: {low:.0f}–{high:.0f} ms/shower",
+        f"{m.supa_ms:.3g} ms/shower (1 thread): ≥ {ratio:,.0f}× the reference code"
+        if _finite(ratio)
+        else "SUPA not timed",
+        verdict(ratio >= SUPA_GOAL, partly=ratio >= SUPA_GOAL / 10)
+        if _finite(ratio)
+        else "not yet run",
+    )
+
+
+def _savae(m: Measured) -> Claim:
+    ratio = m.gaam_ms / m.savae_ms if _finite(m.gaam_ms, m.savae_ms) else _NAN
+    return Claim(
+        "speed-savae-gaam",
+        "SAVAE generates showers much faster than GAAM: 0.568 vs 140.5 ms/shower, both "
+        "batch-generated (savae §V).",
+        f"{SAVAE_OVER_GAAM:.0f}× (GPU)",
+        f"{ratio:,.0f}× at batch {m.batch} (1 CPU thread: SAVAE {m.savae_ms:.3g}, GAAM "
+        f"{m.gaam_ms:.3g} ms/shower)"
+        if _finite(ratio)
+        else "SAVAE or GAAM not timed",
+        verdict(ratio >= SAVAE_OVER_GAAM, partly=ratio >= SAVAE_OVER_GAAM / 10)
+        if _finite(ratio)
+        else "not yet run",
+    )
+
+
+def _gaam(m: Measured) -> Claim:
+    ms = m.gaam_middle_ms
+    return Claim(
+        "speed-gaam-middle",
+        "GAAM's middle layer takes 140.5 ms per shower on a GPU (gaam §5); on one CPU thread "
+        f"ours is to take ≤ {GAAM_MIDDLE_GOAL_MS:.1f} ms (ten times less).",
+        f"{PAPER_GAAM_MIDDLE_MS} ms/shower (GPU)",
+        f"{ms:.3g} ms/shower (1 CPU thread): {PAPER_GAAM_MIDDLE_MS / ms:.1f}× below the paper"
+        if _finite(ms)
+        else "GAAM not timed",
+        verdict(ms <= GAAM_MIDDLE_GOAL_MS, partly=ms <= PAPER_GAAM_MIDDLE_MS)
+        if _finite(ms)
+        else "not yet run",
+    )
+
+
+def _caloclouds(m: Measured) -> Claim:
+    timed = len(m.cc2_ms) == len(m.cc3_ms) > 0 and _finite(*m.cc2_ms, *m.cc3_ms)
+    ratios = [a / b for a, b in zip(m.cc2_ms, m.cc3_ms, strict=True)] if timed else []
+    mean = sum(ratios) / len(ratios) if ratios else _NAN
+    return Claim(
+        "speed-cc3-cc2",
+        "CaloClouds3 is on average over six times faster than CaloClouds2, one CPU thread "
+        "(caloclouds3 §6, Fig. 14).",
+        f"> {CC3_OVER_CC2:.0f}× (mean over 10–100 GeV)",
+        f"{mean:.2g}× (mean over {len(ratios)} energies; range {min(ratios):.2g}–"
+        f"{max(ratios):.2g}×)"
+        if ratios
+        else "CC2 or CC3 not timed",
+        verdict(mean >= CC3_OVER_CC2, partly=mean > 1) if ratios else "not yet run",
+    )
+
+
+def _dvae(m: Measured) -> Claim:
+    shares = [s for s in m.gibbs_share if _finite(s)]
+    return Claim(
+        "speed-dvae-gibbs",
+        "CaloDVAE's generation time is dominated by the RBM's Monte-Carlo (Gibbs) sampling "
+        "(calodvae checklist 3d), at every batch size.",
+        "qualitative",
+        "Gibbs share " + ", ".join(f"{s:.0%}" for s in shares) + " (batch 1 … largest)"
+        if shares
+        else "CaloDVAE not timed",
+        verdict(min(shares) > 0.5, partly=max(shares) > 0.5) if shares else "not yet run",
+    )
+
+
+def claims(m: Measured) -> list[Claim]:
+    """The chapter's five claims, in the order of the papers in the book.
+
+    Example:
+        >>> rows = claims(Measured(supa_ms=0.05, savae_ms=0.05, gaam_ms=15.0, batch=64,
+        ...                        gaam_middle_ms=12.0))
+        >>> [c.verdict for c in rows]
+        ['reproduced', 'reproduced', 'not yet run', 'reproduced', 'not yet run']
+    """
+    return [_savae(m), _gaam(m), _dvae(m), _supa(m), _caloclouds(m)]
