@@ -368,8 +368,10 @@ def draw_cells(
     ax.set_aspect("equal")
     ax.set_xlabel(r"$\eta$ [mm]")
     ax.set_ylabel(r"$\phi$ [mm]")
+    # Minor ticks add nothing to a cell image and cost most of a many-panel figure's drawing.
+    ax.minorticks_off()
     if colorbar:
-        ax.figure.colorbar(mesh, ax=ax, label=label, fraction=0.046, pad=0.04)
+        ax.figure.colorbar(mesh, ax=ax, label=label, fraction=0.046, pad=0.04).minorticks_off()
     return mesh
 
 
@@ -431,7 +433,7 @@ def image_grid(
     for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
     if share == "all" and panels:
-        fig.colorbar(mesh, ax=axes, label=label, fraction=0.02)
+        fig.colorbar(mesh, ax=axes, label=label, fraction=0.02).minorticks_off()
     return fig
 
 

@@ -37,9 +37,9 @@ PROFILE_NAMES = ("smoke", "book", "paper")
 #: ``paper``: the papers' sample sizes and epochs (GPU).
 CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     "01_dataset": {
-        "smoke": {"n_showers": 200},
-        "book": {"n_showers": 10000},
-        "paper": {"n_showers": 10000},
+        "smoke": {"n_showers": 200, "n_images": 200},
+        "book": {"n_showers": 10000, "n_images": 2000},
+        "paper": {"n_showers": 10000, "n_images": 10000},
     },
     "02_savae": {
         "smoke": {
@@ -112,11 +112,11 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             "epochs": 1,
             "batch_size": 100,
             "lr": 1e-3,
-            "beta": 0.1,
+            "beta": 1.0,
             "gibbs_steps_sample": 10,
             "grid_architectures": ["I"],
             "grid_tau_z": [1 / 5],
-            "grid_tau_xm": [1 / 5, 1 / 9],
+            "grid_tau_xm": [1 / 9],
             "n_timing": 100,
         },
         "book": {
@@ -126,11 +126,11 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             "epochs": 10,
             "batch_size": 100,
             "lr": 1e-3,
-            "beta": 0.1,
-            "gibbs_steps_sample": 100,
+            "beta": 1.0,
+            "gibbs_steps_sample": 40,
             "grid_architectures": ["I"],
             "grid_tau_z": [1 / 5],
-            "grid_tau_xm": [1 / 5, 1 / 9],
+            "grid_tau_xm": [1 / 9],
             "n_timing": 1000,
         },
         "paper": {
@@ -141,7 +141,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             "batch_size": 100,
             "lr": 1e-4,
             "beta": 1.0,
-            "gibbs_steps_sample": 100,
+            "gibbs_steps_sample": 40,
             "grid_architectures": ["I", "II", "III", "IV"],
             "grid_tau_z": [1 / 5, 1 / 7, 1 / 9],
             "grid_tau_xm": [1 / 5, 1 / 7, 1 / 9],
