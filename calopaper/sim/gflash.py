@@ -57,7 +57,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import gammainc, gammaincc
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 import calopaper
 from calopaper.showers import PARTICLES, PointClouds
