@@ -57,7 +57,7 @@ def test_samples_have_the_documented_shape_and_finite_log_prob():
 def test_conditioning_on_the_energy_is_learned():
     cells, energy = synthetic(600)
     model, _ = caloflow.fit(
-        TINY, FitConfig(epochs=25, batch_size=100, lr=3e-3), _Data(cells, energy)
+        TINY, FitConfig(epochs=15, batch_size=100, lr=3e-3), _Data(cells, energy)
     )
     fractions = {}
     for e in (2.0, 50.0):
