@@ -61,6 +61,7 @@ class History:
     best_epoch: int = -1
     seconds: float = 0.0
     stopped_early: bool = False
+    cpu_seconds: float = 0.0  # process CPU time of the epochs (wall time: ``seconds``)
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -144,7 +145,7 @@ def fit(
         start = len(history.train)
         best_state = state.get("best")
     steps_per_epoch = len(train_loader)
-    began = time.perf_counter()
+    began, began_cpu = time.perf_counter(), time.process_time()
     bar = tqdm(range(start, config.epochs), desc=description, disable=not progress, leave=False)
     for epoch in bar:
         model.train()
@@ -174,7 +175,8 @@ def fit(
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         bar.set_postfix(loss=f"{history.train[-1]:.4g}", val=f"{(history.val or [np.nan])[-1]:.4g}")
         history.seconds += time.perf_counter() - began
-        began = time.perf_counter()
+        history.cpu_seconds += time.process_time() - began_cpu
+        began, began_cpu = time.perf_counter(), time.process_time()
         if checkpoint is not None:
             _save_checkpoint(checkpoint, model, optimiser, generator, history, best_state)
         if config.patience and epoch - history.best_epoch >= config.patience:
