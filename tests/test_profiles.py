@@ -10,6 +10,7 @@ profile = os.environ.get("CALOPAPER_PROFILE", "book")  # smoke | book | paper
 device = "auto"  # device
 seed = 1234  # seed
 n_showers = None  # showers; None = the profile's value
+n_images = None  # imaged showers; None = the profile's value
 particles = ["e+", "photon"]  # particles
 beta = 1e-4  # KL weight
 dataset_path = ""  # optional file
@@ -19,7 +20,7 @@ dataset_path = ""  # optional file
 def namespace(injected: str = "", **values):
     """A kernel's globals after the parameters cell (and papermill's injected cell) ran."""
     ns = {"In": ["", CELL] + ([f"# Parameters\n{injected}\n"] if injected else [])}
-    ns |= {"profile": "smoke", "device": "cpu", "seed": 1234, "n_showers": None}
+    ns |= {"profile": "smoke", "device": "cpu", "seed": 1234, "n_showers": None, "n_images": None}
     ns |= {"particles": ["e+", "photon"], "beta": 1e-4, "dataset_path": ""}
     exec(injected, {}, ns)
     return ns | values
