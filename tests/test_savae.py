@@ -97,6 +97,63 @@ def test_prepare_names_missing_segmentations():
         savae.prepare({"12x12": _showers(2, (12, 12))}, SAVAEConfig(**TINY))
 
 
+def test_reconstruction_sums_or_averages_the_cells():
+    images = {"6x6": _showers(4, (6, 6))}
+    terms = {}
+    for reduction in ("sum", "mean"):
+        cfg = SAVAEConfig(segmentations=("6x6",), reconstruction=reduction, **TINY)
+        torch.manual_seed(0)
+        model = SAVAE(cfg)
+        torch.manual_seed(1)
+        terms[reduction] = model.terms(savae.prepare(images, cfg))[0].item()
+    assert terms["sum"] == pytest.approx(36 * terms["mean"], rel=1e-5)
+    with pytest.raises(ValueError, match="reconstruction"):
+        SAVAEConfig(reconstruction="median")
+
+
+def test_encoder_over_every_hit_cell_ignores_the_padding():
+    cfg = SAVAEConfig(segmentations=("6x6", "12x12"), **TINY | {"max_tokens": None})
+    images = {"6x6": _showers(3, (6, 6)), "12x12": _showers(3, (12, 12))}
+    tokens, mask, index, _ = savae.prepare(images, cfg)
+    hits = max((x.reshape(3, -1) > 0).sum(1).max() for x in images.values())
+    assert tokens.shape[1] == hits and mask.sum(1).tolist() == [
+        max(1, int(n)) for x in images.values() for n in (x.reshape(3, -1) > 0).sum(1)
+    ]
+    model = SAVAE(cfg)
+    cond = model.train_cond[index]
+    mu, _ = model.encode(tokens, mask, cond)
+    padded = torch.cat([tokens, torch.full_like(tokens[:, :5], 7.0)], dim=1)
+    more = torch.cat([mask, torch.zeros_like(mask[:, :5])], dim=1)
+    assert torch.allclose(model.encode(padded, more, cond)[0], mu, atol=1e-5)
+
+
+def test_reconstruct_decodes_at_the_posterior_mean():
+    cfg = SAVAEConfig(segmentations=("6x6",), **TINY)
+    model = SAVAE(cfg).eval()
+    images = _showers(5, (6, 6))
+    first, second = model.reconstruct(images, "6x6"), model.reconstruct(images, "6x6")
+    assert first.shape == (5, 6, 6) and torch.equal(first, second)  # no sampling
+    assert model.reconstruct(images[:, ::2, ::2], "3x3").shape == (5, 3, 3)
+
+
+def test_nested_split_keeps_the_first_showers_split_and_the_parts_disjoint():
+    from calopaper.datasets import split
+
+    parts = savae.nested_split(5000, 1200, seed=1234)
+    gaam_train, gaam_val, gaam_test = split(1200, savae.data.SPLIT, seed=1234)
+    assert not set(gaam_train) & set(parts["test"]) and not set(gaam_test) & set(parts["train"])
+    assert set(gaam_test) <= set(parts["test"]) and set(gaam_val) <= set(parts["val"])
+    assert sorted(np.concatenate(list(parts.values())).tolist()) == list(range(5000))
+    # without nesting, the plain split shares showers of GAAM's training set with the test set
+    assert set(gaam_train) & set(split(5000, savae.data.SPLIT, seed=1234)[2])
+
+
+def test_closest_to_paper_keeps_the_baseline_unless_matched():
+    point = lambda w: savae.SweepPoint(1e-4, {}, w, w, 1.0, 1.0, 0.0)  # noqa: E731
+    assert savae.closest_to_paper({"a": point(0.3), "b": point(0.5)}, ["a", "b"]) == "a"
+    assert savae.closest_to_paper({"a": point(0.3), "b": point(0.3)}, ["a", "b"]) == "b"
+
+
 def test_loss_is_reconstruction_plus_beta_kl():
     cfg = SAVAEConfig(segmentations=("6x6",), beta=0.25, **TINY)
     model = SAVAE(cfg)
@@ -259,6 +316,7 @@ def test_sweep_point_measures_accuracy_diversity_and_kl(tmp_path):
     assert point.beta == 1e-3 and point.samples["12x12"].shape == (12, 12, 12)
     values = [point.w1_train, point.w1_unseen, point.width_spread, point.position_spread]
     assert np.all(np.isfinite(values)) and point.kl >= 0
+    assert point.reconstruction_spread >= 0 and point.cpu_seconds > 0
     table = savae.sweep_table([point, point])
     assert table.shape == (2, 6) and table["beta"].tolist() == [1e-3, 1e-3]
 

@@ -22,8 +22,9 @@ Design (gaam §4.1-4.3, with the choices the paper leaves open):
   positions turns them into the N + 1 logits. Hidden-unit degrees are log-spaced over the
   positions, so most units serve the shower core at the start of the spiral.
 - **Generation** (gaam §4.1). The first (central) cell's energy is either given (the paper's
-  "known prior": drawn from the training data of that segmentation) or, for a segmentation
-  without training data, drawn from the model's own first conditional p(x_0 | Δη_0, Δφ_0);
+  "known prior": the pipeline draws it from the training showers regrouped into the
+  segmentation, seen in training or not) or drawn from the model's own first conditional
+  p(x_0 | Δη_0, Δφ_0);
   the remaining cells follow in spiral order, all showers of a batch at once. The first masked
   layer is updated incrementally as cells are drawn, so a step costs one pass through the
   other hidden layers and one output position, not a whole MADE pass.

@@ -32,6 +32,7 @@ __all__ = [
     "cell_geometry",
     "condition",
     "from_unit",
+    "nested_split",
     "prepare",
     "to_unit",
 ]
@@ -133,9 +134,10 @@ def prepare(images: Mapping[str, np.ndarray], config: SAVAEConfig) -> tuple[Tens
         config: the model config (a ``SAVAEConfig``).
 
     Returns:
-        ``(tokens, mask, index, x)``: ``tokens`` (M, max_tokens, 5) float32, the ``(x, g)`` of
-        the most energetic cells, brightest first; ``mask`` (M, max_tokens) bool, the non-empty
-        ones (the brightest always kept); ``index`` (M,) int64, the row's segmentation as a
+        ``(tokens, mask, index, x)``: ``tokens`` (M, K, 5) float32, the ``(x, g)`` of the
+        most energetic cells, brightest first (K = ``max_tokens``, or with ``None`` the largest
+        number of cells with energy in one shower); ``mask`` (M, K) bool, the non-empty ones
+        (the brightest always kept); ``index`` (M,) int64, the row's segmentation as a
         position in ``config.segmentations``; ``x`` (M, C) float32, the scaled energies of all
         cells, zero-padded to the largest grid's C cells. ``M = N x len(segmentations)``.
 
@@ -152,25 +154,53 @@ def prepare(images: Mapping[str, np.ndarray], config: SAVAEConfig) -> tuple[Tens
         msg = f"images lack segmentations {missing}; expected keys {list(config.segmentations)}"
         raise ValueError(msg)
     n_max = max(Segmentation.parse(name).n_cells for name in config.segmentations)
-    columns = []
-    for i, name in enumerate(config.segmentations):
-        segmentation = Segmentation.parse(name)
+    flats = {}
+    for name in config.segmentations:
         flat = np.asarray(images[name], dtype=np.float64).reshape(len(images[name]), -1)
-        if flat.shape[1] != segmentation.n_cells:
-            msg = f"{name} images have {flat.shape[1]} cells; expected {segmentation.n_cells}"
+        n_cells = Segmentation.parse(name).n_cells
+        if flat.shape[1] != n_cells:
+            msg = f"{name} images have {flat.shape[1]} cells; expected {n_cells}"
             raise ValueError(msg)
+        flats[name] = flat
+    # Tokens per shower: the max_tokens brightest cells, or (None) every cell with energy.
+    n_tokens = config.max_tokens or max(
+        1, *(int((f > 0).sum(1).max(initial=0)) for f in flats.values())
+    )
+    columns = []
+    for i, (name, flat) in enumerate(flats.items()):
         x = to_unit(flat, config.e_min_mev, config.e_max_mev).astype(np.float32)
-        geom = cell_geometry(segmentation, config.length_mm)
-        tokens, mask = _tokens(flat, x, geom, min(config.max_tokens, segmentation.n_cells))
+        geom = cell_geometry(name, config.length_mm)
+        tokens, mask = _tokens(flat, x, geom, min(n_tokens, flat.shape[1]))
         columns.append(
             (
-                _pad(tokens, config.max_tokens),
-                _pad(mask, config.max_tokens, False),
+                _pad(tokens, n_tokens),
+                _pad(mask, n_tokens, False),
                 np.full(len(flat), i, dtype=np.int64),
                 _pad(x, n_max),
             )
         )
     return tuple(torch.from_numpy(np.concatenate(c)) for c in zip(*columns, strict=True))
+
+
+def nested_split(n: int, nested: int, seed: int) -> dict[str, np.ndarray]:
+    """ "train", "val", "test" -> sorted indices of ``n`` showers, split ``SPLIT``.
+
+    The first ``min(nested, n)`` showers are split as ``split(nested, SPLIT, seed)`` splits
+    them and the rest on their own, so the parts extend those of the first showers.
+
+    Example:
+        >>> parts = nested_split(100, 30, seed=1)
+        >>> first = dict(zip(("train", "val", "test"), split(30, SPLIT, 1)))
+        >>> all(set(first[k]) <= set(parts[k]) for k in parts), len(parts["test"])
+        (True, 20)
+    """
+    nested = min(max(nested, 0), n)
+    head = split(nested, SPLIT, seed) if nested else ((),) * len(SPLIT)
+    tail = split(n - nested, SPLIT, seed)
+    return {
+        part: np.sort(np.concatenate([np.asarray(a, dtype=np.int64), b + nested]))
+        for part, a, b in zip(("train", "val", "test"), head, tail, strict=True)
+    }
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,8 +211,9 @@ class Showers:
         source: where the showers come from; its ``key`` is part of every model's key.
         images: segmentation name -> (N, n_eta, n_phi) float64 cell energies, MeV.
         incident_energy: (N,) GeV.
-        parts: "train", "val", "test" -> sorted shower indices (``datasets.split``).
+        parts: "train", "val", "test" -> sorted shower indices (:func:`nested_split`).
         seed: seed of the split.
+        nested: the first ``nested`` showers were split on their own (:func:`nested_split`).
     """
 
     source: Source
@@ -191,6 +222,8 @@ class Showers:
     parts: Mapping[str, np.ndarray]
     seed: int
 
+    nested: int = 0
+
     @classmethod
     def load(
         cls,
@@ -198,20 +231,35 @@ class Showers:
         segmentations: Sequence[str],
         seed: int,
         *,
+        nested: int = 0,
         store: Store | None = None,
         progress: bool = True,
     ) -> Showers:
-        """The middle layer of ``source``'s showers in each segmentation, split with ``seed``."""
+        """The middle layer of ``source``'s showers in each segmentation, split with ``seed``.
+
+        Args:
+            nested: the first ``nested`` showers are split on their own, as
+                ``split(nested, SPLIT, seed)`` splits them, the others apart; a model trained on
+                those first showers with that split (GAAM, whose truth is the first showers of
+                the same simulation) then never trained on a test shower here.
+        """
         clouds = source.clouds(store, progress)
         names = [str(segmentation_of(s)) for s in segmentations]
         images = {name: clouds.cells(Segmentation.parse(name), layer=LAYER)[0] for name in names}
-        parts = dict(zip(("train", "val", "test"), split(len(clouds), SPLIT, seed), strict=True))
-        return cls(source, images, np.asarray(clouds.incident_energy), parts, seed)
+        return cls(
+            source,
+            images,
+            np.asarray(clouds.incident_energy),
+            nested_split(len(clouds), nested, seed),
+            seed,
+            nested,
+        )
 
     @property
     def key(self) -> dict:
         """JSON-able identity: the source's key (code or file digest), the layer and the split."""
-        return {"truth": self.source.key, "seed": self.seed, "layer": LAYER, "split": list(SPLIT)}
+        key = {"truth": self.source.key, "seed": self.seed, "layer": LAYER, "split": list(SPLIT)}
+        return key | ({"nested": self.nested} if self.nested else {})
 
     def part(
         self, part: str, segmentations: Sequence[str] | None = None, first: int | None = None

@@ -9,10 +9,11 @@ choices, which let one network serve any rectangular segmentation:
 
 - **Cells carry their geometry** ``g = (eta, phi, d_eta, d_phi) / length_mm`` (centre and size;
   the networks also see the logarithms of the sizes).
-- **Encoder attention over the most energetic cells.** The encoder's tokens are the
-  ``max_tokens`` most energetic cells of a shower, ``(x, g)``, empty ones masked; its cost
-  does not grow with the number of cells. The geometry vector joins the pooled attention
-  output before the two dense layers.
+- **Encoder attention over the cells.** The encoder's tokens are a shower's cells ``(x, g)``
+  with energy: all of them (``max_tokens=None``; a batch is padded to its largest hit count
+  and the padding masked), or only the ``max_tokens`` most energetic ones, whose cost does not
+  grow with the number of cells. The geometry vector joins the pooled attention output before
+  the two dense layers.
 - **The sigmoid layer's weights come from the cell geometry.** For a fixed segmentation the
   decoder is the paper's: two dense ReLU layers map ``[z, geometry vector]`` to ``h`` and a
   dense sigmoid layer maps ``h`` to one value per cell, ``sigmoid(w_i . h + b_i)``. Here
@@ -23,10 +24,12 @@ choices, which let one network serve any rectangular segmentation:
   ``length_mm^2``; the cell energy is that density times the cell's area. A cell twice as large
   then starts from twice the energy, and the network only learns what differs from that (cell
   edges cutting through the shower core), which is what lets it interpolate to unseen cell sizes.
-- **Loss.** ``R`` is the squared error of ``x`` averaged over the cells of a shower (PyTorch's
-  default ``mse_loss`` reduction; the paper does not state its normalisation); ``D_KL`` the KL
-  divergence of the Gaussian posterior from N(0, 1) summed over ``z``; both averaged over the
-  batch.
+- **Loss.** ``R`` is the squared error of ``x`` summed over the cells of a shower
+  (``reconstruction="sum"``, the Gaussian log-likelihood's form) or averaged over them
+  (``"mean"``, PyTorch's default ``mse_loss`` reduction; the paper does not state its
+  normalisation); ``D_KL`` the KL divergence of the Gaussian posterior from N(0, 1) summed over
+  ``z``; both averaged over the batch. With the mean, ``R`` of a 2304-cell shower is 2304 times
+  smaller against the same ``D_KL``.
 - **Energies.** ``x = log1p(E / e_min) / log1p(e_max / e_min)`` in [0, 1] (``e_max`` = the
   photon energy). The decoder emits the mean of ``x`` given ``z`` (no per-cell noise is
   sampled); a mean of logarithms underweights the sparse, fluctuating cells of the shower's
@@ -48,10 +51,20 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from calopaper.geometry import SAVAE_TRAIN, Segmentation
-from calopaper.models.savae.data import N_GEOMETRY, cell_geometry, condition, segmentation_of
+from calopaper.models.savae.data import (
+    N_GEOMETRY,
+    cell_geometry,
+    condition,
+    prepare,
+    segmentation_of,
+)
 
-__all__ = ["SAVAE", "SAVAEConfig", "geometry_specific"]
+__all__ = ["RECONSTRUCTIONS", "SAVAE", "SAVAEConfig", "geometry_specific"]
 
+#: Showers per attention call in ``SAVAE.encode`` (grouped by their number of tokens).
+_GROUP = 32
+#: How R adds up the squared errors of a shower's cells.
+RECONSTRUCTIONS = ("sum", "mean")
 #: Showers x cells decoded at once by ``SAVAE.sample`` (bounds the memory of one call).
 _SAMPLE_CHUNK = 2**22
 
@@ -67,7 +80,10 @@ class SAVAEConfig:
         beta: weight of the KL term, ``L = R + beta * D_KL`` (savae §IV; paper's optimum 1e-4).
         segmentations: the segmentations trained on (savae Table I), in the papers' notation;
             a single entry makes the geometry-specific baseline of savae App. A.
-        max_tokens: the encoder attends over this many most energetic cells of a shower.
+        max_tokens: the encoder attends over this many most energetic cells of a shower;
+            None: over every cell with energy.
+        reconstruction: ``"sum"`` or ``"mean"``: how R adds up the squared errors of a shower's
+            cells.
         e_min_mev: energy scale of the log transform (MeV).
         e_max_mev: energy mapped to 1 (MeV).
         threshold_mev: generated cells below this energy are set to 0 (MeV).
@@ -80,7 +96,8 @@ class SAVAEConfig:
     heads: int = 4
     beta: float = 1e-4
     segmentations: tuple[str, ...] = tuple(SAVAE_TRAIN)
-    max_tokens: int = 64
+    max_tokens: int | None = 64
+    reconstruction: str = "mean"
     e_min_mev: float = 10.0
     e_max_mev: float = 65000.0
     threshold_mev: float = 0.1
@@ -91,9 +108,17 @@ class SAVAEConfig:
         object.__setattr__(self, "segmentations", tuple(self.segmentations))
         for name in ("latent_dim", "hidden", "heads", "max_tokens"):
             value = getattr(self, name)
+            if name == "max_tokens" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 msg = f"SAVAEConfig.{name} must be a positive integer, got {value!r}"
                 raise ValueError(msg)
+        if self.reconstruction not in RECONSTRUCTIONS:
+            msg = (
+                f"SAVAEConfig.reconstruction must be one of {RECONSTRUCTIONS}, "
+                f"got {self.reconstruction!r}"
+            )
+            raise ValueError(msg)
         if self.hidden % self.heads:
             msg = f"SAVAEConfig.hidden={self.hidden} must be a multiple of heads={self.heads}"
             raise ValueError(msg)
@@ -179,7 +204,24 @@ class SAVAE(nn.Module):
         return torch.cat([g, torch.log(g[..., 2:].clamp_min(1e-6))], dim=-1)
 
     def encode(self, tokens: Tensor, mask: Tensor, cond: Tensor) -> tuple[Tensor, Tensor]:
-        """Posterior mean and log-variance, each (B, latent_dim), from tokens (B, L, 5)."""
+        """Posterior mean and log-variance, each (B, latent_dim), from tokens (B, L, 5).
+
+        Tokens are brightest first, so a shower's unmasked tokens come first. Showers are
+        attended in groups of similar token counts (``_GROUP`` at a time, fewest first), each
+        group cut to its own longest shower, so that the padding costs little when every cell
+        with energy is a token.
+        """
+        counts = mask.sum(1)
+        order = torch.argsort(counts)
+        pooled = torch.empty(len(tokens), self.config.hidden, device=tokens.device)
+        for rows in order.split(_GROUP):
+            used = int(counts[rows].max())
+            pooled[rows] = self._attend(tokens[rows, :used], mask[rows, :used])
+        mu, logvar = self.encoder(torch.cat([pooled, cond], dim=-1)).chunk(2, dim=-1)
+        return mu, logvar
+
+    def _attend(self, tokens: Tensor, mask: Tensor) -> Tensor:
+        """(B, hidden): one self-attention layer over tokens (B, L, 5), mean over the unmasked."""
         b, length, _ = tokens.shape
         e = self.embed(torch.cat([tokens[..., :1], self._geometry_inputs(tokens[..., 1:])], -1))
         q, k, v = (
@@ -189,9 +231,7 @@ class SAVAE(nn.Module):
         attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :])
         e = e + self.attention_out(attended.transpose(1, 2).reshape(b, length, -1))
         weights = mask.unsqueeze(-1).to(e.dtype)
-        pooled = (e * weights).sum(1) / weights.sum(1)
-        mu, logvar = self.encoder(torch.cat([pooled, cond], dim=-1)).chunk(2, dim=-1)
-        return mu, logvar
+        return (e * weights).sum(1) / weights.sum(1)
 
     def decode(self, z: Tensor, cond: Tensor, cells: Tensor) -> Tensor:
         """Scaled energies x of every cell (in [0, 1] for cells up to ``length_mm`` square).
@@ -215,19 +255,21 @@ class SAVAE(nn.Module):
     def terms(self, batch: tuple[Tensor, ...]) -> tuple[Tensor, Tensor]:
         """Reconstruction error R and KL divergence D_KL, each averaged over the batch.
 
-        R is the squared error of x averaged over the cells of each shower's segmentation; D_KL
+        R is the squared error of x summed (or averaged, ``config.reconstruction``) over the
+        cells of each shower's segmentation; D_KL
         that of N(mu, sigma^2) from N(0, 1), summed over the latent dimensions.
         """
         tokens, mask, index, x = batch
         cond = self.train_cond[index]
         mu, logvar = self.encode(tokens, mask, cond)
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        squared = z.new_zeros(())
+        squared, summed = z.new_zeros(()), self.config.reconstruction == "sum"
         for i in index.unique().tolist():  # decode each segmentation's showers on its own cells
             rows = index == i
             n_cells = self.n_cells[i]
             x_hat = self.decode(z[rows], cond[rows], self.train_cells[i, :n_cells])
-            squared = squared + ((x_hat - x[rows, :n_cells]) ** 2).mean(1).sum()
+            errors = (x_hat - x[rows, :n_cells]) ** 2
+            squared = squared + (errors.sum() if summed else errors.mean(1).sum())
         kl = 0.5 * (mu**2 + logvar.exp() - 1.0 - logvar).sum(1)
         return squared / len(index), kl.mean()
 
@@ -259,12 +301,39 @@ class SAVAE(nn.Module):
         segmentation = segmentation_of(cond)
         device = self.train_cond.device
         cfg = self.config
+        z = torch.randn(n, cfg.latent_dim, generator=generator).to(device)
+        return self._generate(z, segmentation)
+
+    def _generate(self, z: Tensor, segmentation: Segmentation) -> Tensor:
+        """Decoded energies (B, n_eta, n_phi) MeV on the CPU of latents z (B, latent_dim)."""
+        cfg, device = self.config, z.device
         cells = torch.from_numpy(cell_geometry(segmentation, cfg.length_mm)).to(device)
         vector = torch.from_numpy(condition(segmentation, cfg.cond_scale)).to(device)
-        z = torch.randn(n, cfg.latent_dim, generator=generator).to(device)
         chunk = max(1, _SAMPLE_CHUNK // segmentation.n_cells)
         x = [self.decode(part, vector.expand(len(part), 4), cells) for part in z.split(chunk)]
         x = torch.cat(x) if x else z.new_zeros(0, segmentation.n_cells)
         energy = cfg.e_min_mev * torch.expm1(x * math.log1p(cfg.e_max_mev / cfg.e_min_mev))
         energy = torch.where(energy < cfg.threshold_mev, 0.0, energy)
-        return energy.reshape(n, *segmentation.shape).float().cpu()
+        return energy.reshape(len(z), *segmentation.shape).float().cpu()
+
+    @torch.no_grad()
+    def reconstruct(self, images: np.ndarray, cond: Segmentation | str) -> Tensor:
+        """Encode showers and decode them at the posterior mean, z = mu (no sampling).
+
+        Args:
+            images: (N, n_eta, n_phi) true energies in MeV in the segmentation ``cond``.
+            cond: their segmentation (seen in training or not).
+
+        Returns:
+            (N, n_eta, n_phi) float32 reconstructed energies, MeV, on the CPU.
+        """
+        segmentation = segmentation_of(cond)
+        name, device = str(segmentation), self.train_cond.device
+        tokens, mask, _, _ = prepare({name: images}, replace(self.config, segmentations=(name,)))
+        vector = torch.from_numpy(condition(segmentation, self.config.cond_scale)).to(device)
+        mu = [
+            self.encode(t.to(device), m.to(device), vector.expand(len(t), 4))[0]
+            for t, m in zip(tokens.split(256), mask.split(256), strict=True)
+        ]
+        z = torch.cat(mu) if mu else vector.new_zeros(0, self.config.latent_dim)
+        return self._generate(z, segmentation)

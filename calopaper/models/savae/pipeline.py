@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -25,22 +25,29 @@ from calopaper.models.savae.model import SAVAE, SAVAEConfig
 from calopaper.models.savae.paper import KEYS
 from calopaper.observables import layer_observables
 from calopaper.results import CellSamples
-from calopaper.store import Store
+from calopaper.store import Store, default_store
+from calopaper.timing import time_per_shower
 from calopaper.training import FitConfig, History
 
 __all__ = [
+    "ABLATION",
     "BetaSummary",
     "SweepPoint",
+    "ablation_config",
+    "ablation_table",
     "beta_figure",
     "beta_summary",
     "cell_samples",
+    "closest_to_paper",
     "distances",
     "fit",
     "kl_nats",
     "observables",
     "offset_table",
+    "reconstruction_spread",
     "sample",
     "spread",
+    "stored_timing",
     "sweep_from_runs",
     "sweep_point",
     "sweep_table",
@@ -248,6 +255,9 @@ class SweepPoint:
         width_spread, position_spread: spread of the generated σ_η, σ_φ (η̄, φ̄) relative to
             the truth's, averaged over all segmentations.
         kl: mean posterior KL divergence on the validation showers, nats.
+        reconstruction_spread: spread of η̄, φ̄ of the test showers encoded and decoded at
+            z = μ, relative to the same showers' (:func:`reconstruction_spread`).
+        cpu_seconds: process CPU time of the training, s (stored with the model).
     """
 
     beta: float
@@ -257,6 +267,8 @@ class SweepPoint:
     width_spread: float
     position_spread: float
     kl: float
+    reconstruction_spread: float = float("nan")
+    cpu_seconds: float = 0.0
 
 
 def sweep_point(
@@ -283,10 +295,11 @@ def sweep_point(
         n_samples: generated showers per segmentation.
         seed: sampling seed.
     """
-    model, _ = trained(
+    model, history = trained(
         config, fit_config, showers, n_train=n_train, device=device, store=store, progress=progress
     )
     samples = sample(model, list(truth), n_samples, seed=seed)
+    test = showers.part("test", list(truth), n_samples)
     generated = observables(samples)
     scaled = {
         name: metrics.mean_discrepancy(d)
@@ -303,7 +316,24 @@ def sweep_point(
         width_spread=spread(truth, generated, ("sigma_eta", "sigma_phi")),
         position_spread=spread(truth, generated, ("eta_mean", "phi_mean")),
         kl=kl_nats(model, val),
+        reconstruction_spread=reconstruction_spread(model, test),
+        cpu_seconds=history.cpu_seconds,
     )
+
+
+def reconstruction_spread(model: SAVAE, images: Mapping[str, np.ndarray]) -> float:
+    """Spread of η̄, φ̄ of showers encoded and decoded at z = μ, relative to their own.
+
+    1: the latent carries each shower's centroid; 0: every reconstruction is the same image
+    (a collapsed latent). Averaged over the segmentations of ``images`` and the two means.
+
+    Args:
+        model: a trained SAVAE.
+        images: segmentation name -> (N, n_eta, n_phi) true energies, MeV.
+    """
+    truth = observables(images)
+    decoded = observables({n: model.reconstruct(x, n).numpy() for n, x in images.items()})
+    return spread(truth, decoded, ("eta_mean", "phi_mean"))
 
 
 #: Columns of :func:`sweep_table` after "beta".
@@ -426,3 +456,92 @@ def beta_figure(sweep: pd.DataFrame):
         ax.set_xlabel(r"$\beta$")
         ax.legend(fontsize="small")
     return fig
+
+
+#: The encoder/R variants of the ablation: label -> (max_tokens, reconstruction). The baseline
+#: attends over the 64 most energetic cells and averages R over the cells; the paper's
+#: attention runs over the cells ("handles variable-length samples").
+ABLATION = {
+    "top-64 cells, R mean": (64, "mean"),
+    "all hit cells, R mean": (None, "mean"),
+    "top-64 cells, R sum": (64, "sum"),
+    "all hit cells, R sum": (None, "sum"),
+}
+
+#: Columns of :func:`ablation_table` after "variant".
+ABLATION_COLUMNS = {
+    "reconstruction_spread": "spread of η̄, φ̄ / truth, reconstructions at z = μ",
+    "position_spread": "spread of η̄, φ̄ / truth, generated",
+    "width_spread": "spread of σ_η, σ_φ / truth, generated",
+    "w1_train": "W1 / σ_truth, training segmentations",
+    "w1_unseen": "W1 / σ_truth, unseen segmentations",
+    "kl": "D_KL [nat]",
+    "cpu_seconds": "training CPU time [s]",
+}
+
+
+def ablation_config(config: SAVAEConfig, variant: str) -> SAVAEConfig:
+    """``config`` with the encoder and R of one :data:`ABLATION` variant."""
+    if variant not in ABLATION:
+        msg = f"unknown ablation variant {variant!r}; expected one of {list(ABLATION)}"
+        raise ValueError(msg)
+    max_tokens, reconstruction = ABLATION[variant]
+    return replace(config, max_tokens=max_tokens, reconstruction=reconstruction)
+
+
+def ablation_table(points: Mapping[str, SweepPoint]) -> pd.DataFrame:
+    """One row per variant (label -> :class:`SweepPoint`): the columns of ``ABLATION_COLUMNS``."""
+    return pd.DataFrame(
+        [
+            {"variant": label} | {c: getattr(p, f) for f, c in ABLATION_COLUMNS.items()}
+            for label, p in points.items()
+        ]
+    )
+
+
+def closest_to_paper(points: Mapping[str, SweepPoint], candidates: Sequence[str]) -> str:
+    """The variant of ``candidates`` nearest the paper that is at least as accurate as the first.
+
+    ``candidates`` runs from the furthest from the paper (the baseline) to the nearest;
+    accuracy is the mean of W1/σ_truth on the training and the unseen segmentations.
+
+    Example:
+        >>> p = lambda w: SweepPoint(1e-4, {}, w, w, 1.0, 1.0, 0.0)
+        >>> closest_to_paper({"a": p(0.5), "b": p(0.4), "c": p(0.6)}, ["a", "b", "c"])
+        'b'
+    """
+
+    def accuracy(label: str) -> float:
+        return float(np.nanmean([points[label].w1_train, points[label].w1_unseen]))
+
+    baseline = accuracy(candidates[0])
+    return next(c for c in reversed(candidates) if accuracy(c) <= baseline)
+
+
+def stored_timing(
+    what: dict,
+    generate,
+    n: int,
+    *,
+    code: Sequence[str] = CODE,
+    store: Store | None = None,
+    **kw,
+) -> float:
+    """ms per shower of ``generate(n)`` (``timing.time_per_shower``), measured once and stored.
+
+    Args:
+        what: JSON-able key of what is timed (the model's key, segmentation, device, ...).
+        generate: callable producing ``n`` showers.
+        n: showers per call.
+        code: modules whose source is part of the key.
+        **kw: ``repeats``, ``warmup`` for ``time_per_shower``.
+    """
+    store = store or default_store()
+    key = what | {"n": n, "threads": torch.get_num_threads()} | kw
+
+    def build(tmp: Path) -> None:
+        t = time_per_shower(generate, n, **kw)
+        tmp.write_text(json.dumps({"ms_per_shower": t.ms_per_shower, "seconds": t.seconds}))
+
+    path = store.get_or_build("timings", key, build, suffix=".timing.json", code=list(code))
+    return float(json.loads(path.read_text())["ms_per_shower"])
