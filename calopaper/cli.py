@@ -61,11 +61,29 @@ def _parser() -> argparse.ArgumentParser:
         help="point clouds, the CaloGAN layout (1x, with overflow) or the CaloChallenge layout",
     )
 
-    bench = commands.add_parser("bench", help="time a simulator (ms per shower)")
-    bench.add_argument("simulator", choices=["supa", "gflash"])
-    bench.add_argument("--preset", action="append", help="preset(s) to time; default all")
-    bench.add_argument("-n", type=_positive, default=10000, help="showers per timed call")
-    bench.add_argument("--repeats", type=_positive, default=3)
+    bench = commands.add_parser(
+        "bench",
+        help="time every generator of the book (ms per shower), or one simulator",
+        description=(
+            "Without SIMULATOR: every model and simulator of the book, timed one way (warm-up "
+            "dropped, repeated calls, median and spread) over batch sizes, one thread and all, "
+            "the GPU when present and incident energies; models come from the store, trained "
+            "by their chapters in the profile. Writes data/results/07_speed.json (not --quick)."
+        ),
+    )
+    bench.add_argument("simulator", nargs="?", choices=["supa", "gflash"], help="time only it")
+    bench.add_argument("--preset", action="append", help="(simulator) preset(s); default all")
+    bench.add_argument("-n", type=_positive, default=10000, help="(simulator) showers per call")
+    bench.add_argument("--repeats", type=_positive, default=3, help="(simulator) timed calls")
+    bench.add_argument("--profile", choices=["smoke", "book", "paper"], default="book")
+    bench.add_argument(
+        "--quick", action="store_true", help="smoke profile, batches 1 and 16, one thread"
+    )
+    bench.add_argument("--only", action="append", metavar="FAMILY", help="e.g. GAAM, SUPA")
+    bench.add_argument("--batch", type=_positive, nargs="+", help="batch sizes to time")
+    bench.add_argument("--device", default="auto", help="auto (CPU and GPU if any), cpu, cuda")
+    bench.add_argument("--train", action="store_true", help="train models missing from the store")
+    bench.add_argument("--json", action="store_true", help="print the result as JSON")
 
     sweep = commands.add_parser(
         "sweep",
@@ -118,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         return _simulate(args)
     elif args.command == "sweep":
         return _sweep(args)
+    elif args.command == "bench" and args.simulator is None:
+        return _bench(args)
     elif args.command == "bench":
         from calopaper.timing import time_per_shower
 
@@ -127,6 +147,24 @@ def main(argv: list[str] | None = None) -> int:
             timing = time_per_shower(generate, args.n, repeats=args.repeats)
             print(f"{args.simulator}/{preset}: {timing}")
     return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    """``calopaper bench``: time every generator, print the table (or JSON), write the results."""
+    from calopaper.bench import cli as bench_cli
+
+    try:
+        return bench_cli.run(
+            profile="smoke" if args.quick else args.profile,
+            quick=args.quick,
+            only=args.only,
+            batches=args.batch,
+            device=args.device,
+            train=args.train,
+            as_json=args.json,
+        )
+    except ValueError as e:
+        raise SystemExit(f"calopaper bench: {e}") from None
 
 
 def _simulate(args: argparse.Namespace) -> int:

@@ -26,11 +26,15 @@ class Timing:
         n: showers per repetition.
         seconds: (repeats,) wall-clock seconds of each repetition.
         threads: CPU threads torch was allowed (``0`` = library default).
+        cpu_seconds: (repeats,) CPU seconds of this process in each repetition (all its
+            threads); on a machine shared with other work, one thread's CPU time is close to
+            the wall time it would take alone.
     """
 
     n: int
     seconds: tuple[float, ...]
     threads: int = 0
+    cpu_seconds: tuple[float, ...] = ()
 
     @property
     def ms_per_shower(self) -> float:
@@ -47,6 +51,13 @@ class Timing:
         """Half the 16-84 % range of the repetitions, ms per shower (a robust 1 σ)."""
         low, high = np.percentile(self.seconds, [16, 84])
         return 1e3 * float(high - low) / 2 / self.n
+
+    @property
+    def cpu_ms_median(self) -> float:
+        """Median repetition's process CPU time in milliseconds per shower (NaN if not kept)."""
+        if not self.cpu_seconds:
+            return float("nan")
+        return 1e3 * float(np.median(self.cpu_seconds)) / self.n
 
     @property
     def showers_per_second(self) -> float:
@@ -95,6 +106,7 @@ def time_per_shower(
     threads: int = 0,
     min_seconds: float = 0.0,
     max_repeats: int = 0,
+    budget_seconds: float = float("inf"),
     device: str = "cpu",
 ) -> Timing:
     """Time ``generate(n)`` (which must produce ``n`` showers) ``repeats`` times or more.
@@ -107,6 +119,8 @@ def time_per_shower(
         threads: torch intra-op threads during the calls (0 = unchanged).
         min_seconds: keep repeating until the timed calls add up to this many seconds...
         max_repeats: ...but make at most this many timed calls (0 = ``repeats``).
+        budget_seconds: no further timed call once warm-up and timed calls have taken this
+            long (at least one timed call is always made): slow settings get fewer repeats.
         device: where ``generate`` computes; a CUDA device is synchronised after each call.
 
     Example:
@@ -119,17 +133,23 @@ def time_per_shower(
         raise ValueError(msg)
     sync = _synchroniser(device)
     most = max(repeats, max_repeats)
+    began = time.perf_counter()
     with torch_threads(threads):
         for _ in range(warmup):
             generate(n)
             sync()
         seconds: list[float] = []
-        while len(seconds) < repeats or (sum(seconds) < min_seconds and len(seconds) < most):
-            start = time.perf_counter()
+        cpu: list[float] = []
+        while not seconds or (
+            time.perf_counter() - began < budget_seconds
+            and (len(seconds) < repeats or (sum(seconds) < min_seconds and len(seconds) < most))
+        ):
+            start, start_cpu = time.perf_counter(), time.process_time()
             generate(n)
             sync()
             seconds.append(time.perf_counter() - start)
-    return Timing(n, tuple(seconds), threads)
+            cpu.append(time.process_time() - start_cpu)
+    return Timing(n, tuple(seconds), threads, tuple(cpu))
 
 
 def _synchroniser(device: str) -> Callable[[], None]:

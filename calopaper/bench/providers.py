@@ -18,6 +18,8 @@ __all__ = ["dvae", "gaam", "reference_simulator", "savae", "supa"]
 
 #: Incident energies (GeV) at which energy-dependent generators are timed.
 CALOGAN_ENERGIES = (1.0, 10.0, 100.0)
+#: Row label of CaloDVAE's Gibbs sampling alone, before the particle.
+GIBBS_PREFIX = "CaloDVAE Gibbs sampling only, "
 ILD_ENERGIES = (10.0, 50.0, 90.0)
 
 
@@ -195,7 +197,15 @@ def dvae(ctx: BenchContext) -> list[Generator]:
         drawn = np.random.default_rng(n).choice(energies, n) if energy is None else energy
         return family.sample(model, n, drawn, generator)
 
+    def gibbs(n: int, energy: float | None) -> object:
+        with torch.no_grad():
+            return model.prior.sample(n, model.config.gibbs_steps_sample, generator)
+
     tag = {"e+": "eplus", "gamma": "gamma", "pi+": "piplus"}.get(particle, particle)
+    note = (
+        f"chapter 4, {ctx.profile} profile: architecture {grid[0]} × {p.width_scale:g}, "
+        f"{model.config.gibbs_steps_sample} Gibbs sweeps per shower"
+    )
     return [
         Generator(
             name=f"CaloDVAE {particle}",
@@ -205,7 +215,13 @@ def dvae(ctx: BenchContext) -> list[Generator]:
             training_seconds=history.seconds,
             samples=f"04_dvae/calodvae_{tag}",
             truth_samples=f"04_dvae/truth_{tag}",
-            note=f"chapter 4, {ctx.profile} profile: architecture {grid[0]} × "
-            f"{p.width_scale:g}, {p.gibbs_steps_sample} Gibbs sweeps per shower",
-        )
+            note=note,
+        ),
+        Generator(
+            name=f"{GIBBS_PREFIX}{particle}",
+            paper="calodvae",
+            truth="",
+            generate=gibbs,
+            note="the RBM prior's block-Gibbs sampling alone: " + note,
+        ),
     ]

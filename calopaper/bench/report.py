@@ -72,3 +72,55 @@ def at_batch(
         & (timings["threads"] == threads)
     ]
     return float(rows["ms"].iloc[0]) if len(rows) else np.nan
+
+
+#: Row labels the speed claims read.
+SUPA, SAVAE, GAAM_MIDDLE = "SUPA paper", "SAVAE (48,48)", "GAAM middle (48,48)"
+CC2, CC3, DVAE = "CC2", "CC3", "CaloDVAE e+"
+
+
+def _scan(timings: pd.DataFrame, generator: str, kind: str = "batch") -> pd.DataFrame:
+    """One generator's one-thread CPU rows of a kind ("batch" or "energy")."""
+    if timings.empty:
+        return timings
+    return timings[
+        (timings["generator"] == generator)
+        & (timings["device"] == "cpu")
+        & (timings["threads"] == 1)
+        & (timings["kind"] == kind)
+    ]
+
+
+def _fastest(timings: pd.DataFrame, generator: str) -> float:
+    rows = _scan(timings, generator)
+    return float(rows["ms"].min()) if len(rows) else np.nan
+
+
+def _paired(timings: pd.DataFrame, a: str, b: str, column: str) -> pd.DataFrame:
+    """Median ms/shower of ``a`` and ``b`` at the values of ``column`` both were timed at."""
+    kind = "energy" if column == "energy" else "batch"
+    left = _scan(timings, a, kind).set_index(column)["ms"]
+    right = _scan(timings, b, kind).set_index(column)["ms"]
+    return pd.concat({a: left, b: right}, axis=1).dropna().sort_index()
+
+
+def measured(result: dict):
+    """The numbers :mod:`calopaper.claims.speed` judges, read from a bench result."""
+    from calopaper.bench.providers import GIBBS_PREFIX
+    from calopaper.claims.speed import Measured
+
+    timings = frames(result)[0]
+    same = _paired(timings, SAVAE, GAAM_MIDDLE, "batch")
+    energies = _paired(timings, CC2, CC3, "energy")
+    gibbs = _paired(timings, DVAE, GIBBS_PREFIX + "e+", "batch")
+    last = same.iloc[-1] if len(same) else None
+    return Measured(
+        supa_ms=_fastest(timings, SUPA),
+        savae_ms=float(last[SAVAE]) if last is not None else np.nan,
+        gaam_ms=float(last[GAAM_MIDDLE]) if last is not None else np.nan,
+        batch=int(same.index[-1]) if len(same) else 0,
+        gaam_middle_ms=_fastest(timings, GAAM_MIDDLE),
+        cc2_ms=tuple(energies[CC2]) if len(energies) else (),
+        cc3_ms=tuple(energies[CC3]) if len(energies) else (),
+        gibbs_share=tuple(gibbs[GIBBS_PREFIX + "e+"] / gibbs[DVAE]) if len(gibbs) else (),
+    )

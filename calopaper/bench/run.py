@@ -23,7 +23,7 @@ import pandas as pd
 from calopaper.bench.floor import count_macs, matmul_rate
 from calopaper.bench.registry import BenchContext, Entry, collect
 from calopaper.store import Store, default_store
-from calopaper.timing import time_per_shower
+from calopaper.timing import time_per_shower, torch_threads
 
 __all__ = ["PLANS", "Plan", "cached", "devices", "machine", "measure"]
 
@@ -42,20 +42,28 @@ class Plan:
     """What to time and how long.
 
     Attributes:
-        batches: showers per call, in increasing order.
+        batches: showers per call, in increasing order (one thread).
         threads: torch CPU threads; 0 stands for all cores (``os.cpu_count()``).
+        more_threads_batches: the batches timed with more than one thread (a subset).
         min_repeats, min_seconds, max_repeats: timed calls per measurement (see module doc).
+        budget_seconds: no more timed calls once a measurement (with its warm-up) took this
+            long; at least one is made.
         max_call_seconds: a row's batch stops growing when a call would take longer.
         energy_batch: showers per call when timing against incident energy (one thread).
+        max_energies: time at most this many of a generator's energies, the lowest and the
+            highest first (0: all).
     """
 
     batches: tuple[int, ...] = (1, 4, 16, 64, 256, 1024)
     threads: tuple[int, ...] = (1, 0)
+    more_threads_batches: tuple[int, ...] = (1, 64, 1024)
     min_repeats: int = 3
     min_seconds: float = 0.25
     max_repeats: int = 10
+    budget_seconds: float = 3.0
     max_call_seconds: float = 1.5
     energy_batch: int = 64
+    max_energies: int = 0
 
     def __post_init__(self) -> None:
         if not self.batches or list(self.batches) != sorted(set(self.batches)):
@@ -71,14 +79,22 @@ PLANS = {
     "smoke": Plan(
         batches=(1, 16),
         threads=(1,),
-        min_repeats=2,
+        min_repeats=1,
         min_seconds=0.0,
-        max_repeats=2,
+        max_repeats=1,
+        budget_seconds=1.0,
         max_call_seconds=0.3,
         energy_batch=8,
+        max_energies=2,
     ),
     "book": Plan(),
-    "paper": Plan(max_repeats=20, min_seconds=1.0, max_call_seconds=10.0),
+    "paper": Plan(
+        more_threads_batches=(1, 4, 16, 64, 256, 1024),
+        min_seconds=1.0,
+        max_repeats=20,
+        budget_seconds=60.0,
+        max_call_seconds=10.0,
+    ),
 }
 
 
@@ -110,8 +126,9 @@ def machine() -> dict:
     }
 
 
-def _threads(n: int) -> int:
-    return n if n > 0 else os.cpu_count() or 1
+def _thread_counts(plan: Plan) -> list[int]:
+    """The plan's thread counts with 0 replaced by the number of cores, without repeats."""
+    return sorted({n if n > 0 else os.cpu_count() or 1 for n in plan.threads})
 
 
 def _row(entry: Entry, device: str, **fields) -> dict:
@@ -128,6 +145,7 @@ def _row(entry: Entry, device: str, **fields) -> dict:
         "ms": np.nan,
         "spread": np.nan,
         "best": np.nan,
+        "cpu_ms": np.nan,
         "repeats": 0,
         "status": "ok" if g else entry.reason,
     }
@@ -142,6 +160,7 @@ def _time(entry: Entry, plan: Plan, device: str, threads: int, batch: int, energ
         repeats=plan.min_repeats,
         min_seconds=plan.min_seconds,
         max_repeats=plan.max_repeats,
+        budget_seconds=plan.budget_seconds,
         threads=threads,
         device=device,
     )
@@ -154,13 +173,22 @@ def _time(entry: Entry, plan: Plan, device: str, threads: int, batch: int, energ
         ms=t.ms_median,
         spread=t.ms_spread,
         best=t.ms_per_shower,
+        cpu_ms=t.cpu_ms_median,
         repeats=len(t.seconds),
     )
 
 
-def _sizes(plan: Plan, batches: tuple[int, ...], cap: int | None):
+def _sizes(batches: tuple[int, ...], cap: int | None) -> list[int]:
     """Batch sizes in order, within ``cap``; the caller stops when a call grows too long."""
     return [b for b in batches if cap is None or b <= cap]
+
+
+def _chosen(energies: tuple[float, ...], most: int) -> list[float]:
+    """At most ``most`` of the energies (0: all): the lowest, the highest, then the others."""
+    ordered = sorted(energies)
+    if most <= 0 or len(ordered) <= most:
+        return ordered
+    return sorted([ordered[0], ordered[-1], *ordered[1:-1]][:most])
 
 
 def _too_long(last: dict, batch: int, plan: Plan) -> bool:
@@ -187,18 +215,20 @@ def _measure_entry(entry: Entry, plan: Plan, device: str) -> tuple[list[dict], d
         "note": g.note,
     }
     if g.network:
-        facts["macs"] = g.macs(None) if g.macs else count_macs(g.generate, None)
+        with torch_threads(1):
+            facts["macs"] = g.macs(None) if g.macs else count_macs(g.generate, None)
     rows = []
-    threads = plan.threads if (device == "cpu" and g.network) else (1,)
+    threads = _thread_counts(plan) if (device == "cpu" and g.network) else [1]
     for n_threads in threads:
-        n_threads, scan = _threads(n_threads), len(rows)
-        for batch in _sizes(plan, plan.batches, g.max_batch):
+        scan = len(rows)
+        batches = plan.batches if n_threads == 1 else plan.more_threads_batches
+        for batch in _sizes(batches, g.max_batch):
             if len(rows) > scan and _too_long(rows[-1], batch, plan):
                 break
             rows.append(_time(entry, plan, device, n_threads, batch, None) | {"kind": "batch"})
     one = [r for r in rows if r["threads"] == 1]
     fastest = min(one, key=lambda r: r["ms"]) if one else None
-    for energy in g.energies:
+    for energy in _chosen(g.energies, plan.max_energies):
         batch = min(plan.energy_batch, g.max_batch or plan.energy_batch)
         if fastest is not None:  # no bigger a call than the batch scan allowed
             affordable = max(1, int(plan.max_call_seconds * 1e3 / fastest["ms"]))
@@ -228,12 +258,13 @@ def measure(
     timings, facts, rates = [], [], []
     for dev in devices(device):
         ctx = BenchContext(profile, dev, train, root)
-        for n_threads in plan.threads if dev == "cpu" else (1,):
-            n_threads = _threads(n_threads)
+        for n_threads in _thread_counts(plan) if dev == "cpu" else [1]:
             rates.append(
                 {"device": dev, "threads": n_threads, "macs_per_s": matmul_rate(n_threads, dev)}
             )
-        for entry in collect(ctx, only):
+        with torch_threads(1):
+            entries = collect(ctx, only)
+        for entry in entries:
             if progress:
                 print(f"bench: {entry.name} on {dev}", flush=True)
             if entry.generator is None:
