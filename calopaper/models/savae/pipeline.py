@@ -30,6 +30,10 @@ from calopaper.timing import time_per_shower
 from calopaper.training import FitConfig, History
 
 __all__ = [
+    "MAIN_CANDIDATES",
+    "chapter_showers",
+    "chapter_main",
+    "chapter_ablation",
     "ABLATION",
     "BetaSummary",
     "SweepPoint",
@@ -545,3 +549,79 @@ def stored_timing(
 
     path = store.get_or_build("timings", key, build, suffix=".timing.json", code=list(code))
     return float(json.loads(path.read_text())["ms_per_shower"])
+
+
+#: The ablation variants affordable at the main model's budget, furthest from the paper first.
+MAIN_CANDIDATES = ("top-64 cells, R mean", "top-64 cells, R sum")
+
+
+def chapter_showers(p, *, store: Store | None = None, progress: bool = True) -> Showers:
+    """Chapter 2's truth for its resolved parameters ``p`` (``profiles.resolve("02_savae")``).
+
+    ``p.n_showers`` SUPA `gaam` showers (or the file ``p.dataset_path``) in the six
+    segmentations of savae Table I, split with ``p.seed``; the first showers, those chapter
+    3's middle-layer GAAM trains on, are split as GAAM splits them (:func:`nested_split`).
+    """
+    from calopaper.geometry import SAVAE_INTERP, SAVAE_TRAIN
+    from calopaper.models.gaam.pipeline import middle_layer_source
+    from calopaper.truth import Source
+
+    if p.dataset_path:
+        source = Source(path=p.dataset_path)
+    else:
+        source = Source("supa", "gaam", p.n_showers, p.seed)
+    gaam_truth = middle_layer_source(p.profile, p.seed, p.dataset_path)
+    return Showers.load(
+        source,
+        SAVAE_TRAIN + SAVAE_INTERP,
+        p.seed,
+        nested=len(gaam_truth.clouds(store, progress)),
+        store=store,
+        progress=progress,
+    )
+
+
+def chapter_ablation(
+    p,
+    showers: Showers,
+    variants: Sequence[str] = tuple(ABLATION),
+    *,
+    device: str = "auto",
+    store: Store | None = None,
+    progress: bool = True,
+) -> dict[str, SweepPoint]:
+    """Chapter 2's ablation: each variant trained with the β sweep's budget and measured.
+
+    Args:
+        p: the chapter's resolved parameters.
+        showers: :func:`chapter_showers`.
+        variants: keys of :data:`ABLATION`.
+    """
+    truth = observables(showers.part("test"))
+    config = SAVAEConfig(latent_dim=p.latent_dim, hidden=p.hidden, beta=p.beta)
+    fit_sweep = FitConfig(epochs=p.sweep_epochs, batch_size=p.batch_size, lr=p.lr, seed=p.seed)
+    return {
+        variant: sweep_point(
+            ablation_config(config, variant),
+            fit_sweep,
+            showers,
+            truth,
+            n_train=p.sweep_showers,
+            n_samples=min(p.n_samples, len(showers.parts["test"])),
+            seed=p.seed,
+            device=device,
+            store=store,
+            progress=progress,
+        )
+        for variant in variants
+    }
+
+
+def chapter_main(p, ablation: Mapping[str, SweepPoint]) -> tuple[SAVAEConfig, FitConfig, str]:
+    """Chapter 2's main model: config, fit settings and the variant :func:`closest_to_paper`
+    picks among :data:`MAIN_CANDIDATES` (attention over every hit cell costs too much CPU
+    time at the main budget)."""
+    variant = closest_to_paper(ablation, MAIN_CANDIDATES)
+    config = SAVAEConfig(latent_dim=p.latent_dim, hidden=p.hidden, beta=p.beta)
+    fit_config = FitConfig(epochs=p.epochs, batch_size=p.batch_size, lr=p.lr, seed=p.seed)
+    return ablation_config(config, variant), fit_config, variant
