@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from calopaper import plotting
 from calopaper.metrics import floor_scale, jensen_shannon
 from calopaper.showers import PointClouds
 from calopaper.store import Store, default_store
@@ -27,6 +29,7 @@ __all__ = [
     "ReferenceHistogram",
     "centroid_gap",
     "centroids",
+    "comparison_figure",
     "hit_energy_scale",
     "ild_comparison",
     "ild_histograms",
@@ -319,3 +322,37 @@ def centroid_gap(
     }
     rows["Geant4 (reference)"] = {"mean [mm]": ref_mean, "std [mm]": ref_std, "JSD vs Geant4": 0.0}
     return pd.DataFrame(rows).T
+
+
+def comparison_figure(
+    ours: dict[str, np.ndarray],
+    names: list[str],
+    jsd: dict[str, float],
+    roles: dict[str, str],
+    path: str | Path = REFERENCE_PATH,
+):
+    """Our histograms against the reference's, one panel per name, four per row.
+
+    Args:
+        ours: :func:`ild_histograms` counts by name.
+        names: the histograms to draw, in order (a multiple of four).
+        jsd, roles: the ``"JSD vs Geant4"`` and ``"role"`` columns of :func:`jsd_table`, by name.
+
+    Returns:
+        The figure; radial profiles and the hit spectrum on a logarithmic y axis.
+    """
+    reference, _ = load_reference(path)
+    rows = -(-len(names) // 4)
+    fig, axes = plt.subplots(rows, 4, figsize=(20, 4.25 * rows), layout="constrained")
+    logy = {"hits_vs_radius", "energy_vs_radius", "hit_energy"}
+    for name, ax in zip(names, axes.flat, strict=False):
+        ref = reference[name]
+        plotting.binned_compare(
+            ref.edges, ref.counts, {"GFlash": ours[name]}, ax=ax, truth_label="Geant4"
+        )
+        ax.set_xlabel(ref.description, fontsize=10)
+        ax.set_title(f"JSD {jsd[name]:.4f} ({roles[name]})", fontsize=11)
+        ax.set_yscale("log" if name in logy else "linear")
+        ax.set_xscale("log" if name == "hit_energy" else "linear")
+    axes.flat[0].legend(frameon=False, fontsize=10)
+    return fig
