@@ -268,3 +268,21 @@ def test_chapter_3_defaults_are_the_pipeline_defaults():
         for name in ("channels", "kernel", "empty_fraction"):
             assert declared[name] == getattr(gaam.DEFAULTS[layer], name)
     assert (declared["batch_size"], declared["lr"]) == (gaam.FIT.batch_size, gaam.FIT.lr)
+
+
+def test_both_models_start_unseen_segmentations_from_the_same_known_prior(tmp_path, monkeypatch):
+    """gaam §4.1: the central cell comes from the training showers, for GAAM and the baseline."""
+    store = Store(tmp_path / "data")
+    kwargs = {"device": "cpu", "progress": False, "store": store}
+    starts = []
+    monkeypatch.setattr(
+        GAAM,
+        "sample",
+        lambda self, n, cond, generator=None: starts.append(cond[1]) or torch.zeros(n, 6, 6),
+    )
+    for conditional in (True, False):
+        config = replace(gaam.DEFAULTS["outer"], hidden=(8,), conditional=conditional)
+        model = gaam.trained("outer", gaam.source(20, 0), FIT, config, **kwargs)
+        gaam.stored_samples(model, "6x6", 4, seed=1, store=store)  # (6,6): not a training grid
+    assert starts[0] is not None and torch.equal(starts[0], starts[1])
+    assert set(starts[0].tolist()) <= set(model.data.central("6x6").tolist())
