@@ -1,0 +1,226 @@
+"""The CaloClouds3 chapter's study as library calls: truth sets, models, evaluated samples, timing.
+
+Everything expensive goes through the store (simulation, training, generation, timing), so
+the chapter re-executes in seconds once built.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+from calopaper.models.caloclouds.data import BarrelSource
+from calopaper.models.caloclouds.model import CaloClouds, version
+from calopaper.models.caloclouds.pipeline import (
+    CODE,
+    TrainConfig,
+    generated,
+    project,
+    timing,
+    trained,
+)
+from calopaper.showers import PointClouds
+from calopaper.sim import gflash
+from calopaper.store import Store, default_store
+from calopaper.truth import Source
+
+__all__ = [
+    "FIXED_ENERGIES",
+    "Setup",
+    "setup",
+    "models",
+    "orthogonal_samples",
+    "fixed_energy_samples",
+    "core_ms",
+    "generator",
+    "paper_sized",
+    "speed",
+]
+
+#: caloclouds3 §4.2: fixed incident energies at random angles, GeV.
+FIXED_ENERGIES = tuple(float(e) for e in range(10, 101, 10))
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The chapter's truth sources and training settings (from the resolved parameters)."""
+
+    cc3_train: BarrelSource
+    cc2_train: Source
+    test_a: Source
+    test_b: Source
+    fixed: dict[float, BarrelSource]
+    train: TrainConfig
+    cc3_sizes: dict
+    cc2_sizes: dict
+
+
+def setup(p: SimpleNamespace) -> Setup:
+    """Sources and settings from a chapter's resolved parameters ``p``."""
+    train = TrainConfig(
+        flow_epochs=p.flow_epochs,
+        points=p.points,
+        point_epochs=p.point_epochs,
+        distill_epochs=p.distill_epochs,
+        distill_steps=p.distill_steps,
+        point_batch=p.point_batch,
+        seed=p.seed,
+    )
+    ild = {"simulator": "gflash", "preset": "ild"}
+    return Setup(
+        cc3_train=BarrelSource(n=p.n_train, seed=p.seed, overrides={"energy": (1.0, 127.0)}),
+        cc2_train=Source(**ild, n=p.n_train, seed=p.seed),
+        test_a=Source(**ild, n=p.n_test, seed=p.seed + 1000),
+        test_b=Source(**ild, n=p.n_test, seed=p.seed + 2000),
+        fixed={
+            e: BarrelSource(n=p.n_fixed, seed=p.seed + 3000 + int(e), overrides={"energy": (e, e)})
+            for e in FIXED_ENERGIES
+        },
+        train=train,
+        cc3_sizes={"flow_hidden": p.cc3_flow_hidden, "hidden": p.cc3_hidden},
+        cc2_sizes={
+            "flow_affine": p.cc2_flow_affine,
+            "flow_spline": p.cc2_flow_spline,
+            "flow_hidden": p.cc2_flow_hidden,
+            "hidden": p.cc2_hidden,
+        },
+    )
+
+
+def models(s: Setup, *, device: str = "cpu", store: Store | None = None, progress: bool = True):
+    """Trained CC3 and CC2 with their loss histories and store identities.
+
+    Returns:
+        {"CaloClouds3": (model, history, key), "CaloClouds2": (...)}.
+    """
+    out = {}
+    for name, version_name, source, sizes in (
+        ("CaloClouds3", "cc3", s.cc3_train, s.cc3_sizes),
+        ("CaloClouds2", "cc2", s.cc2_train, s.cc2_sizes),
+    ):
+        model, history = trained(
+            version_name, s.train, source, sizes=sizes, device=device, store=store,
+            progress=progress,
+        )  # fmt: skip
+        key = {"version": version_name, "sizes": sizes, "train": asdict(s.train),
+               "data": source.key}  # fmt: skip
+        out[name] = (model, history, key)
+    return out
+
+
+def orthogonal_samples(
+    s: Setup, trained_models: dict, *, store: Store | None = None
+) -> dict[str, PointClouds]:
+    """Truth (two independent halves) and each model at orthogonal incidence, 10-90 GeV (§4.1).
+
+    Models are conditioned on the energies of ``test_a``; returns point clouds by name:
+    "truth", "truth (independent)", "CaloClouds3", "CaloClouds2".
+    """
+    truth = s.test_a.clouds(store=store, progress=False)
+    out = {"truth": truth, "truth (independent)": s.test_b.clouds(store=store, progress=False)}
+    for name, (model, _, key) in trained_models.items():
+        out[name] = generated(
+            model, truth.incident_energy, seed=7, store=store, key={**key, "set": "orthogonal"}
+        )
+    return out
+
+
+def fixed_energy_samples(
+    s: Setup, model: CaloClouds, key: dict, *, store: Store | None = None
+) -> dict[float, tuple[PointClouds, PointClouds]]:
+    """Per fixed energy: (truth, CC3) at the truth's random barrel directions (§4.2)."""
+    out = {}
+    for energy, source in s.fixed.items():
+        truth = source.clouds(store=store, progress=False)
+        cc3 = generated(
+            model, truth.incident_energy, truth.incident_direction.astype(np.float64),
+            seed=11, store=store, key={**key, "set": f"fixed {energy}"},
+        )  # fmt: skip
+        out[energy] = (truth, cc3)
+    return out
+
+
+def generator(model: CaloClouds | None):
+    """``gen(energy, n)``: n orthogonal showers at ``energy`` GeV projected to cells.
+
+    ``None`` gives the reference simulator (``gflash`` ``ild``), projected the same way.
+    """
+    if model is None:
+        return lambda energy, n: project(gflash.simulate("ild", n, seed=1, energy=float(energy)))
+    return lambda energy, n: project(model.generate(np.full(n, float(energy)), seed=1))
+
+
+def core_ms(model: CaloClouds, energy: float, points: int, n: int, repeats: int = 3) -> float:
+    """ms per shower of the flow draw plus one student pass over ``points`` points per shower.
+
+    The two network costs, which depend on the architecture only (not on trained weights):
+    used to carry a measured timing over to the paper's sizes.
+    """
+    torch_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        e, d = np.full(n, energy), np.tile([0.0, 0.0, 1.0], (n, 1))
+        cond = model.point_conditioning(e, d, np.full(n, points))
+        index = torch.arange(n).repeat_interleave(points)
+        noise = torch.randn(n * points, 4)
+        best = np.inf
+        for k in range(repeats + 1):
+            start = time.perf_counter()
+            with torch.no_grad():
+                model.flow.sample(model.flow_conditioning(e, d))
+                for lo in range(0, len(noise), 8192):
+                    model.student(noise[lo : lo + 8192] * 80, 80.0, cond, index[lo : lo + 8192])
+            if k:  # the first call warms up
+                best = min(best, time.perf_counter() - start)
+        return 1e3 * best / n
+    finally:
+        torch.set_num_threads(torch_threads)
+
+
+def paper_sized(name: str) -> CaloClouds:
+    """An untrained model of the paper's sizes (for architecture timing only)."""
+    torch.manual_seed(0)
+    return CaloClouds(version(name))
+
+
+def speed(
+    trained_models: dict,
+    energies: list[float],
+    n: int,
+    *,
+    points_at_50: int = 3000,
+    store: Store | None = None,
+) -> dict:
+    """Fig. 14's timing, stored: ms per shower on one thread incl. projection to cells.
+
+    Returns:
+        {"energies", "ms": {name: [ms per energy]} for CC3, CC2 and the reference simulator,
+        "paper_ms_50": {name: ms at 50 GeV carried over to the paper's sizes}}: the measured
+        time minus the trained model's flow and network cost plus the paper-sized ones
+        (``core_ms`` with ``points_at_50`` points per shower).
+    """
+    store = store or default_store()
+    keys = {name: key for name, (_, _, key) in trained_models.items()}
+
+    def build(tmp: Path) -> None:
+        gens = {name: generator(model) for name, (model, _, _) in trained_models.items()}
+        gens["reference simulator"] = generator(None)
+        ms = timing(gens, energies, n, repeats=2)
+        at_50 = int(np.argmin(np.abs(np.asarray(energies) - 50)))
+        paper = {}
+        for name, (model, _, _) in trained_models.items():
+            big = paper_sized("cc3" if name == "CaloClouds3" else "cc2")
+            own = core_ms(model, 50.0, points_at_50, n)
+            paper[name] = ms[name][at_50] - own + core_ms(big, 50.0, points_at_50, n)
+        result = {"energies": list(energies), "ms": ms, "paper_ms_50": paper, "n": n}
+        Path(tmp).write_text(json.dumps(result))
+
+    config = {"models": keys, "energies": list(energies), "n": n, "points": points_at_50}
+    path = store.get_or_build("timing/caloclouds", config, build, suffix=".timing.json", code=CODE)
+    return json.loads(Path(path).read_text())
