@@ -102,6 +102,8 @@ def _w1(truth: np.ndarray, model: np.ndarray) -> float:
     truth, model = truth[np.isfinite(truth)], model[np.isfinite(model)]
     if truth.size == 0 or model.size == 0:
         return np.inf
+    if truth.size == model.size:  # equal weights: the mean gap between sorted values
+        return float(np.abs(np.sort(truth) - np.sort(model)).mean())
     return float(stats.wasserstein_distance(truth, model))
 
 
@@ -216,8 +218,12 @@ class Correlation:
         return f"ρ = {self.rho:.2f} [{self.low:.2f}, {self.high:.2f}]"
 
 
-def spearman(a: Scores, b: Scores, name: str, level: float = 0.9) -> Correlation:
+def spearman(
+    a: Scores, b: Scores, name: str, level: float = 0.9, models: Sequence[str] | None = None
+) -> Correlation:
     """Spearman ρ of score ``name`` between two data sets, over the models both scored.
+
+    ``models`` restricts it to some of them (e.g. all but the smallest variant).
 
     The interval is the central ``level`` percentile interval of ρ over paired replicas
     (replica i of ``a`` with replica i of ``b``); replicas where a score is constant (ρ
@@ -230,7 +236,7 @@ def spearman(a: Scores, b: Scores, name: str, level: float = 0.9) -> Correlation
         >>> spearman(s, s, "nll").rho
         1.0
     """
-    models = [x for x in a.models if x in b.models]
+    models = [x for x in a.models if x in b.models and (models is None or x in models)]
     if len(models) < 3:
         msg = f"Spearman needs >= 3 shared models, got {models}"
         raise ValueError(msg)

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from calopaper.claims.supa_study import PAPER_TABLE_2, Measured, claims
 from calopaper.supa_study import marginal_keys, score, spearman
@@ -106,3 +107,14 @@ def test_resolution_downsampled_top_row(top, expected):
     m = measured({n: (1.0, 0.9, 1.0) for n in ("nll", "mean_discrepancy", "average_rank")},
                  diagonal=(top[0], 6.0, 8.0), top=top)  # fmt: skip
     assert verdicts(m)["supa-resolution-downsampled"] == expected
+
+
+def test_discrepancy_is_scipy_w1_in_units_of_the_truth_spread():
+    rng = np.random.default_rng(0)
+    truth = {"E_0": rng.normal(0, 2, 300), "s_d": rng.exponential(size=300)}
+    model = {"E_0": rng.normal(1, 2, 300), "s_d": np.r_[rng.exponential(size=299), np.nan]}
+    scores = score(truth, {"m": model}, ["E_0", "s_d"], n_boot=2)
+    for key in ("E_0", "s_d"):
+        finite = model[key][np.isfinite(model[key])]
+        expected = stats.wasserstein_distance(truth[key], finite) / np.std(truth[key])
+        assert scores.distances.loc[key, "m"] == pytest.approx(expected, rel=1e-9)

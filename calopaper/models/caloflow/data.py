@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -14,7 +15,7 @@ from calopaper.datasets import read_calogan, split
 from calopaper.geometry import CALOGAN, Segmentation
 from calopaper.grids import bin_layers, layer_grids
 from calopaper.results import CellSamples
-from calopaper.store import Store
+from calopaper.store import Store, default_store
 from calopaper.truth import Source
 
 __all__ = ["PARTS", "SPLIT", "Voxels", "marginals"]
@@ -45,26 +46,47 @@ def marginals(
     )
 
 
-def _binned(source: Source, scale: int, store: Store | None) -> tuple:
-    """(layer -> grid, ``images(layer)`` -> (N, n_eta, n_phi) MeV, (N,) energies GeV).
+def _grids(source: Source, scale: int) -> dict[int, Segmentation]:
+    """Layer -> grid of ``source`` at ``scale``: the preset's grids, or a file's CaloGAN cells."""
+    if not source.path:
+        return layer_grids(source.simulator, source.preset, scale)
+    if scale != 1:
+        msg = f"{source.path} holds CaloGAN cells (1x); scale {scale} needs point clouds"
+        raise ValueError(msg)
+    return dict(CALOGAN)
 
-    A simulator source is binned at ``scale`` (``grids.layer_grids``); a user's file in the
-    CaloGAN layout (``source.path``) has only its 1x cells.
+
+def _cells(
+    source: Source, scale: int, layers: list[int], store: Store | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N, n_voxels) cells [MeV] of ``layers`` and (N,) energies [GeV].
+
+    A simulator source is binned once at ``scale`` and kept in the store (kind
+    ``caloflow/voxels``, keyed by ``source.key``, scale and layers, and the binning code); a
+    user's CaloGAN-layout file is read as it is.
     """
     if source.path:
-        if scale != 1:
-            msg = f"{source.path} holds CaloGAN cells (1x); scale {scale} needs point clouds"
-            raise ValueError(msg)
         _ = source.key  # hash the file's bytes now, as they are read
         data = read_calogan(source.path)
-        return dict(CALOGAN), lambda k: data[f"layer_{k}"], data["energy"]
+        n = len(data["energy"])
+        cells = np.concatenate([data[f"layer_{k}"].reshape(n, -1) for k in layers], 1)
+        return cells, data["energy"]
     grids = layer_grids(source.simulator, source.preset, scale)
-    clouds = source.clouds(store, progress=False)
 
-    def images(k: int) -> np.ndarray:
-        return bin_layers(clouds.layer(k), {k: grids[k]})[0][k]
+    def build(tmp: Path) -> None:
+        clouds = source.clouds(store, progress=False)
+        n = len(clouds)
+        flat = [bin_layers(clouds.layer(k), {k: grids[k]})[0][k].reshape(n, -1) for k in layers]
+        with open(tmp, "wb") as f:
+            np.savez(f, cells=np.concatenate(flat, 1), energy=clouds.incident_energy)
 
-    return grids, images, clouds.incident_energy
+    key = {"source": source.key, "scale": scale, "layers": layers}
+    code = ["calopaper.grids", "calopaper.geometry", __name__]
+    path = (store or default_store()).get_or_build(
+        "caloflow/voxels", key, build, suffix=".npz", code=code
+    )
+    with np.load(path) as f:
+        return f["cells"], f["energy"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,7 +120,7 @@ class Voxels:
         split_seed: int = 0,
         store: Store | None = None,
     ) -> Voxels:
-        """Simulate (or read from the store) ``source`` and bin it at ``scale``.
+        """Simulate (or read from the store) ``source`` and bin it at ``scale`` (binned once).
 
         Args:
             source: a simulator ``Source`` (the grids follow its preset: ``grids.layer_grids``),
@@ -107,16 +129,15 @@ class Voxels:
             layers: the layers to keep (default all), e.g. ``[1]`` for the middle layer.
             split_seed: seed of the 70/10/20 split.
         """
-        all_grids, images, energy = _binned(source, scale, store)
-        keep = sorted(all_grids) if layers is None else list(layers)
+        all_grids = _grids(source, scale)
+        keep = sorted(all_grids) if layers is None else [int(k) for k in layers]
         unknown = [k for k in keep if k not in all_grids]
         if unknown or not keep:
             msg = f"layers {list(layers or [])} invalid; expected a subset of {sorted(all_grids)}"
             raise ValueError(msg)
         grids = {k: all_grids[k] for k in keep}
-        n = len(energy)
-        cells = np.concatenate([images(k).reshape(n, -1) for k in keep], 1)
-        parts = dict(zip(PARTS, split(n, SPLIT, seed=split_seed), strict=True))
+        cells, energy = _cells(source, scale, keep, store)
+        parts = dict(zip(PARTS, split(len(energy), SPLIT, seed=split_seed), strict=True))
         return cls(source, scale, grids, cells, energy, parts, split_seed)
 
     @property
