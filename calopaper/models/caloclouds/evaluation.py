@@ -27,6 +27,8 @@ __all__ = [
     "angle_histograms",
     "draw_binned",
     "figure_grid",
+    "binned_figure",
+    "observable_panels",
 ]
 
 #: name -> (bin edges, x label, what is histogrammed); the paper's cell-level binning
@@ -226,3 +228,39 @@ def figure_grid(names: list[str], columns: int = 3, width: float = 4.2):
         axes[name] = (ax, fig.add_subplot(grid[2 * r + 1, c], sharex=ax))
         ax.tick_params(labelbottom=False)
     return fig, axes
+
+
+def binned_figure(
+    panels: dict[str, tuple[np.ndarray, str, dict[str, np.ndarray]]],
+    *,
+    truth_label: str = "truth",
+    columns: int = 3,
+    logx: tuple[str, ...] = ("energy per cell",),
+):
+    """One (main, ratio) panel per entry ``name -> (edges, x label, {label: counts})``.
+
+    The first label of each panel is the reference (filled), the others are models.
+    """
+    fig, axes = figure_grid(list(panels), columns)
+    for name, (edges, xlabel, counts) in panels.items():
+        ax, ax_ratio = axes[name]
+        (ref_label, ref), *models = counts.items()
+        draw_binned(ax, ax_ratio, edges, ref, dict(models), xlabel=xlabel,
+                    truth_label=ref_label, logx=name in logx, logy=True)  # fmt: skip
+        ax.set_title(name, fontsize="medium")
+    next(iter(axes.values()))[0].legend(frameon=False, fontsize="small")
+    return fig
+
+
+def observable_panels(
+    histograms: dict[str, dict[str, np.ndarray]], names: list[str]
+) -> dict[str, tuple[np.ndarray, str, dict[str, np.ndarray]]]:
+    """``binned_figure`` panels of ``OBSERVABLES`` from per-shower histograms by label."""
+    return {
+        k: (
+            OBSERVABLES[k][0],
+            OBSERVABLES[k][1],
+            {lab: h[k].sum(0) for lab, h in histograms.items()},
+        )
+        for k in names
+    }

@@ -179,7 +179,8 @@ def trained(
     """A trained CaloClouds ``name`` on ``source``'s showers: from the store or trained now.
 
     Returns:
-        The model (CPU, eval mode) and the per-epoch training losses of its three parts.
+        The model (CPU, eval mode) and, per part ("flow", "teacher", "student"), its
+        per-epoch training losses ("loss") and training wall time ("seconds").
     """
     store = store or default_store()
     sizes = dict(sizes or {})
@@ -200,7 +201,9 @@ def trained(
             "class": "CaloClouds",
             "config": asdict(config),
             "model": model.state_dict(),
-            "history": json.dumps({k: h.train for k, h in histories.items()}),
+            "history": json.dumps(
+                {k: {"loss": h.train, "seconds": h.seconds} for k, h in histories.items()}
+            ),
         }
         torch.save(payload, tmp)
 
