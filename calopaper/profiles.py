@@ -206,6 +206,7 @@ _CC_SMOKE = {
     "n_timing": 3,
     "timing_energies": [10.0, 50.0, 90.0],
     "n_boot": 3,
+    "fixed_energies": [10.0, 50.0, 100.0],
 }
 CHAPTERS["06_caloclouds3"] = {
     "smoke": _CC_SMOKE,
@@ -214,6 +215,7 @@ CHAPTERS["06_caloclouds3"] = {
         "n_train": 1500,
         "n_test": 500,
         "n_fixed": 40,
+        "fixed_energies": [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0],
         "flow_epochs": 30,
         "points": 200000,
         "point_epochs": 4,
@@ -232,6 +234,7 @@ CHAPTERS["06_caloclouds3"] = {
         "n_train": 100000,
         "n_test": 10000,
         "n_fixed": 1000,
+        "fixed_energies": [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0],
         "flow_epochs": 100,
         "points": 20000000,
         "point_epochs": 10,

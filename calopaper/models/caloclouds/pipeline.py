@@ -47,8 +47,12 @@ __all__ = [
     "trained",
 ]
 
-#: Code whose source is part of every stored model, sample set and timing.
-CODE = ("calopaper.models.caloclouds", "calopaper.training")
+#: Code whose source is part of every stored model, sample set and timing: the modules that
+#: prepare the data, define, train and run the models (not the chapter's evaluation or figures).
+CODE = tuple(
+    f"calopaper.models.caloclouds.{name}"
+    for name in ("calibration", "data", "diffusion", "model", "pipeline", "pointnet", "showerflow")
+) + ("calopaper.training",)
 
 
 @dataclass(frozen=True)

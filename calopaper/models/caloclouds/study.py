@@ -43,7 +43,7 @@ __all__ = [
     "speed",
 ]
 
-#: caloclouds3 §4.2: fixed incident energies at random angles, GeV.
+#: caloclouds3 §4.2: fixed incident energies at random angles, GeV (the book and paper profiles).
 FIXED_ENERGIES = tuple(float(e) for e in range(10, 101, 10))
 
 
@@ -80,7 +80,7 @@ def setup(p: SimpleNamespace) -> Setup:
         test_b=Source(**ild, n=p.n_test, seed=p.seed + 2000),
         fixed={
             e: BarrelSource(n=p.n_fixed, seed=p.seed + 3000 + int(e), overrides={"energy": (e, e)})
-            for e in FIXED_ENERGIES
+            for e in map(float, p.fixed_energies)
         },
         train=train,
         cc3_sizes={"flow_hidden": p.cc3_flow_hidden, "hidden": p.cc3_hidden},
