@@ -207,6 +207,7 @@ _CC_SMOKE = {
     "timing_energies": [10.0, 50.0, 90.0],
     "n_boot": 3,
     "fixed_energies": [10.0, 50.0, 100.0],
+    "n_diphoton": 10,
 }
 CHAPTERS["06_caloclouds3"] = {
     "smoke": _CC_SMOKE,
@@ -215,6 +216,7 @@ CHAPTERS["06_caloclouds3"] = {
         "n_train": 1500,
         "n_test": 500,
         "n_fixed": 40,
+        "n_diphoton": 100,
         "fixed_energies": [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0],
         "flow_epochs": 30,
         "points": 200000,
@@ -234,6 +236,7 @@ CHAPTERS["06_caloclouds3"] = {
         "n_train": 100000,
         "n_test": 10000,
         "n_fixed": 1000,
+        "n_diphoton": 2000,
         "fixed_energies": [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0],
         "flow_epochs": 100,
         "points": 20000000,

@@ -34,6 +34,8 @@ GOOD = Measured(
     energies=ENERGIES,
     pca={"4%": 1e-3, "100%": 1e-2},
     pca_truth_median={"4%": 0.01, "100%": 0.05},
+    diphoton_gap=0.05,
+    diphoton_sigma=0.04,
 )
 BAD = Measured(
     table2=_table(
@@ -47,18 +49,18 @@ BAD = Measured(
     energies=ENERGIES,
     pca={"4%": 1e-2, "100%": 1e-3},
     pca_truth_median={"4%": 0.06, "100%": 0.05},
+    diphoton_gap=0.6,
+    diphoton_sigma=0.05,
 )
 
 
 def test_good_numbers_reproduce():
-    verdicts = _verdicts(GOOD)
-    assert verdicts.pop("diphoton") == "not yet run"
-    assert set(verdicts.values()) == {"reproduced"}
+    assert set(_verdicts(GOOD).values()) == {"reproduced"}
 
 
 @pytest.mark.parametrize(
     "claim", ["cc3-comparable", "cc3-layer-profiles", "cc3-cog-xy", "cc3-energy-trend",
-              "pca-top4", "cc3-speed"]
+              "pca-top4", "cc3-speed", "diphoton"]
 )  # fmt: skip
 def test_bad_numbers_do_not_reproduce(claim):
     assert _verdicts(BAD)[claim] == "not reproduced"
