@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from calopaper import observables
 from calopaper.datasets import clouds_to_calogan
@@ -18,7 +20,7 @@ from calopaper.sim import supa
 from calopaper.store import Store, default_store
 from calopaper.truth import Source
 
-__all__ = ["calogan_shapes", "supa_summary"]
+__all__ = ["calogan_shapes", "event_figure", "probability_figure", "supa_summary"]
 
 #: Code whose source is part of the stored summaries' key.
 CODE = (__name__, "calopaper.observables", "calopaper.geometry", "calopaper.datasets")
@@ -105,3 +107,31 @@ def calogan_shapes(sources: dict[str, Source], store: Store | None = None) -> di
         label, _, k = name.partition(_SEP)
         shapes[label][k] = value
     return shapes
+
+
+def probability_figure(config: supa.SupaConfig) -> Figure:
+    """Stop, split and pass probability per slice; dotted lines separate the readout layers."""
+    fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
+    p_stop, p_split = config.p_stop(), config.p_split()
+    for label, p in {"stop": p_stop, "split": p_split, "pass": 1 - p_stop - p_split}.items():
+        ax.stairs(p, np.arange(config.n_slices + 1) - 0.5, label=label, lw=2)
+    ax.vlines(np.asarray(config.readout_edges[1:-1]) - 0.5, 0, 1, color="0.5", ls=":")
+    ax.set(xlabel="slice $l$", ylabel="probability per slice")
+    ax.legend(frameon=False)
+    return fig
+
+
+def event_figure(event: np.ndarray, n_layers: int = 3) -> Figure:
+    """One shower's (P, 4) points (eta mm, phi mm, layer, E MeV), a scatter panel per layer.
+
+    Marker size grows with the deposit's energy, colour is log10(E / MeV).
+    """
+    fig, axes = plt.subplots(1, n_layers, figsize=(5 * n_layers, 4.8), layout="constrained")
+    for layer, ax in enumerate(axes):
+        eta, phi, _, energy = event[event[:, 2] == layer].T
+        size = 4 + 40 * energy / event[:, 3].max()
+        scatter = ax.scatter(eta, phi, s=size, c=np.log10(energy), cmap="viridis")
+        title = f"layer {layer}: {len(energy)} deposits, {energy.sum() / 1e3:.1f} GeV"
+        ax.set(title=title, xlabel=r"$\eta$ [mm]", ylabel=r"$\phi$ [mm]", aspect="equal")
+    fig.colorbar(scatter, ax=axes, label=r"$\log_{10}(E$ / MeV$)$")
+    return fig
