@@ -38,7 +38,7 @@ def supa(ctx: BenchContext) -> list[Generator]:
             paper="supa",
             truth="calogan" if preset == "calogan" else "gaam-middle" if preset == "gaam" else "",
             generate=generate,
-            energies=CALOGAN_ENERGIES,
+            energies=CALOGAN_ENERGIES if config.energy_max > config.energy_min else (),
             note=f"SUPA preset {preset!r}, vectorised numpy, {config.particle}",
             network=False,
         )

@@ -7,7 +7,7 @@ import pandas as pd
 
 from calopaper.bench.run import frames
 
-__all__ = ["at_batch", "summary"]
+__all__ = ["PAPER_FIGURES", "at_batch", "measured", "paper_table", "summary"]
 
 
 def _best(timings: pd.DataFrame, generator: str, device: str, threads: int | None) -> pd.Series:
@@ -124,3 +124,38 @@ def measured(result: dict):
         cc3_ms=tuple(energies[CC3]) if len(energies) else (),
         gibbs_share=tuple(gibbs[GIBBS_PREFIX + "e+"] / gibbs[DVAE]) if len(gibbs) else (),
     )
+
+
+#: Each paper's timing figure: bench row -> (paper, figure, hardware).
+PAPER_FIGURES = {
+    "SAVAE (48,48)": ("savae §V", "0.568 ms/shower", "GPU (NVIDIA RTX A5000), batches"),
+    "GAAM inner (192,12)": ("gaam §5", "2040.7 ms/shower", "GPU (2× NVIDIA RTX 3090)"),
+    "GAAM middle (48,48)": ("gaam §5, savae §V", "140.5 ms/shower", "GPU (2× NVIDIA RTX 3090)"),
+    "GAAM outer (24,24)": ("gaam §5", "9.6 ms/shower", "GPU (2× NVIDIA RTX 3090)"),
+    "SUPA paper": ("supa Table 1", "100 ms/shower (Geant4: 1772)", "CPU (not stated)"),
+    DVAE: ("calodvae checklist 3d", "not given; Gibbs sampling dominates", "—"),
+    CC2: ("caloclouds3 §6, Fig. 14", "CC3 > 6× faster than CC2", "1 CPU thread"),
+    CC3: ("caloclouds3 §6, Fig. 14", "~100× faster than Geant4", "1 CPU thread"),
+}
+
+
+def paper_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Each paper's timing figure beside ours (``summary`` rows on the CPU), GPU figures marked."""
+    ours = table[table["device"] == "cpu"].set_index("generator")
+    rows = []
+    for name, (paper, figure, hardware) in PAPER_FIGURES.items():
+        row = ours.loc[name] if name in ours.index else None
+        timed = row is not None and row["status"] == "ok"
+        rows.append(
+            {
+                "generator": name,
+                "paper": paper,
+                "paper's figure": figure,
+                "paper's hardware": hardware,
+                "ours @1 [ms/shower]": row["ms @1 (1 thread)"] if timed else np.nan,
+                "ours best [ms/shower]": row["best ms (1 thread)"] if timed else np.nan,
+                "at batch": row["at batch"] if timed else np.nan,
+                "our hardware": "1 CPU thread" if timed else "not timed",
+            }
+        )
+    return pd.DataFrame(rows)

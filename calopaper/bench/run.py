@@ -2,8 +2,10 @@
 
 One measurement is ``timing.time_per_shower``: one warm-up call dropped, then timed calls of
 the same batch until at least ``min_repeats`` calls and ``min_seconds`` (at most
-``max_repeats``); the median ms/shower with its spread. A row's batch stops growing once one
-call would take longer than ``max_call_seconds`` (predicted from the previous batch). The rows
+``max_repeats``, and no more than ``budget_seconds``); the median ms/shower with its spread.
+The warm-up call is made once per scan (a generator on a device with a thread count), as
+CaloClouds' timing scripts drop their first call. A scan over batch sizes stops after a
+call longer than ``max_call_seconds`` or before one predicted to take eight times that. The rows
 are cached in the store, keyed by the plan, the machine, the code and the stored models, so a
 rebuild on the same machine reads them back.
 """
@@ -48,21 +50,24 @@ class Plan:
         min_repeats, min_seconds, max_repeats: timed calls per measurement (see module doc).
         budget_seconds: no more timed calls once a measurement (with its warm-up) took this
             long; at least one is made.
-        max_call_seconds: a row's batch stops growing when a call would take longer.
-        energy_batch: showers per call when timing against incident energy (one thread).
+        max_call_seconds: a batch scan stops after a call longer than this, or before a
+            batch whose call would take eight times this if time per call grew in proportion
+            to the batch.
+        energy_batch: showers per call when timing against incident energy (one thread; at
+            most the largest batch the scan reached).
         max_energies: time at most this many of a generator's energies, the lowest and the
             highest first (0: all).
     """
 
-    batches: tuple[int, ...] = (1, 4, 16, 64, 256, 1024)
+    batches: tuple[int, ...] = (1, 16, 128, 1024)
     threads: tuple[int, ...] = (1, 0)
-    more_threads_batches: tuple[int, ...] = (1, 64, 1024)
+    more_threads_batches: tuple[int, ...] = (1, 128, 1024)
     min_repeats: int = 3
     min_seconds: float = 0.25
     max_repeats: int = 10
     budget_seconds: float = 3.0
-    max_call_seconds: float = 1.5
-    energy_batch: int = 64
+    max_call_seconds: float = 4.0
+    energy_batch: int = 128
     max_energies: int = 0
 
     def __post_init__(self) -> None:
@@ -83,17 +88,18 @@ PLANS = {
         min_seconds=0.0,
         max_repeats=1,
         budget_seconds=1.0,
-        max_call_seconds=0.3,
+        max_call_seconds=0.5,
         energy_batch=8,
         max_energies=2,
     ),
     "book": Plan(),
     "paper": Plan(
+        batches=(1, 4, 16, 64, 256, 1024),
         more_threads_batches=(1, 4, 16, 64, 256, 1024),
         min_seconds=1.0,
         max_repeats=20,
         budget_seconds=60.0,
-        max_call_seconds=10.0,
+        max_call_seconds=60.0,
     ),
 }
 
@@ -152,12 +158,16 @@ def _row(entry: Entry, device: str, **fields) -> dict:
     return base | fields
 
 
-def _time(entry: Entry, plan: Plan, device: str, threads: int, batch: int, energy) -> dict:
+def _time(
+    entry: Entry, plan: Plan, device: str, threads: int, batch: int, energy, warmup: int
+) -> dict:
+    """One measurement as a timing row (``warmup`` untimed calls first)."""
     g = entry.generator
     t = time_per_shower(
         lambda n: g.generate(n, energy),
         batch,
         repeats=plan.min_repeats,
+        warmup=warmup,
         min_seconds=plan.min_seconds,
         max_repeats=plan.max_repeats,
         budget_seconds=plan.budget_seconds,
@@ -178,6 +188,12 @@ def _time(entry: Entry, plan: Plan, device: str, threads: int, batch: int, energ
     )
 
 
+def _too_long(last: dict, batch: int, plan: Plan) -> bool:
+    """Whether a batch scan stops before ``batch`` (see ``Plan.max_call_seconds``)."""
+    call = last["ms"] * last["batch"] / 1e3
+    return call > plan.max_call_seconds or call * batch / last["batch"] > 8 * plan.max_call_seconds
+
+
 def _sizes(batches: tuple[int, ...], cap: int | None) -> list[int]:
     """Batch sizes in order, within ``cap``; the caller stops when a call grows too long."""
     return [b for b in batches if cap is None or b <= cap]
@@ -189,13 +205,6 @@ def _chosen(energies: tuple[float, ...], most: int) -> list[float]:
     if most <= 0 or len(ordered) <= most:
         return ordered
     return sorted([ordered[0], ordered[-1], *ordered[1:-1]][:most])
-
-
-def _too_long(last: dict, batch: int, plan: Plan) -> bool:
-    """Whether to stop a batch scan: the last call took longer than ``max_call_seconds``, or
-    this batch would take four times that if the time per shower stayed as it was."""
-    call = last["ms"] * last["batch"] / 1e3
-    return call > plan.max_call_seconds or last["ms"] * batch / 1e3 > 4 * plan.max_call_seconds
 
 
 def _measure_entry(entry: Entry, plan: Plan, device: str) -> tuple[list[dict], dict]:
@@ -219,21 +228,20 @@ def _measure_entry(entry: Entry, plan: Plan, device: str) -> tuple[list[dict], d
             facts["macs"] = g.macs(None) if g.macs else count_macs(g.generate, None)
     rows = []
     threads = _thread_counts(plan) if (device == "cpu" and g.network) else [1]
-    for n_threads in threads:
-        scan = len(rows)
+    for n_threads in threads:  # one warm-up call per scan, dropped (CaloClouds' method)
+        scan: list[dict] = []
         batches = plan.batches if n_threads == 1 else plan.more_threads_batches
         for batch in _sizes(batches, g.max_batch):
-            if len(rows) > scan and _too_long(rows[-1], batch, plan):
+            if scan and _too_long(scan[-1], batch, plan):
                 break
-            rows.append(_time(entry, plan, device, n_threads, batch, None) | {"kind": "batch"})
-    one = [r for r in rows if r["threads"] == 1]
-    fastest = min(one, key=lambda r: r["ms"]) if one else None
+            row = _time(entry, plan, device, n_threads, batch, None, warmup=int(not scan))
+            scan.append(row | {"kind": "batch"})
+        rows += scan
+    reached = max((r["batch"] for r in rows if r["threads"] == 1), default=plan.energy_batch)
     for energy in _chosen(g.energies, plan.max_energies):
-        batch = min(plan.energy_batch, g.max_batch or plan.energy_batch)
-        if fastest is not None:  # no bigger a call than the batch scan allowed
-            affordable = max(1, int(plan.max_call_seconds * 1e3 / fastest["ms"]))
-            batch = max(1, min(batch, affordable, max(r["batch"] for r in one)))
-        rows.append(_time(entry, plan, device, 1, batch, energy) | {"kind": "energy"})
+        batch = min(plan.energy_batch, reached)
+        row = _time(entry, plan, device, 1, batch, energy, warmup=int(not rows))
+        rows.append(row | {"kind": "energy"})
     return rows, facts
 
 

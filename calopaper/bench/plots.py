@@ -1,0 +1,146 @@
+"""The speed chapter's figures: ms/shower against batch size and energy, and the scoreboard."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from calopaper import plotting
+
+__all__ = ["batch_curves", "energy_curves", "scoreboard"]
+
+#: House-colour name of each bench family.
+_FAMILY_COLOUR = {
+    "SUPA": "SUPA",
+    "reference simulator": "GFlash",
+    "SAVAE": "SAVAE",
+    "GAAM": "GAAM",
+    "CaloDVAE": "CaloDVAE",
+    "CaloFlow": "CaloFlow",
+    "CaloClouds": "CaloClouds3",
+}
+
+
+def _colour(generator: str, family: str) -> str:
+    for name in ("unconditional ARM", "geometry-specific", "CC2", "CC3"):
+        if generator.startswith(name):
+            return plotting.colour({"CC2": "CaloClouds2", "CC3": "CaloClouds3"}.get(name, name))
+    return plotting.colour(_FAMILY_COLOUR.get(family, generator))
+
+
+def _styles(names: list[str]) -> dict[str, str]:
+    """Line styles that tell apart the rows of one family (same colour)."""
+    return dict(zip(names, ["-", "--", ":", "-.", (0, (5, 1)), (0, (1, 1))] * 4, strict=False))
+
+
+def batch_curves(timings: pd.DataFrame, device: str = "cpu"):
+    """ms/shower (median, spread as error bars) against batch size, one panel per thread count.
+
+    Returns:
+        The figure (log-log axes; one line per generator in its family's colour).
+    """
+    rows = timings[(timings["kind"] == "batch") & (timings["device"] == device)]
+    counts = sorted(rows["threads"].unique())
+    fig, axes = plt.subplots(
+        1,
+        max(1, len(counts)),
+        figsize=(7 * max(1, len(counts)), 5.5),
+        layout="constrained",
+        squeeze=False,
+        sharey=True,
+    )
+    for ax, threads in zip(axes[0], counts, strict=False):
+        part = rows[rows["threads"] == threads]
+        for family, group in part.groupby("family", sort=False):
+            styles = _styles(list(group["generator"].unique()))
+            for name, line in group.groupby("generator", sort=False):
+                line = line.sort_values("batch")
+                ax.errorbar(
+                    line["batch"],
+                    line["ms"],
+                    yerr=line["spread"],
+                    label=name,
+                    color=_colour(name, family),
+                    ls=styles[name],
+                    marker="o",
+                    ms=3,
+                    capsize=2,
+                )
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="showers per call (batch size)",
+            title=f"{device.upper()}, {threads} thread{'s' if threads > 1 else ''}",
+        )
+    axes[0][0].set_ylabel("generation time [ms / shower]")
+    axes[0][-1].legend(
+        frameon=False, fontsize="x-small", loc="center left", bbox_to_anchor=(1, 0.5)
+    )
+    return fig
+
+
+def energy_curves(timings: pd.DataFrame, device: str = "cpu"):
+    """ms/shower against incident energy for the generators whose cost depends on it."""
+    rows = timings[(timings["kind"] == "energy") & (timings["device"] == device)]
+    fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
+    for family, group in rows.groupby("family", sort=False):
+        styles = _styles(list(group["generator"].unique()))
+        for name, line in group.groupby("generator", sort=False):
+            line = line.sort_values("energy")
+            label = f"{name} (batch {int(line['batch'].iloc[0])})"
+            ax.errorbar(
+                line["energy"],
+                line["ms"],
+                yerr=line["spread"],
+                label=label,
+                color=_colour(name, family),
+                ls=styles[name],
+                marker="o",
+                ms=3,
+                capsize=2,
+            )
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="incident energy [GeV]",
+        ylabel="generation time [ms / shower]",
+        title=f"{device.upper()}, 1 thread",
+    )
+    ax.legend(frameon=False, fontsize="x-small", loc="center left", bbox_to_anchor=(1, 0.5))
+    return fig
+
+
+def scoreboard(board: pd.DataFrame, simulators: dict[str, float], titles: dict[str, str]):
+    """Fidelity (mean W1/σ_truth) against ms/shower, one panel per shared truth.
+
+    Args:
+        board: ``scoreboard.table`` rows with status "ok".
+        simulators: truth -> ms/shower of the simulator that made it (dotted vertical line).
+        titles: truth -> panel title.
+    """
+    done = board[board["status"] == "ok"]
+    truths = [t for t in titles if t in set(done["truth"])] or list(titles)[:1]
+    fig, axes = plt.subplots(
+        1, len(truths), figsize=(5.5 * len(truths), 5), layout="constrained", squeeze=False
+    )
+    for ax, truth in zip(axes[0], truths, strict=True):
+        part = done[done["truth"] == truth]
+        for _, row in part.iterrows():
+            where = (row["ms/shower"], row["fidelity"])
+            name = row["generator"]
+            ax.scatter(*where, color=_colour(name, row.get("family", "")), s=40, zorder=3)
+            ax.annotate(name, where, fontsize="x-small", xytext=(4, 4), textcoords="offset points")
+        if len(part):
+            ax.axhline(part["floor"].median(), color="0.5", ls="--", lw=1, label="truth floor")
+        if np.isfinite(simulators.get(truth, np.nan)):
+            ax.axvline(simulators[truth], color="0.3", ls=":", lw=1, label="its simulator")
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="generation time [ms / shower, 1 CPU thread]",
+            title=titles[truth],
+        )
+        ax.legend(frameon=False, fontsize="x-small")
+    axes[0][0].set_ylabel(r"mean $W_1 / \sigma_\mathrm{truth}$ (lower is better)")
+    return fig
