@@ -224,3 +224,14 @@ def test_bad_energy_override():
         simulate(PRESETS["paper"], 5, energy=-5.0)
     with pytest.raises(ValueError, match="energy = "):
         simulate(PRESETS["paper"], 5, energy=(1.0, 2.0, 3.0))
+
+
+def test_cli_simulates_the_reference_preset(tmp_path):
+    from calopaper.cli import main
+    from calopaper.datasets import read_points
+
+    out = tmp_path / "reference.h5"
+    argv = ["simulate", "supa", "--preset", "reference", "-n", "4", "-o", str(out)]
+    assert main(argv) == 0
+    clouds = read_points(out)
+    assert len(clouds) == 4 and clouds.attrs["rotation"] == "reference"
