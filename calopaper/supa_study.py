@@ -107,6 +107,14 @@ def _w1(truth: np.ndarray, model: np.ndarray) -> float:
     return float(stats.wasserstein_distance(truth, model))
 
 
+def _distances(truth: np.ndarray, models: np.ndarray) -> np.ndarray:
+    """(K, N) truth and (M, K, N) model values -> (K, M) W1, all at once where nothing is NaN."""
+    d = np.abs(np.sort(models, axis=2) - np.sort(truth, axis=1)[None]).mean(axis=2).T
+    for k, j in zip(*np.nonzero(~np.isfinite(d)), strict=True):
+        d[k, j] = _w1(truth[k], models[j, k])
+    return d
+
+
 def _ranks(distances: np.ndarray) -> np.ndarray:
     """(n_marginals, n_models) distances -> per-model average rank (ties share the mean rank)."""
     return stats.rankdata(distances, axis=1).mean(axis=0)
@@ -184,10 +192,7 @@ def score(
     nll_matrix = np.stack([np.asarray((nll or {}).get(x, np.full(n, np.nan))) for x in names])
 
     def scores(index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        d = np.array(
-            [[_w1(t[k, index], m[j, k, index]) / scale[k] for j in range(len(names))]
-             for k in range(len(keys))]
-        )  # fmt: skip
+        d = _distances(t[:, index], m[:, :, index]) / scale[:, None]
         mean_nll = nll_matrix[:, index].mean(axis=1) if nll else np.full(len(names), np.nan)
         return d, mean_nll, d.mean(axis=0), _ranks(d)
 
