@@ -106,7 +106,7 @@ def karras_sigmas(
     Example:
         >>> s = karras_sigmas(3)
         >>> [round(float(v), 3) for v in s]
-        [80.0, 2.373, 0.002, 0.0]
+        [80.0, 2.515, 0.002, 0.0]
     """
     if n < 2:
         msg = f"karras_sigmas needs n >= 2 noise levels, got {n}"

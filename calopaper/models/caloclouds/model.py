@@ -52,7 +52,7 @@ VERSIONS = {
 #: CC2's conditioning scale of the number of points.
 CC2_POINTS_NORM = 6000.0
 #: Points per forward pass at generation.
-CHUNK = 8192
+CHUNK = 32768
 
 
 @dataclass(frozen=True)
@@ -219,7 +219,7 @@ class CaloClouds(nn.Module):
         noise = torch.randn(int(total.sum()), 4, generator=generator)
         index = torch.as_tensor(shower)
         parts = [noise[:0]]
-        for lo in range(0, len(noise), CHUNK):  # chunks that stay in the CPU cache: 3x faster
+        for lo in range(0, len(noise), CHUNK):  # bounded memory
             x, i = noise[lo : lo + CHUNK], index[lo : lo + CHUNK]
             if steps:
                 denoise = lambda x, s, i=i: self.teacher(x, s, cond, i)  # noqa: E731

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from calopaper.models.caloclouds.data import BarrelSource
-from calopaper.models.caloclouds.model import CaloClouds, version
+from calopaper.models.caloclouds.model import CHUNK, CaloClouds, version
 from calopaper.models.caloclouds.pipeline import (
     CODE,
     TrainConfig,
@@ -178,8 +178,8 @@ def core_ms(model: CaloClouds, energy: float, points: int, n: int, repeats: int 
             start = time.perf_counter()
             with torch.no_grad():
                 model.flow.sample(model.flow_conditioning(e, d))
-                for lo in range(0, len(noise), 8192):
-                    model.student(noise[lo : lo + 8192] * 80, 80.0, cond, index[lo : lo + 8192])
+                for lo in range(0, len(noise), CHUNK):
+                    model.student(noise[lo : lo + CHUNK] * 80, 80.0, cond, index[lo : lo + CHUNK])
             if k:  # the first call warms up
                 best = min(best, time.perf_counter() - start)
         return 1e3 * best / n
