@@ -18,7 +18,7 @@ from calopaper.timing import torch_threads
 __all__ = ["count_macs", "matmul_rate"]
 
 
-def count_macs(generate: Callable[[int, float | None], object], energy: float | None, n: int = 4):
+def count_macs(generate: Callable[[int, float | None], object], energy: float | None, n: int = 1):
     """Multiply-adds per shower of ``generate(n, energy)``, counted by torch (not timed).
 
     ``torch.utils.flop_counter.FlopCounterMode`` counts the FLOPs of matrix products,

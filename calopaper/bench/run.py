@@ -5,7 +5,8 @@ the same batch until at least ``min_repeats`` calls and ``min_seconds`` (at most
 ``max_repeats``, and no more than ``budget_seconds``); the median ms/shower with its spread.
 The warm-up call is made once per scan (a generator on a device with a thread count), as
 CaloClouds' timing scripts drop their first call. A scan over batch sizes stops after a
-call longer than ``max_call_seconds`` or before one predicted to take eight times that. The rows
+call longer than ``max_call_seconds`` or before one predicted to take eight times that; a
+generator whose first one-thread call took longer is not timed with more threads. The rows
 are cached in the store, keyed by the plan, the machine, the code and the stored models, so a
 rebuild on the same machine reads them back.
 """
@@ -207,6 +208,13 @@ def _chosen(energies: tuple[float, ...], most: int) -> list[float]:
     return sorted([ordered[0], ordered[-1], *ordered[1:-1]][:most])
 
 
+def _slow(rows: list[dict], plan: Plan) -> bool:
+    """Whether one thread's first call took longer than ``max_call_seconds``: such a generator
+    (e.g. one that generates cell after cell) is not timed again with more threads."""
+    first = [r for r in rows if r["threads"] == 1 and r["kind"] == "batch"][:1]
+    return bool(first) and first[0]["ms"] * first[0]["batch"] / 1e3 > plan.max_call_seconds
+
+
 def _measure_entry(entry: Entry, plan: Plan, device: str) -> tuple[list[dict], dict]:
     """Timing rows of one generator and its static facts (MACs, training time)."""
     g = entry.generator
@@ -230,6 +238,8 @@ def _measure_entry(entry: Entry, plan: Plan, device: str) -> tuple[list[dict], d
     threads = _thread_counts(plan) if (device == "cpu" and g.network) else [1]
     for n_threads in threads:  # one warm-up call per scan, dropped (CaloClouds' method)
         scan: list[dict] = []
+        if n_threads > 1 and _slow(rows, plan):
+            break
         batches = plan.batches if n_threads == 1 else plan.more_threads_batches
         for batch in _sizes(batches, g.max_batch):
             if scan and _too_long(scan[-1], batch, plan):
@@ -278,6 +288,8 @@ def measure(
             if entry.generator is None:
                 facts.append(_row(entry, dev))
                 continue
+            if dev != "cpu" and not entry.generator.network:
+                continue  # a numpy simulator runs on the CPU whatever the device
             try:
                 rows, fact = _measure_entry(entry, plan, dev)
             except Exception as e:  # noqa: BLE001 - one failing generator is a row, not a crash
