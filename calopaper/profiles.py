@@ -158,7 +158,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "book": {
             "n_showers": 1200,
-            "epochs": 8,
+            "epochs": 6,
             "n_samples": 240,
             "inner_segmentations": ["48x4", "48x12", "192x4", "192x12"],
             "n_timing": 100,
