@@ -210,7 +210,7 @@ def draw_binned(
         ratio = np.divide(c, ref, out=np.full(len(c), np.nan), where=ref > 0)
         ax_ratio.stairs(ratio, edges, color=colour(name), lw=1.2)
     ax_ratio.axhline(1, color="0.4", lw=0.8, ls="--")
-    ax_ratio.set(ylim=(0.5, 1.5), xlabel=xlabel, ylabel="ratio")
+    ax_ratio.set(ylim=(0.0, 2.0), xlabel=xlabel, ylabel="ratio")
     ax.set(ylabel="fraction")
     if logx:
         ax.set_xscale("log")
