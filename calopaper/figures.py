@@ -12,13 +12,15 @@ import hashlib
 import io
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import Image
-from matplotlib.figure import Figure
 
 from calopaper.store import Store, default_store
+
+if TYPE_CHECKING:
+    from IPython.display import Image
+    from matplotlib.figure import Figure
 
 __all__ = ["cached", "digest"]
 
@@ -81,6 +83,9 @@ def cached(
     Raises:
         TypeError: an argument whose content cannot be keyed (e.g. an open file).
     """
+    import matplotlib.pyplot as plt
+    from IPython.display import Image
+
     store = store or default_store()
     key = {"draw": f"{draw.__module__}.{draw.__qualname__}", "arguments": digest(*args, **kwargs)}
 

@@ -15,7 +15,7 @@ from calopaper.datasets import clouds_to_calogan, read_calogan, split
 from calopaper.geometry import CALOGAN
 from calopaper.models.dvae.preprocessing import CALOGAN_LAYERS, flatten_layers, split_layers
 from calopaper.results import CellSamples
-from calopaper.store import Store
+from calopaper.store import Store, default_store
 from calopaper.truth import Source
 
 __all__ = [
@@ -58,13 +58,21 @@ def read_cells(source: Source, store: Store | None = None) -> tuple[np.ndarray, 
     """A source's showers as (N, 504) float32 cells [MeV] and (N,) incident energies [GeV].
 
     A ``source.path`` is read as a CaloGAN-layout file (``datasets.read_calogan``); a simulator
-    source is simulated once (store) and rebinned into the CaloGAN cells.
+    source is simulated once and rebinned into the CaloGAN cells once, both through the store.
     """
     if source.path:
         layers = read_calogan(source.path)
-    else:
+        return flatten_layers(layers), layers["energy"]
+    store = store or default_store()
+
+    def build(tmp: Path) -> None:
         layers = clouds_to_calogan(source.clouds(store, progress=False))
-    return flatten_layers(layers), layers["energy"]
+        np.savez(tmp, cells=flatten_layers(layers), energy=layers["energy"])
+
+    code = ("calopaper.datasets", "calopaper.geometry", "calopaper.models.dvae.preprocessing")
+    path = store.get_or_build("dvae/cells", {"source": source.key}, build, suffix=".npz", code=code)
+    with np.load(path) as f:
+        return f["cells"], f["energy"]
 
 
 def cell_samples(cells: np.ndarray, energy: np.ndarray | float, attrs: dict) -> CellSamples:

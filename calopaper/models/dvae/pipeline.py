@@ -8,14 +8,17 @@ both configs, the showers' ``Source.key`` and the model's code) or trains and st
 
 from __future__ import annotations
 
+import json
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from itertools import product
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from calopaper import metrics, training
+from calopaper.figures import digest
 from calopaper.models.dvae.data import (
     SHAPES,
     Showers,
@@ -25,7 +28,8 @@ from calopaper.models.dvae.data import (
 )
 from calopaper.models.dvae.model import DVAE, DVAEConfig, architecture
 from calopaper.models.dvae.preprocessing import CellStandardiser
-from calopaper.store import Store
+from calopaper.sim.speed import machine
+from calopaper.store import Store, default_store
 from calopaper.timing import time_per_shower
 from calopaper.training import FitConfig, History
 from calopaper.truth import Source
@@ -38,6 +42,7 @@ __all__ = [
     "configure",
     "fit",
     "generation_timing",
+    "response_figure",
     "non_showering_check",
     "reconstruct",
     "sample",
@@ -45,9 +50,19 @@ __all__ = [
     "trained",
 ]
 
-#: Code whose source is part of a trained model's key: the whole package and the rebinning of
-#: simulated showers into the CaloGAN cells.
-CODE = ("calopaper.models.dvae", "calopaper.geometry", "calopaper.datasets")
+#: Code whose source is part of a trained model's key: the modules that build, train and run the
+#: model and those that turn simulated showers into its CaloGAN cells (``training.trained`` adds
+#: ``model``). This module is not among them, so changing how models are evaluated or cached does
+#: not retrain them.
+CODE = (
+    "calopaper.models.dvae.rbm",
+    "calopaper.models.dvae.preprocessing",
+    "calopaper.models.dvae.data",
+    "calopaper.geometry",
+    "calopaper.datasets",
+)
+#: Code behind the stored evaluations of this module (ablation rows, timings).
+EVALUATION_CODE = (*CODE, "calopaper.models.dvae.model", __name__)
 
 
 def configure(showers: Showers, name: str = "I", scale: float = 1.0, **fields) -> DVAEConfig:
@@ -243,13 +258,38 @@ def select(
     return candidates
 
 
-def generation_timing(model: DVAE, n: int, seed: int = 0) -> dict[str, float]:
+def generation_timing(
+    model: DVAE, n: int, seed: int = 0, store: Store | None = None
+) -> dict[str, float]:
     """Per-shower time of the whole generation and of the RBM's Gibbs sampling alone, at 50 GeV.
 
-    ``.cpu()`` waits for a GPU to finish. Returns a row of the chapter's timing table:
-    ``"ms/shower"``, ``"Gibbs sampling ms/shower"``, their ratio ``"Gibbs share"`` and the
-    model's ``"parameters"``.
+    ``.cpu()`` waits for a GPU to finish. Stored, keyed by the model's weights and config, ``n``,
+    ``seed``, the device and ``sim.speed.machine()``: a rebuild on the same machine reads it back.
+    Returns a row of the chapter's timing table: ``"ms/shower"``, ``"Gibbs sampling ms/shower"``,
+    their ratio ``"Gibbs share"`` and the model's ``"parameters"``.
     """
+    weights = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    key = {
+        "weights": digest(weights),
+        "config": asdict(model.config),
+        "n": n,
+        "seed": seed,
+        "device": str(model.prior.weight.device),
+        "machine": machine(),
+    }
+
+    def build(tmp: Path) -> None:
+        tmp.write_text(json.dumps(_time_generation(model, n, seed)))
+
+    store = store or default_store()
+    path = store.get_or_build(
+        "timings/dvae", key, build, suffix=".timing.json", code=EVALUATION_CODE
+    )
+    return json.loads(path.read_text())
+
+
+def _time_generation(model: DVAE, n: int, seed: int) -> dict[str, float]:
+    """The measurement behind :func:`generation_timing`."""
     generator = torch.Generator().manual_seed(seed)
 
     def generate(k: int) -> torch.Tensor:
@@ -368,13 +408,66 @@ def ablation(
     """
     configs = {"reference code (main model)": config}
     configs |= {name: replace(config, **fields) for name, fields in ABLATIONS.items()}
-    cells, energy = showers.part("val")
-    rows = []
-    for c in select(configs, fit_config, showers, seed=seed, device=device, store=store):
-        check = non_showering_check(c.model, cells, energy, sweeps, seed)
-        rows.append(
-            {"setting": c.name, "mean KS": c.mean_ks}
-            | {f"non-showering: {k}": v for k, v in check.items()}
-            | {"training [s]": c.history.seconds}
-        )
-    return rows
+    store = store or default_store()
+    key = {
+        "configs": {name: asdict(c) for name, c in configs.items()},
+        "fit": asdict(fit_config),
+        "data": showers.key,
+        "seed": seed,
+        "sweeps": list(sweeps),
+    }
+
+    def build(tmp: Path) -> None:
+        cells, energy = showers.part("val")
+        rows = []
+        for c in select(configs, fit_config, showers, seed=seed, device=device, store=store):
+            check = non_showering_check(c.model, cells, energy, sweeps, seed)
+            rows.append(
+                {"setting": c.name, "mean KS": c.mean_ks}
+                | {f"non-showering: {k}": v for k, v in check.items()}
+                | {"training [s]": c.history.seconds}
+            )
+        tmp.write_text(json.dumps(rows))
+
+    path = store.get_or_build(
+        "evaluations/dvae_ablation", key, build, suffix=".rows.json", code=EVALUATION_CODE
+    )
+    return json.loads(path.read_text())
+
+
+def response_figure(
+    responses: Mapping[str, EnergyResponse],
+    colours: Mapping[str, str],
+    titles: Mapping[str, str],
+):
+    """calodvae Fig. 4: E_tot at every requested energy, one panel per particle.
+
+    Args:
+        responses: particle -> its ``EnergyResponse`` (truth and models).
+        colours: model label -> colour; the truth is filled grey.
+        titles: particle -> its name in mathtext.
+
+    Returns:
+        The figure: logarithmic axes, requested energies dotted.
+    """
+    import matplotlib.pyplot as plt
+
+    from calopaper import plotting
+
+    fig, axes = plt.subplots(
+        1, len(responses), figsize=(6.5 * len(responses), 4.5), layout="constrained", squeeze=False
+    )
+    bins = np.geomspace(0.05, 300.0, 121)  # GeV; logarithmic, shared by all requested energies
+    style = {"truth_label": "SUPA", "density": False, "logy": True, "colours": dict(colours)}
+    for ax, (q, r) in zip(axes[0], responses.items(), strict=True):
+        models = [label for label in r.labels if label != "truth"]
+        for e in r.energies:
+            fake = {name: r.total(name, e) for name in models}
+            plotting.hist_compare(r.total("truth", e), fake, bins, ax=ax, **style)
+            ax.axvline(e, color="0.3", ls=":", lw=0.8)
+        legend = dict(zip(*ax.get_legend_handles_labels()[::-1], strict=True))
+        ax.legend(legend.values(), legend.keys(), frameon=False, fontsize="small")
+        ax.set(xscale="log", xlabel=r"$E_\mathrm{tot}$ [GeV]")
+        requested = ", ".join(f"{e:g}" for e in r.energies)
+        ax.set_title(f"{titles.get(q, q)}: requested {requested} GeV (dotted)", fontsize=11)
+    return fig
