@@ -67,23 +67,15 @@ def reference_simulator(ctx: BenchContext) -> list[Generator]:
     return [make("calogan", CALOGAN_ENERGIES), make("ild", ILD_ENERGIES)]
 
 
-def _savae_fit(ctx: BenchContext):
-    from calopaper.geometry import SAVAE_INTERP, SAVAE_TRAIN
+def savae(ctx: BenchContext) -> list[Generator]:
+    """Chapter 2's main SAVAE and its geometry-specific (48,48) model, generating (48,48)."""
     from calopaper.models import savae as family
-    from calopaper.training import FitConfig
-    from calopaper.truth import Source
 
     p = ctx.chapter_parameters("02_savae")
-    source = Source("supa", "gaam", p.n_showers, p.seed)
-    showers = family.Showers.load(source, SAVAE_TRAIN + SAVAE_INTERP, p.seed, store=ctx.store)
-    config = family.SAVAEConfig(latent_dim=p.latent_dim, hidden=p.hidden, beta=p.beta)
-    fit = FitConfig(epochs=p.epochs, batch_size=p.batch_size, lr=p.lr, seed=p.seed)
-    return family, showers, config, fit
-
-
-def savae(ctx: BenchContext) -> list[Generator]:
-    """Chapter 2's SAVAE and its geometry-specific (48,48) model, generating (48,48) showers."""
-    family, showers, config, fit = _savae_fit(ctx)
+    showers = family.chapter_showers(p, store=ctx.store, progress=False)
+    config, fit, variant, _ = family.chapter_main(
+        p, showers, device=ctx.device, store=ctx.store, progress=False
+    )
     rows = []
     for label, cfg, stem in (
         ("SAVAE (48,48)", config, "savae"),
@@ -105,8 +97,8 @@ def savae(ctx: BenchContext) -> list[Generator]:
                 training_seconds=history.seconds,
                 samples=f"02_savae/{stem or 'geometry_specific'}",
                 truth_samples="02_savae/truth",
-                note=f"chapter 2, {ctx.profile} profile: latent {cfg.latent_dim}, "
-                f"hidden {cfg.hidden}, trained on {', '.join(cfg.segmentations)}",
+                note=f"chapter 2, {ctx.profile} profile, variant {variant!r}: latent "
+                f"{cfg.latent_dim}, hidden {cfg.hidden}, trained on {', '.join(cfg.segmentations)}",
             )
         )
     return rows

@@ -6,7 +6,8 @@ the same batch until at least ``min_repeats`` calls and ``min_seconds`` (at most
 The warm-up call is made once per scan (a generator on a device with a thread count), as
 CaloClouds' timing scripts drop their first call. A scan over batch sizes stops after a
 call longer than ``max_call_seconds`` or before one predicted to take eight times that; a
-generator whose first one-thread call took longer is not timed with more threads. The rows
+generator whose first one-thread call took longer is not timed with more threads; the plan's
+``required_batch`` is always timed on one thread (the claims compare generators there). The rows
 are cached in the store, keyed by the plan, the machine, the code and the stored models, so a
 rebuild on the same machine reads them back.
 """
@@ -54,6 +55,8 @@ class Plan:
         max_call_seconds: a batch scan stops after a call longer than this, or before a
             batch whose call would take eight times this if time per call grew in proportion
             to the batch.
+        required_batch: timed on one thread whatever the stop rule (the batch at which the
+            claims compare generators); 0: none.
         energy_batch: showers per call when timing against incident energy (one thread; at
             most the largest batch the scan reached).
         max_energies: time at most this many of a generator's energies, the lowest and the
@@ -68,6 +71,7 @@ class Plan:
     max_repeats: int = 10
     budget_seconds: float = 3.0
     max_call_seconds: float = 4.0
+    required_batch: int = 128
     energy_batch: int = 128
     max_energies: int = 0
 
@@ -90,6 +94,7 @@ PLANS = {
         max_repeats=1,
         budget_seconds=1.0,
         max_call_seconds=0.5,
+        required_batch=16,
         energy_batch=8,
         max_energies=2,
     ),
@@ -241,9 +246,11 @@ def _measure_entry(entry: Entry, plan: Plan, device: str) -> tuple[list[dict], d
         if n_threads > 1 and _slow(rows, plan):
             break
         batches = plan.batches if n_threads == 1 else plan.more_threads_batches
+        stopped = False
         for batch in _sizes(batches, g.max_batch):
-            if scan and _too_long(scan[-1], batch, plan):
-                break
+            stopped = stopped or bool(scan) and _too_long(scan[-1], batch, plan)
+            if stopped and not (n_threads == 1 and batch == plan.required_batch):
+                continue
             row = _time(entry, plan, device, n_threads, batch, None, warmup=int(not scan))
             scan.append(row | {"kind": "batch"})
         rows += scan
