@@ -11,14 +11,14 @@ __all__ = ["PAPER_FIGURES", "at_batch", "measured", "paper_table", "summary"]
 
 
 def _best(timings: pd.DataFrame, generator: str, device: str, threads: int | None) -> pd.Series:
-    """The fastest batch-scan row of a generator (median ms/shower) on a device and threads."""
+    """The fastest batch-scan row of a generator (median ms/shower) on a device, on one thread
+    (``threads=1``) or on more (``None``); None when there is no such row."""
     rows = timings[
         (timings["generator"] == generator)
         & (timings["device"] == device)
         & (timings["kind"] == "batch")
     ]
-    if threads is not None:
-        rows = rows[rows["threads"] == threads]
+    rows = rows[rows["threads"] == threads] if threads == 1 else rows[rows["threads"] > 1]
     return rows.loc[rows["ms"].idxmin()] if len(rows) else None
 
 
@@ -26,8 +26,9 @@ def summary(result: dict) -> pd.DataFrame:
     """One row per generator and device: ms/shower at batch 1 and at its best batch (one
     thread, all threads), MACs per shower, the matmul floor, training time, or why not timed.
 
-    Columns: generator, device, ms @1 (1 thread), best ms (1 thread), at batch,
-    best ms (all threads), MACs/shower, floor ms, × floor, training [s], status.
+    Columns: generator, device, ms @1 (1 thread), best ms (1 thread), spread, at batch,
+    best ms (all cores) (NaN: not timed with more threads), MACs/shower, floor ms, × floor,
+    training [s], status.
     """
     timings, generators, matmul = frames(result)
     rows = []
@@ -47,7 +48,7 @@ def summary(result: dict) -> pd.DataFrame:
             "best ms (1 thread)": best,
             "spread": one["spread"] if one is not None else np.nan,
             "at batch": one["batch"] if one is not None else np.nan,
-            "best ms (all threads)": every["ms"] if every is not None else np.nan,
+            "best ms (all cores)": every["ms"] if every is not None else np.nan,
             "MACs/shower": macs,
             "floor ms": floor,
             "× floor": best / floor if floor and floor > 0 else np.nan,
