@@ -72,7 +72,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "05_supa": {
         "smoke": {"n_showers": 300, "n_bench": 200, "n_gflash": 200},
-        "book": {"n_showers": 10000, "n_bench": 5000, "n_gflash": 10000},
+        "book": {"n_showers": 10000, "n_bench": 2000, "n_gflash": 5000},
         "paper": {"n_showers": 100000, "n_bench": 20000, "n_gflash": 100000},
     },
     "05_supa_study": {
