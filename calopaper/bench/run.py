@@ -95,7 +95,7 @@ PLANS = {
         max_repeats=1,
         budget_seconds=1.0,
         max_call_seconds=0.5,
-        required_batch=16,
+        required_batch=0,
         energy_batch=8,
         max_energies=2,
     ),
@@ -238,24 +238,25 @@ def _measure_entry(entry: Entry, plan: Plan, device: str) -> tuple[list[dict], d
         "energies": list(g.energies),
         "note": g.note,
     }
+    counted = g.network and g.macs is None  # counting runs generate once: the first warm-up
     if g.network:
         with torch_threads(1):
             facts["macs"] = g.macs(None) if g.macs else count_macs(g.generate, None)
     rows = []
     threads = _thread_counts(plan) if (device == "cpu" and g.network) else [1]
     for n_threads in threads:  # one warm-up call per scan, dropped (CaloClouds' method)
-        scan: list[dict] = []
+        scan: list[dict] = [] if n_threads > 1 or not counted else [{}]
         if n_threads > 1 and _slow(rows, plan):
             break
         batches = plan.batches if n_threads == 1 else plan.more_threads_batches
         stopped = False
         for batch in _sizes(batches, g.max_batch):
-            stopped = stopped or bool(scan) and _too_long(scan[-1], batch, plan)
+            stopped = stopped or bool(scan and scan[-1]) and _too_long(scan[-1], batch, plan)
             if stopped and not (n_threads == 1 and batch == plan.required_batch):
                 continue
             row = _time(entry, plan, device, n_threads, batch, None, warmup=int(not scan))
             scan.append(row | {"kind": "batch"})
-        rows += scan
+        rows += [r for r in scan if r]
     reached = max((r["batch"] for r in rows if r["threads"] == 1), default=plan.energy_batch)
     for energy in _chosen(g.energies, plan.max_energies):
         batch = min(plan.energy_batch, reached)
