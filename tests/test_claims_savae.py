@@ -97,3 +97,11 @@ def test_table_numbers_count_training_and_unseen_entries():
 def test_beta_optimum_needs_1e4_lowest_inside_the_grid(betas, unseen_w1, expected):
     measured = replace(GOOD, betas=betas, unseen_w1=unseen_w1)
     assert verdicts(measured)["beta-optimum"] == expected
+
+
+@pytest.mark.parametrize(
+    ("widths", "expected"),
+    [(0.9, "reproduced"), (0.5, "partly"), (0.1, "not reproduced"), (1.3, "not reproduced")],
+)
+def test_narrower_widths_means_slightly_narrower_not_collapsed(widths, expected):
+    assert verdicts(replace(GOOD, widths_ratio=widths))["narrower-widths"] == expected
