@@ -56,6 +56,9 @@ class Plan:
         max_call_seconds: a batch scan stops after a call longer than this, or before a
             batch whose call would take eight times this if time per call grew in proportion
             to the batch.
+        count_call_seconds: multiply-adds are counted (one call under torch's FLOP counter,
+            about ten times slower for thousands of small operations) only for generators
+            whose first one-thread call took at most this long.
         required_batch: timed on one thread whatever the stop rule (the batch at which the
             claims compare generators); 0: none.
         energy_batch: showers per call when timing against incident energy (one thread; at
@@ -72,6 +75,7 @@ class Plan:
     max_repeats: int = 10
     budget_seconds: float = 3.0
     max_call_seconds: float = 4.0
+    count_call_seconds: float = 0.5
     required_batch: int = 128
     energy_batch: int = 128
     max_energies: int = 0
@@ -107,6 +111,7 @@ PLANS = {
         max_repeats=20,
         budget_seconds=60.0,
         max_call_seconds=60.0,
+        count_call_seconds=600.0,
     ),
 }
 
@@ -214,12 +219,17 @@ def _chosen(energies: tuple[float, ...], most: int) -> list[float]:
     return sorted([ordered[0], ordered[-1], *ordered[1:-1]][:most])
 
 
+def _first_call(rows: list[dict]) -> float:
+    """Seconds of the first one-thread call of a scan (0 when there is none)."""
+    first = [r for r in rows if r["threads"] == 1 and r["kind"] == "batch"][:1]
+    return first[0]["ms"] * first[0]["batch"] / 1e3 if first else 0.0
+
+
 def _slow(rows: list[dict], plan: Plan) -> bool:
     """Whether one thread's first call took longer than an eighth of ``max_call_seconds``: such
     a generator (e.g. one that generates cell after cell, in thousands of small operations) is
     not timed with more threads, where each small operation can cost ten times more."""
-    first = [r for r in rows if r["threads"] == 1 and r["kind"] == "batch"][:1]
-    return bool(first) and first[0]["ms"] * first[0]["batch"] / 1e3 > plan.max_call_seconds / 8
+    return _first_call(rows) > plan.max_call_seconds / 8
 
 
 def _measure_entry(entry: Entry, plan: Plan, device: str) -> tuple[list[dict], dict]:
@@ -238,25 +248,26 @@ def _measure_entry(entry: Entry, plan: Plan, device: str) -> tuple[list[dict], d
         "energies": list(g.energies),
         "note": g.note,
     }
-    counted = g.network and g.macs is None  # counting runs generate once: the first warm-up
-    if g.network:
-        with torch_threads(1):
-            facts["macs"] = g.macs(None) if g.macs else count_macs(g.generate, None)
     rows = []
     threads = _thread_counts(plan) if (device == "cpu" and g.network) else [1]
     for n_threads in threads:  # one warm-up call per scan, dropped (CaloClouds' method)
-        scan: list[dict] = [] if n_threads > 1 or not counted else [{}]
+        scan: list[dict] = []
         if n_threads > 1 and _slow(rows, plan):
             break
         batches = plan.batches if n_threads == 1 else plan.more_threads_batches
         stopped = False
         for batch in _sizes(batches, g.max_batch):
-            stopped = stopped or bool(scan and scan[-1]) and _too_long(scan[-1], batch, plan)
+            stopped = stopped or bool(scan) and _too_long(scan[-1], batch, plan)
             if stopped and not (n_threads == 1 and batch == plan.required_batch):
                 continue
             row = _time(entry, plan, device, n_threads, batch, None, warmup=int(not scan))
             scan.append(row | {"kind": "batch"})
-        rows += [r for r in scan if r]
+        rows += scan
+    if g.macs is not None:
+        facts["macs"] = g.macs(None)
+    elif g.network and _first_call(rows) <= plan.count_call_seconds:
+        with torch_threads(1):
+            facts["macs"] = count_macs(g.generate, None)
     reached = max((r["batch"] for r in rows if r["threads"] == 1), default=plan.energy_batch)
     for energy in _chosen(g.energies, plan.max_energies):
         batch = min(plan.energy_batch, reached)
