@@ -400,8 +400,8 @@ def apply_profile(
 
     Example:
         >>> p = apply_profile("01_dataset", {"profile": "smoke", "device": "cpu", "seed": 1,
-        ...     "n_showers": None}, {"profile": "book", "device": "auto", "seed": 0,
-        ...     "n_showers": None})
+        ...     "n_showers": None, "n_images": None}, {"profile": "book", "device": "auto",
+        ...     "seed": 0, "n_showers": None, "n_images": None})
         >>> p.n_showers, p.device
         (200, 'cpu')
     """
