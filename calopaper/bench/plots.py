@@ -34,6 +34,21 @@ def _styles(names: list[str]) -> dict[str, str]:
     return dict(zip(names, ["-", "--", ":", "-.", (0, (5, 1)), (0, (1, 1))] * 4, strict=False))
 
 
+def _legend(fig, axes) -> None:
+    """One legend right of the figure with every labelled line of ``axes`` once."""
+    handles = {}
+    for ax in axes:
+        handles |= dict(zip(*ax.get_legend_handles_labels()[::-1], strict=True))
+    if handles:
+        fig.legend(
+            handles.values(),
+            handles.keys(),
+            loc="outside right center",
+            frameon=False,
+            fontsize="x-small",
+        )
+
+
 def batch_curves(timings: pd.DataFrame, device: str = "cpu"):
     """ms/shower (median, spread as error bars) against batch size, one panel per thread count.
 
@@ -74,9 +89,7 @@ def batch_curves(timings: pd.DataFrame, device: str = "cpu"):
             title=f"{device.upper()}, {threads} thread{'s' if threads > 1 else ''}",
         )
     axes[0][0].set_ylabel("generation time [ms / shower]")
-    axes[0][-1].legend(
-        frameon=False, fontsize="x-small", loc="center left", bbox_to_anchor=(1, 0.5)
-    )
+    _legend(fig, axes[0])
     return fig
 
 
@@ -135,6 +148,10 @@ def scoreboard(board: pd.DataFrame, simulators: dict[str, float], titles: dict[s
             ax.axhline(part["floor"].median(), color="0.5", ls="--", lw=1, label="truth floor")
         if np.isfinite(simulators.get(truth, np.nan)):
             ax.axvline(simulators[truth], color="0.3", ls=":", lw=1, label="its simulator")
+        xs = [*part["ms/shower"], simulators.get(truth, np.nan)]
+        xs = [x for x in xs if np.isfinite(x) and x > 0]
+        if xs:
+            ax.set_xlim(min(xs) / 3, max(xs) * 3)
         ax.set(
             xscale="log",
             yscale="log",
