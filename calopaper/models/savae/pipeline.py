@@ -8,6 +8,7 @@ a change to any of them retrains the model.
 from __future__ import annotations
 
 import json
+import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -298,10 +299,49 @@ def sweep_point(
             evaluate; those not in ``config.segmentations`` count as unseen.
         n_samples: generated showers per segmentation.
         seed: sampling seed.
+
+    The measurement is stored beside the model (keyed by the model's settings, the showers and
+    the sampling settings), so a warm rebuild reads it back instead of sampling again.
     """
-    model, history = trained(
-        config, fit_config, showers, n_train=n_train, device=device, store=store, progress=progress
-    )
+    store = store or default_store()
+    key = {
+        "model": config,
+        "fit": fit_config,
+        "showers": showers.key,
+        "n_train": n_train,
+        "segmentations": list(truth),
+        "n_samples": n_samples,
+        "seed": seed,
+    }
+
+    def build(tmp: Path) -> None:
+        model, history = trained(
+            config,
+            fit_config,
+            showers,
+            n_train=n_train,
+            device=device,
+            store=store,
+            progress=progress,
+        )
+        point = _measure(model, history, config, showers, truth, n_train, n_samples, seed)
+        tmp.write_bytes(pickle.dumps(point))
+
+    path = store.get_or_build("measurements/savae", key, build, suffix=".pkl", code=CODE)
+    return pickle.loads(path.read_bytes())
+
+
+def _measure(
+    model: SAVAE,
+    history: History,
+    config: SAVAEConfig,
+    showers: Showers,
+    truth: Mapping[str, Mapping[str, np.ndarray]],
+    n_train: int | None,
+    n_samples: int,
+    seed: int,
+) -> SweepPoint:
+    """What :func:`sweep_point` measures of a trained model."""
     samples = sample(model, list(truth), n_samples, seed=seed)
     test = showers.part("test", list(truth), n_samples)
     generated = observables(samples)
