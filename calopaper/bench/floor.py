@@ -18,21 +18,29 @@ from calopaper.timing import torch_threads
 __all__ = ["count_macs", "matmul_rate"]
 
 
-def count_macs(generate: Callable[[int, float | None], object], energy: float | None, n: int = 1):
-    """Multiply-adds per shower of ``generate(n, energy)``, counted by torch (not timed).
+def count_macs(
+    generate: Callable[[int, float | None], object], energy: float | None, n: int = 1
+) -> float:
+    """Multiply-adds each further shower costs in ``generate``, counted by torch (not timed).
 
     ``torch.utils.flop_counter.FlopCounterMode`` counts the FLOPs of matrix products,
-    convolutions and attention (2 per multiply-add); element-wise work is not counted.
+    convolutions and attention (2 per multiply-add); element-wise work is not counted. The count
+    is the difference between calls of ``2 n`` and ``n`` showers, divided by ``n``: work done
+    once per call (e.g. SAVAE's per-segmentation cell weights, 20 M multiply-adds against 0.5 M
+    per shower) is what a large batch amortises, and the floor is compared with the best batch.
 
     Returns:
         MACs per shower (0.0 for code without torch matrix products, e.g. numpy simulators).
     """
     from torch.utils.flop_counter import FlopCounterMode
 
-    counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
-        generate(n, energy)
-    return counter.get_total_flops() / 2 / n
+    flops = []
+    for size in (n, 2 * n):
+        counter = FlopCounterMode(display=False)
+        with counter, torch.no_grad():
+            generate(size, energy)
+        flops.append(counter.get_total_flops())
+    return max(flops[1] - flops[0], 0) / 2 / n
 
 
 def matmul_rate(threads: int = 1, device: str = "cpu", size: int = 1024, seconds: float = 0.2):
