@@ -66,22 +66,7 @@ def batch_curves(timings: pd.DataFrame, device: str = "cpu"):
         sharey=True,
     )
     for ax, threads in zip(axes[0], counts, strict=False):
-        part = rows[rows["threads"] == threads]
-        for family, group in part.groupby("family", sort=False):
-            styles = _styles(list(group["generator"].unique()))
-            for name, line in group.groupby("generator", sort=False):
-                line = line.sort_values("batch")
-                ax.errorbar(
-                    line["batch"],
-                    line["ms"],
-                    yerr=line["spread"],
-                    label=name,
-                    color=_colour(name, family),
-                    ls=styles[name],
-                    marker="o",
-                    ms=3,
-                    capsize=2,
-                )
+        _curves(ax, rows[rows["threads"] == threads], "batch")
         ax.set(
             xscale="log",
             yscale="log",
@@ -93,26 +78,32 @@ def batch_curves(timings: pd.DataFrame, device: str = "cpu"):
     return fig
 
 
-def energy_curves(timings: pd.DataFrame, device: str = "cpu"):
-    """ms/shower against incident energy for the generators whose cost depends on it."""
-    rows = timings[(timings["kind"] == "energy") & (timings["device"] == device)]
-    fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
+def _curves(ax, rows: pd.DataFrame, x: str, label=lambda name, line: name) -> None:
+    """One ms/shower curve (with its spread) per generator against column ``x``."""
     for family, group in rows.groupby("family", sort=False):
         styles = _styles(list(group["generator"].unique()))
         for name, line in group.groupby("generator", sort=False):
-            line = line.sort_values("energy")
-            label = f"{name} (batch {int(line['batch'].iloc[0])})"
+            line = line.sort_values(x)
             ax.errorbar(
-                line["energy"],
+                line[x],
                 line["ms"],
                 yerr=line["spread"],
-                label=label,
+                label=label(name, line),
                 color=_colour(name, family),
                 ls=styles[name],
                 marker="o",
                 ms=3,
                 capsize=2,
             )
+
+
+def energy_curves(timings: pd.DataFrame, device: str = "cpu"):
+    """ms/shower against incident energy for the generators whose cost depends on it."""
+    rows = timings[(timings["kind"] == "energy") & (timings["device"] == device)]
+    fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
+    _curves(
+        ax, rows, "energy", label=lambda name, line: f"{name} (batch {line['batch'].iloc[0]:.0f})"
+    )
     ax.set(
         xscale="log",
         yscale="log",
