@@ -1,7 +1,8 @@
 """Chapter results: claims, verdicts, and what a chapter publishes to data/results/ and samples/.
 
 A chapter ends with ``publish(chapter, claims, tables, samples)``: the claims and tables go to
-``data/results/<chapter>.json`` (read by the intro page), every sample set the chapter
+``data/results/<chapter>.json`` (read by the intro page) with the trained models the chapter
+used (``store.models_used``, paths in the store), every sample set the chapter
 evaluated to ``data/samples/<chapter>/<name>.h5``, and the claims table comes back formatted
 for display. ``CALOPAPER_PUBLISH`` moves both (``<dir>/results/``, ``<dir>/samples/``) out of the
 data folder: a sweep (``calopaper.sweep``) gives each run its own, while the store stays shared.
@@ -21,7 +22,7 @@ import pandas as pd
 from calopaper.datasets import write_cells, write_points
 from calopaper.geometry import Segmentation
 from calopaper.showers import PointClouds
-from calopaper.store import atomic_write, default_store
+from calopaper.store import atomic_write, default_store, models_used
 
 __all__ = [
     "VERDICTS",
@@ -126,7 +127,13 @@ def publish(
             write_points(path, sample)
         else:
             sample.write(path)
-    write_results(chapter, claims, tables, root=root / "results")
+    store_root = default_store().root.resolve()
+    models = [
+        str(p.relative_to(store_root)) if p.is_relative_to(store_root) else str(p)
+        for p in models_used(clear=True)
+        if p.exists()
+    ]
+    write_results(chapter, claims, tables, root=root / "results", models=models)
     frame = pd.DataFrame([asdict(c) for c in claims]).drop(columns="id")
     return frame.style.hide(axis="index")
 
@@ -143,15 +150,26 @@ def _results_dir(root: Path | None) -> Path:
 
 
 def write_results(
-    chapter: str, claims: list[Claim], tables: dict | None = None, root: Path | None = None
+    chapter: str,
+    claims: list[Claim],
+    tables: dict | None = None,
+    root: Path | None = None,
+    models: list[str] | None = None,
 ) -> Path:
-    """Write ``data/results/<chapter>.json`` = ``{"claims": [...], "tables": {...}}`` atomically.
+    """Write ``data/results/<chapter>.json`` atomically: ``{"chapter", "claims": [...],
+    "tables": {...}, "models": [...]}``, ``models`` the trained models behind the results
+    (paths relative to the store's root).
 
     Tables must be JSON-serialisable (use ``DataFrame.to_dict()`` for frames).
     """
     path = _results_dir(root) / f"{chapter}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"chapter": chapter, "claims": [asdict(c) for c in claims], "tables": tables or {}}
+    payload = {
+        "chapter": chapter,
+        "claims": [asdict(c) for c in claims],
+        "tables": tables or {},
+        "models": list(models or []),
+    }
     with atomic_write(path) as tmp:
         Path(tmp).write_text(json.dumps(payload, indent=1, default=float))
     return path

@@ -10,6 +10,10 @@ Every file is first written to a temporary sibling and then renamed into place w
 ``os.replace``, so a reader sees either the old file, the complete new one, or nothing.
 Builds of the same artifact by concurrent processes are serialised with a lock file
 (``<root>/<kind>/.<key>.lock``, POSIX ``flock``; without ``fcntl`` builds are not locked).
+
+Every trained model (kinds under ``models/``) a process loads or builds is remembered
+(:func:`models_used`): a chapter's results name the models behind them, and the speed chapter
+sums their training time.
 """
 
 from __future__ import annotations
@@ -38,9 +42,18 @@ try:
 except ImportError:  # pragma: no cover - Windows has no flock; builds are then not locked
     fcntl = None
 
-__all__ = ["Store", "atomic_write", "canonical_config", "code_digest", "default_store"]
+__all__ = [
+    "Store",
+    "atomic_write",
+    "canonical_config",
+    "code_digest",
+    "default_store",
+    "models_used",
+]
 
 log = logging.getLogger(__name__)
+#: Trained-model artifacts (kinds ``models/...``) this process loaded or built, in order.
+_MODELS_USED: dict[Path, None] = {}
 
 _KIND = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
 
@@ -239,6 +252,8 @@ class Store:
         code = list(code)
         path = self.path_for(kind, config, suffix, code)
         key = path.name.removesuffix(suffix)
+        if kind.split("/")[0] == "models":
+            _MODELS_USED[path.resolve()] = None
         if path.exists():
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -294,3 +309,15 @@ def default_store() -> Store:
     """
     root = os.environ.get("CALOPAPER_DATA")
     return Store(root or Path(calopaper.__file__).resolve().parent.parent / "data")
+
+
+def models_used(clear: bool = False) -> list[Path]:
+    """The trained models (kinds ``models/...``) this process has loaded or built, in order.
+
+    Args:
+        clear: forget them afterwards (the next chapter in the same process starts afresh).
+    """
+    used = list(_MODELS_USED)
+    if clear:
+        _MODELS_USED.clear()
+    return used

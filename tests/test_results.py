@@ -20,3 +20,36 @@ def test_unknown_verdict_is_refused():
 
 def test_no_results_gives_an_empty_table(tmp_path):
     assert claims_frame(tmp_path).empty
+
+
+def _model(store, name: str, seconds: float, cpu_seconds: float):
+    import torch
+
+    def build(tmp):
+        history = {"seconds": seconds, "cpu_seconds": cpu_seconds}
+        torch.save({"class": "Demo", "history": history}, tmp)
+
+    return store.get_or_build("models/demo", {"name": name}, build, suffix=".pt")
+
+
+def test_publish_names_the_models_a_chapter_used_and_their_training_time_adds_up(data_root):
+    from calopaper.bench.training_cost import training_times
+    from calopaper.results import publish, read_results
+    from calopaper.store import default_store, models_used
+
+    models_used(clear=True)  # whatever earlier tests in this process loaded
+    store = default_store()
+    store.get_or_build("datasets/demo", {"n": 1}, lambda tmp: tmp.write_text("x"), suffix=".txt")
+    paths = [_model(store, "a", 10.0, 8.0), _model(store, "b", 5.0, 4.0)]
+    publish("02_savae", [Claim("x", "c", "p", "o", "partly")])
+    assert models_used() == []  # publish starts the next chapter afresh
+    _model(store, "a", 10.0, 8.0)
+    publish("03_gaam", [Claim("y", "c", "p", "o", "partly")])
+    paths[1].unlink()  # a model the results name but the store lost
+
+    results = read_results(data_root / "results")
+    assert results["02_savae"]["models"] == [str(p.relative_to(data_root)) for p in paths]
+    times = training_times(data_root).set_index("chapter")
+    assert times.loc["02_savae", "models"] == 1 and times.loc["02_savae", "missing"] == 1
+    assert times.loc["02_savae", "training [s]"] == 10.0
+    assert times.loc["03_gaam", "training CPU [s]"] == 8.0

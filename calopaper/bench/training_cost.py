@@ -1,98 +1,66 @@
-"""Training time per chapter, read from what the store keeps.
+"""Training time per chapter, from the models each chapter's results name.
 
-Every trained model in the store (``models/<kind>/<key>.pt``, written by
-``training.trained``) holds its loss history with the training seconds, and its manifest names
-the code it was built from and the truth it was trained on. A chapter's training time in a
-profile is the sum over the models of its family whose truth has the profile's number of
-showers and whose code is the code in this tree (older models of edited code are counted apart
-as stale).
+A chapter's ``publish`` writes into ``data/results/<chapter>.json`` the trained models it
+loaded or built (``store.models_used``), and every trained model in the store keeps its loss
+history with the training time: wall seconds (``History.seconds``; per part for CaloClouds'
+flow, teacher and student) and, where recorded, the process's CPU seconds
+(``History.cpu_seconds``). A chapter's training time is the sum over its models, so it is
+the time an empty store costs that chapter in the profile it last ran in.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from calopaper.profiles import CHAPTERS
+from calopaper.results import read_results
 
-__all__ = ["CHAPTER_OF_FAMILY", "training_times"]
-
-#: Model family package -> the chapter that trains its models.
-CHAPTER_OF_FAMILY = {
-    "savae": "02_savae",
-    "gaam": "03_gaam",
-    "dvae": "04_dvae",
-    "caloflow": "05_supa_study",
-    "caloclouds": "06_caloclouds3",
-}
+__all__ = ["training_seconds", "training_times"]
 
 
-def _family(manifest: dict) -> str | None:
-    for module in manifest.get("code", {}):
-        parts = module.split(".")
-        if len(parts) > 2 and parts[:2] == ["calopaper", "models"]:
-            return parts[2]
-    return None
+def training_seconds(path: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of training a stored model; CPU is NaN when not recorded.
 
-
-def _truth_sizes(config: object) -> set[int]:
-    """Every ``n`` of a truth ``Source.key`` nested in a model's config."""
-    if isinstance(config, dict):
-        found = {config["n"]} if {"simulator", "n", "code"} <= set(config) else set()
-        for value in config.values():
-            found |= _truth_sizes(value)
-        return found
-    if isinstance(config, list):
-        return set().union(*(_truth_sizes(v) for v in config)) if config else set()
-    return set()
-
-
-def _current(manifest: dict) -> bool:
-    """Whether the manifest's code hashes are those of the code in this tree."""
-    from calopaper.store import _module_sources
-
-    try:
-        sources = _module_sources(manifest["code"])
-    except (ImportError, ValueError):
-        return False
-    now = {name: hashlib.sha256(text.encode()).hexdigest() for name, text in sources.items()}
-    return now == manifest["code"]
-
-
-def _seconds(path: Path) -> float:
+    A history is either ``History`` as a dict or CaloClouds' JSON text of parts
+    (``{"flow": {"seconds": ...}, ...}``), whose times are summed.
+    """
     import torch
 
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    history = state.get("history") or {}
-    return float(history.get("seconds", 0.0))
+    history = torch.load(path, map_location="cpu", weights_only=True).get("history") or {}
+    if isinstance(history, str):
+        parts = json.loads(history).values()
+        return float(sum(part.get("seconds", 0.0) for part in parts)), np.nan
+    return float(history.get("seconds", 0.0)), float(history.get("cpu_seconds", np.nan))
 
 
-def training_times(profile: str, root: Path) -> pd.DataFrame:
-    """Per chapter: trained models of this profile in the store and their training seconds.
+def training_times(root: Path, results: Path | None = None) -> pd.DataFrame:
+    """Per chapter with trained models: how many, their training wall and CPU seconds.
+
+    Args:
+        root: the store's folder (model paths in the results are relative to it).
+        results: the folder of the chapters' results files (default: ``<root>/results``).
 
     Returns:
-        Columns chapter, models, training [s], stale models (same profile, older code).
+        Columns chapter, models, training [s], training CPU [s] (NaN when a model did not
+        record it), missing (models named in the results but no longer in the store).
     """
-    rows = {chapter: [0, 0.0, 0] for chapter in CHAPTER_OF_FAMILY.values()}
-    for manifest_path in sorted((root / "models").glob("*/*.json")):
-        manifest = json.loads(manifest_path.read_text())
-        chapter = CHAPTER_OF_FAMILY.get(_family(manifest) or "")
-        settings = CHAPTERS.get(chapter, {}).get(profile, {})
-        if chapter is None or settings.get("n_showers") not in _truth_sizes(manifest["config"]):
+    rows = []
+    for chapter, result in read_results(results or root / "results").items():
+        paths = [root / name for name in result.get("models", [])]
+        if not paths:
             continue
-        artifact = manifest_path.with_name(manifest["artifact"])
-        if not artifact.exists():
-            continue
-        if _current(manifest):
-            rows[chapter][0] += 1
-            rows[chapter][1] += _seconds(artifact)
-        else:
-            rows[chapter][2] += 1
-    frame = pd.DataFrame(
-        [(c, *values) for c, values in rows.items()],
-        columns=["chapter", "models", "training [s]", "stale models"],
-    )
-    return frame
+        found = np.array([training_seconds(p) for p in paths if p.exists()]).reshape(-1, 2)
+        rows.append(
+            {
+                "chapter": chapter,
+                "models": len(found),
+                "training [s]": float(found[:, 0].sum()),
+                "training CPU [s]": float(found[:, 1].sum()),
+                "missing": len(paths) - len(found),
+            }
+        )
+    columns = ["chapter", "models", "training [s]", "training CPU [s]", "missing"]
+    return pd.DataFrame(rows, columns=columns)
