@@ -45,6 +45,7 @@ __all__ = [
     "DatasetError",
     "FORMAT_CELLS",
     "FORMAT_POINTS",
+    "SplitShowers",
     "clouds_to_calogan",
     "detect_layout",
     "open_h5",
@@ -576,3 +577,34 @@ def _validate_split(n: int, fractions: tuple[float, ...]) -> None:
             "expected one or more non-negative numbers summing to 1"
         )
         raise ValueError(msg)
+
+
+class SplitShowers:
+    """Base of a training set: showers split into named parts.
+
+    A subclass provides ``cells`` ((N, C) float32 MeV), ``energy`` ((N,) incident energies,
+    GeV) and ``parts`` (name, e.g. "train", "val", "test" -> sorted shower indices).
+    """
+
+    cells: np.ndarray
+    energy: np.ndarray
+    parts: dict[str, np.ndarray]
+
+    def part(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(cells [MeV], energies [GeV]) of one part.
+
+        Raises:
+            ValueError: a part the split does not have.
+        """
+        if name not in self.parts:
+            msg = f"unknown part {name!r}; expected one of {tuple(self.parts)}"
+            raise ValueError(msg)
+        index = self.parts[name]
+        return self.cells[index], self.energy[index]
+
+    def tensors(self, name: str):
+        """``part(name)`` as torch tensors: cells as they are, energies as float32."""
+        import torch
+
+        cells, energy = self.part(name)
+        return torch.from_numpy(cells), torch.from_numpy(np.asarray(energy, np.float32))

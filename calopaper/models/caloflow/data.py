@@ -7,11 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import Tensor
 
 from calopaper import observables
-from calopaper.datasets import read_calogan, split
+from calopaper.datasets import SplitShowers, read_calogan, split
 from calopaper.geometry import CALOGAN, Segmentation
 from calopaper.grids import bin_layers, layer_grids
 from calopaper.results import CellSamples
@@ -90,7 +88,7 @@ def _cells(
 
 
 @dataclass(frozen=True, eq=False)
-class Voxels:
+class Voxels(SplitShowers):
     """Showers as flat voxels of some layers of a grid, and their train / val / test split.
 
     Attributes:
@@ -155,19 +153,6 @@ class Voxels:
             "split": SPLIT,
             "seed": self.split_seed,
         }
-
-    def part(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """(cells [MeV], energies [GeV]) of ``"train"``, ``"val"`` or ``"test"``."""
-        if name not in self.parts:
-            msg = f"unknown part {name!r}; expected one of {PARTS}"
-            raise ValueError(msg)
-        index = self.parts[name]
-        return self.cells[index], self.energy[index]
-
-    def tensors(self, name: str) -> tuple[Tensor, Tensor]:
-        """``part(name)`` as float32 tensors, the batch layout of ``CaloFlow.loss``."""
-        cells, energy = self.part(name)
-        return torch.from_numpy(cells), torch.from_numpy(np.asarray(energy, np.float32))
 
     def images(self, cells: np.ndarray) -> list[np.ndarray]:
         """(N, n_voxels) flat cells -> per kept layer (N, n_eta, n_phi)."""

@@ -24,13 +24,15 @@ from calopaper.training import FitConfig, History
 
 __all__ = ["CODE", "Evaluation", "evaluate", "fit", "log_prob", "sample", "trained"]
 
-#: Code whose source is part of a trained model's key: this package and the regridding.
+#: Code whose source is part of a trained model's key: this package, the regridding and the
+#: split (``datasets.SplitShowers``).
 CODE = (
     "calopaper.models.caloflow.model",
     "calopaper.models.caloflow.data",
     "calopaper.models.caloflow.pipeline",
     "calopaper.grids",
     "calopaper.geometry",
+    "calopaper.datasets",
 )
 
 

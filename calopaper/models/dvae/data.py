@@ -7,11 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import Tensor
 
 from calopaper import observables
-from calopaper.datasets import clouds_to_calogan, read_calogan, split
+from calopaper.datasets import SplitShowers, clouds_to_calogan, read_calogan, split
 from calopaper.geometry import CALOGAN
 from calopaper.models.dvae.preprocessing import CALOGAN_LAYERS, flatten_layers, split_layers
 from calopaper.results import CellSamples
@@ -110,7 +108,7 @@ def non_showering_fraction(cells: np.ndarray) -> float:
 
 
 @dataclass(frozen=True, eq=False)
-class Showers:
+class Showers(SplitShowers):
     """One particle's showers and their train / validation / test split.
 
     Attributes:
@@ -147,16 +145,3 @@ class Showers:
     def key(self) -> dict:
         """JSON-able identity of the training showers: the source's key and the split."""
         return {"source": self.source.key, "split": SPLIT, "seed": self.split_seed, "part": "train"}
-
-    def part(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """(cells [MeV], energies [GeV]) of ``"train"``, ``"val"`` or ``"test"``."""
-        if name not in self.parts:
-            msg = f"unknown part {name!r}; expected one of {PARTS}"
-            raise ValueError(msg)
-        index = self.parts[name]
-        return self.cells[index], self.energy[index]
-
-    def tensors(self, name: str) -> tuple[Tensor, Tensor]:
-        """``part(name)`` as torch tensors, the batch layout of ``DVAE.loss``."""
-        cells, energy = self.part(name)
-        return torch.from_numpy(cells), torch.from_numpy(np.asarray(energy, np.float32))
