@@ -3,6 +3,7 @@
 import json
 import sys
 import types
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -32,6 +33,7 @@ def _family(ctx: bench.BenchContext) -> list:
 
     return [
         bench.Generator("linear", "none", "toy", generate, energies=(1.0, 2.0)),
+        bench.Generator("single", "none", "", generate, max_batch=1, one_thread=True),
         bench.Unavailable("no such model here", "missing"),
     ]
 
@@ -65,6 +67,12 @@ def test_every_family_gives_rows_or_reasons(fake_families, data_root):
     assert sorted(timings[timings["kind"] == "batch"]["batch"]) == [1, 4]
     assert sorted(timings[timings["kind"] == "energy"]["energy"]) == [1.0, 2.0]
     assert (timings["repeats"] == 2).all() and (timings["ms"] > 0).all()
+
+
+def test_a_row_is_timed_within_its_batch_and_thread_limits(fake_families, data_root):
+    plan = replace(TINY, threads=(1, 2), more_threads_batches=(1, 4))
+    timings = pd_rows(run.measure("smoke", plan, device="cpu", root=data_root), "single")
+    assert timings["batch"].tolist() == [1] and timings["threads"].tolist() == [1]
 
 
 def pd_rows(result, name):
@@ -110,7 +118,7 @@ def test_measured_pairs_batches_and_energies():
             }
             for b in (1, 64)
         ]
-    for name, ms in (("CC2", 100.0), ("CC3", 10.0)):
+    for name, ms in ((report.CC2, 100.0), (report.CC3, 10.0)):
         rows += [
             {
                 "generator": name,

@@ -183,3 +183,25 @@ def test_prepare_conserves_layer_energy_and_bins_at_centres():
         after, n = points.layer_totals(30)
         assert np.allclose(before, after, rtol=1e-4, atol=1e-3)
         assert n.sum() <= len(clouds.points)
+
+
+def test_paper_sized_model_has_the_papers_networks_and_the_trained_models_points():
+    from calopaper.models.caloclouds.bench import ARCHITECTURE, PaperSized
+    from calopaper.models.caloclouds.model import VERSIONS
+
+    trained = _tiny("cc3")
+    big = PaperSized(trained)
+    assert {k: getattr(big.config, k) for k in ARCHITECTURE} == {
+        k: VERSIONS["cc3"][k] for k in ARCHITECTURE
+    }
+    assert sum(p.numel() for p in big.parameters()) > 10 * sum(
+        p.numel() for p in trained.parameters()
+    )
+    energy, direction = np.array([20.0, 40.0]), np.tile([0.0, 0.0, 1.0], (2, 1))
+    expected = trained.sample_layers(energy, direction, torch.Generator().manual_seed(3))
+    drawn = big.sample_layers(energy, direction, torch.Generator().manual_seed(3))
+    assert np.array_equal(drawn[0], expected[0]) and np.array_equal(drawn[1], expected[1])
+    again = big.sample_layers(energy, direction, torch.Generator().manual_seed(4))
+    assert np.array_equal(again[0], expected[0])  # kept, not redrawn
+    clouds = big.generate(energy, seed=3)
+    assert np.diff(clouds.offsets).sum() <= expected[0].sum()

@@ -116,7 +116,8 @@ def energy_curves(timings: pd.DataFrame, device: str = "cpu"):
 
 
 def scoreboard(board: pd.DataFrame, simulators: dict[str, float], titles: dict[str, str]):
-    """Fidelity (mean W1/σ_truth) against ms/shower, one panel per shared truth.
+    """Fidelity (mean W1/σ_truth) against ms/shower, one panel per shared truth; a dash in
+    the same colour under each generator is the truth's floor at that generator's sample sizes.
 
     Args:
         board: ``scoreboard.table`` rows with status "ok".
@@ -130,13 +131,13 @@ def scoreboard(board: pd.DataFrame, simulators: dict[str, float], titles: dict[s
     )
     for ax, truth in zip(axes[0], truths, strict=True):
         part = done[done["truth"] == truth]
-        for _, row in part.iterrows():
+        for k, (_, row) in enumerate(part.iterrows()):
             where = (row["ms/shower"], row["fidelity"])
-            name = row["generator"]
-            ax.scatter(*where, color=_colour(name, row.get("family", "")), s=40, zorder=3)
+            name, colour = row["generator"], _colour(row["generator"], row.get("family", ""))
+            ax.scatter(*where, color=colour, s=40, zorder=3)
+            ax.scatter(row["ms/shower"], row["floor"], color=colour, marker="_", s=300, lw=2,
+                       label=None if k else "truth floor at its sample sizes")  # fmt: skip
             ax.annotate(name, where, fontsize="x-small", xytext=(4, 4), textcoords="offset points")
-        if len(part):
-            ax.axhline(part["floor"].median(), color="0.5", ls="--", lw=1, label="truth floor")
         if np.isfinite(simulators.get(truth, np.nan)):
             ax.axvline(simulators[truth], color="0.3", ls=":", lw=1, label="its simulator")
         xs = [*part["ms/shower"], simulators.get(truth, np.nan)]

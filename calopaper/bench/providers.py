@@ -155,7 +155,7 @@ def gaam(ctx: BenchContext) -> list[Generator]:
                 generate=lambda n, energy, model=model, name=name: model.sample(n, name),
                 training_seconds=trained.history.seconds,
                 samples=f"03_gaam/{stem}_{layer}" if layer == "middle" else "",
-                truth_samples="02_savae/truth" if layer == "middle" else "",
+                truth_samples=f"03_gaam/truth_{layer}" if layer == "middle" else "",
                 note=f"chapter 3, {ctx.profile} profile: {Segmentation.parse(name).n_cells} "
                 f"cells one after the other, hidden {config.hidden}",
             )

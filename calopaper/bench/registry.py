@@ -71,6 +71,7 @@ class Generator:
         note: what exactly it is, one line.
         max_batch: the largest batch ``generate`` takes (``None``: any).
         network: whether it is a neural network (its MACs are counted); simulators are not.
+        one_thread: time it on one thread only (a row that serves a one-thread claim).
     """
 
     name: str
@@ -85,6 +86,7 @@ class Generator:
     note: str = ""
     max_batch: int | None = None
     network: bool = True
+    one_thread: bool = False
 
 
 class _NoTrainingStore(Store):

@@ -249,7 +249,7 @@ def _measure_entry(entry: Entry, plan: Plan, device: str) -> tuple[list[dict], d
         "note": g.note,
     }
     rows = []
-    threads = _thread_counts(plan) if (device == "cpu" and g.network) else [1]
+    threads = _thread_counts(plan) if (device == "cpu" and g.network and not g.one_thread) else [1]
     for n_threads in threads:  # one warm-up call per scan, dropped (CaloClouds' method)
         scan: list[dict] = []
         if n_threads > 1 and _slow(rows, plan):

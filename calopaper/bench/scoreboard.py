@@ -125,7 +125,7 @@ def fidelity(truth: str, samples: Path, truth_samples: Path, seed: int = 0) -> d
     }
 
 
-def table(generators: pd.DataFrame, speed: pd.DataFrame, root: Path) -> pd.DataFrame:
+def table(generators: pd.DataFrame, speed: pd.DataFrame, root: Path, seed: int = 0) -> pd.DataFrame:
     """One row per generator with saved samples: truth, fidelity, floor, ms/shower.
 
     Args:
@@ -133,6 +133,7 @@ def table(generators: pd.DataFrame, speed: pd.DataFrame, root: Path) -> pd.DataF
             ``truth_samples`` relative to ``<root>/samples``.
         speed: ``report.summary``: the fastest ms/shower on one thread per generator.
         root: the folder holding ``samples/``.
+        seed: seed of the truth's split into halves behind each floor.
 
     Returns:
         Columns generator, family, truth, fidelity, floor, n_model, n_truth, ms/shower, status; a
@@ -150,7 +151,7 @@ def table(generators: pd.DataFrame, speed: pd.DataFrame, root: Path) -> pd.DataF
         if missing:
             rows.append(row | {"status": f"no saved samples: {', '.join(missing)}"})
             continue
-        found = fidelity(g["truth"], *paths)
+        found = fidelity(g["truth"], *paths, seed=seed)
         rows.append(row | found | {"status": "ok"})
     columns = ["generator", "family", "truth", "fidelity", "floor", "n_model", "n_truth"]
     columns.append("ms/shower")

@@ -1,24 +1,74 @@
-"""CaloClouds generators for ``calopaper bench``: CC2 and CC3 of chapter 06 in a profile."""
+"""CaloClouds generators for ``calopaper bench``: CC2 and CC3 of chapter 06 in a profile, and
+both at the paper's network sizes.
+
+The chapter shrinks CC2's networks to fit its training budget, so its CC2 is far cheaper than
+the paper's and the speed-up of CC3 over it is not the paper's. The paper-sized rows time the
+paper's architectures (:data:`ARCHITECTURE` of ``model.VERSIONS``), with untrained weights:
+the time of a network does not depend on its weights, but the number of points it is asked
+for does, so a paper-sized model takes each shower's points and layer energies from the
+chapter's trained model (:class:`PaperSized`).
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+import torch
 
 from calopaper.bench import BenchContext, Generator, Unavailable
 from calopaper.models.caloclouds import study
 from calopaper.models.caloclouds.data import barrel_directions
-from calopaper.models.caloclouds.model import CaloClouds
+from calopaper.models.caloclouds.model import VERSIONS, CaloClouds
 from calopaper.models.caloclouds.pipeline import project
 
-__all__ = ["generators"]
+__all__ = ["ARCHITECTURE", "PaperSized", "generators"]
+
+#: The configuration fields that size the networks (the rest is the trained model's data).
+ARCHITECTURE = ("flow_affine", "flow_spline", "flow_hidden", "hidden")
+#: Showers per call at most: a call of 1,024 showers takes over ten seconds on one thread and
+#: is no faster per shower than one of 128.
+MAX_BATCH = 128
 
 
-def _generate(model: CaloClouds):
+class PaperSized(CaloClouds):
+    """A CaloClouds of the paper's network sizes (untrained) that generates as many points per
+    layer as a trained model of the same version.
+
+    Each call draws its own (paper-sized) ShowerFlow sample, for the time, and uses the trained
+    model's draw of points and energies per layer for the same conditions, drawn on the first
+    call with those conditions and kept. The first call thus also pays for the trained model's
+    flow, a few per cent of a paper-sized call; the bench drops a warm-up call and reports
+    medians.
+    """
+
+    def __init__(self, trained: CaloClouds):
+        sizes = {k: VERSIONS[trained.config.version][k] for k in ARCHITECTURE}
+        torch.manual_seed(0)
+        super().__init__(replace(trained.config, **sizes))
+        self.eval()
+        self._trained = [trained]  # a list: not a sub-module, its weights are not ours
+        self._draws: dict[bytes, tuple] = {}
+
+    def sample_layers(self, energy, direction, generator):
+        self.flow.sample(self.flow_conditioning(energy, direction))
+        key = np.asarray(energy).tobytes() + np.asarray(direction).tobytes()
+        if key not in self._draws:
+            self._draws[key] = self._trained[0].sample_layers(energy, direction, generator)
+        return tuple(None if a is None else a.copy() for a in self._draws[key])
+
+
+def _generate(model: CaloClouds, fixed: bool = False):
     """``generate(n, energy)``: n showers (orthogonal at ``energy``, else the training spectrum,
-    CC3 with directions over the barrel face), projected to cells with the MIP cut."""
-    rng = np.random.default_rng(0)
+    CC3 with directions over the barrel face), projected to cells with the MIP cut.
+
+    ``fixed``: the same conditions for every call with the same ``n`` (what :class:`PaperSized`
+    needs to reuse its draws), else new ones per call.
+    """
+    shared = np.random.default_rng(0)
 
     def generate(n: int, energy: float | None) -> object:
+        rng = np.random.default_rng(n) if fixed else shared
         lo, hi = model.config.energy_range
         if energy is None:
             e = rng.uniform(lo, hi, n)
@@ -31,7 +81,8 @@ def _generate(model: CaloClouds):
 
 
 def generators(ctx: BenchContext) -> list[Generator]:
-    """CC3 and CC2 as the chapter trains them in ``ctx.profile`` (one-step students)."""
+    """CC3 and CC2 as the chapter trains them in ``ctx.profile`` (one-step students), and both
+    at the paper's network sizes (the rows the speed claim compares)."""
     if ctx.device != "cpu":
         msg = "CaloClouds generation runs on the CPU (numpy calibration and projection)"
         raise Unavailable(msg)
@@ -50,8 +101,25 @@ def generators(ctx: BenchContext) -> list[Generator]:
                 training_seconds=sum(part["seconds"] for part in history.values()),
                 samples=f"06_caloclouds3/{short}",
                 truth_samples="06_caloclouds3/truth",
+                max_batch=MAX_BATCH,
                 note=f"{short.upper()}, ShowerFlow + 1-step consistency model + projection, "
                 f"{ctx.profile} profile",
+            )
+        )
+    for name, short in (("CaloClouds3", "cc3"), ("CaloClouds2", "cc2")):
+        big = PaperSized(trained[name][0])
+        sizes = ", ".join(f"{k} {getattr(big.config, k)}" for k in ARCHITECTURE)
+        rows.append(
+            Generator(
+                name=f"{short.upper()} (paper sizes)",
+                paper="caloclouds3",
+                truth="",
+                generate=_generate(big, fixed=True),
+                energies=(10.0, 50.0, 90.0),
+                max_batch=MAX_BATCH,
+                one_thread=True,
+                note=f"{short.upper()} at the paper's sizes ({sizes}), untrained, with the "
+                f"points per layer of the {ctx.profile} profile's trained {short.upper()}",
             )
         )
     return rows
