@@ -22,12 +22,12 @@ book: $(STAMP)
 	@echo "The book is at $(CURDIR)/book/_build/html/index.html"
 
 test: $(STAMP)
-	$(BIN)/ruff check calopaper tests book
+	$(BIN)/ruff check calopaper tests book conftest.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check calopaper tests book
-	$(BIN)/ruff format --check calopaper tests book
+	$(BIN)/ruff check calopaper tests book conftest.py
+	$(BIN)/ruff format --check calopaper tests book conftest.py
 
 clean-book:
 	rm -rf book/_build

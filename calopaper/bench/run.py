@@ -99,6 +99,7 @@ PLANS = {
         max_repeats=1,
         budget_seconds=1.0,
         max_call_seconds=0.5,
+        count_call_seconds=0.1,
         required_batch=0,
         energy_batch=8,
         max_energies=2,
