@@ -33,7 +33,7 @@ def _model(store, name: str, seconds: float, cpu_seconds: float):
 
 
 def test_publish_names_the_models_a_chapter_used_and_their_training_time_adds_up(data_root):
-    from calopaper.bench.training_cost import training_times
+    from calopaper.bench.training_cost import ALL, training_times
     from calopaper.results import publish, read_results
     from calopaper.store import default_store, models_used
 
@@ -53,3 +53,4 @@ def test_publish_names_the_models_a_chapter_used_and_their_training_time_adds_up
     assert times.loc["02_savae", "models"] == 1 and times.loc["02_savae", "missing"] == 1
     assert times.loc["02_savae", "training [s]"] == 10.0
     assert times.loc["03_gaam", "training CPU [s]"] == 8.0
+    assert times.loc[ALL, "models"] == 1 and times.loc[ALL, "training [s]"] == 10.0  # "a" once

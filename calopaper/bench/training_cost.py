@@ -18,7 +18,7 @@ import pandas as pd
 
 from calopaper.results import read_results
 
-__all__ = ["training_seconds", "training_times"]
+__all__ = ["ALL", "training_seconds", "training_times"]
 
 
 def training_seconds(path: Path) -> tuple[float, float]:
@@ -36,8 +36,13 @@ def training_seconds(path: Path) -> tuple[float, float]:
     return float(history.get("seconds", 0.0)), float(history.get("cpu_seconds", np.nan))
 
 
+#: The last row's label: every model once (chapters share some, e.g. GAAM's middle layer).
+ALL = "all chapters (each model once)"
+
+
 def training_times(root: Path, results: Path | None = None) -> pd.DataFrame:
-    """Per chapter with trained models: how many, their training wall and CPU seconds.
+    """Per chapter with trained models: how many, their training wall and CPU seconds; the
+    last row (:data:`ALL`) counts every model once.
 
     Args:
         root: the store's folder (model paths in the results are relative to it).
@@ -47,9 +52,13 @@ def training_times(root: Path, results: Path | None = None) -> pd.DataFrame:
         Columns chapter, models, training [s], training CPU [s] (NaN when a model did not
         record it), missing (models named in the results but no longer in the store).
     """
+    named = {
+        chapter: [root / name for name in result.get("models", [])]
+        for chapter, result in read_results(results or root / "results").items()
+    }
+    every = list(dict.fromkeys(p for paths in named.values() for p in paths))
     rows = []
-    for chapter, result in read_results(results or root / "results").items():
-        paths = [root / name for name in result.get("models", [])]
+    for chapter, paths in [*named.items(), (ALL, every)]:
         if not paths:
             continue
         found = np.array([training_seconds(p) for p in paths if p.exists()]).reshape(-1, 2)
