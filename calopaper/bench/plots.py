@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import NullFormatter
 
 from calopaper import plotting
 
@@ -131,25 +132,26 @@ def scoreboard(board: pd.DataFrame, simulators: dict[str, float], titles: dict[s
     )
     for ax, truth in zip(axes[0], truths, strict=True):
         part = done[done["truth"] == truth]
-        for k, (_, row) in enumerate(part.iterrows()):
+        for _, row in part.iterrows():
             where = (row["ms/shower"], row["fidelity"])
             name, colour = row["generator"], _colour(row["generator"], row.get("family", ""))
             ax.scatter(*where, color=colour, s=40, zorder=3)
-            ax.scatter(row["ms/shower"], row["floor"], color=colour, marker="_", s=300, lw=2,
-                       label=None if k else "truth floor at its sample sizes")  # fmt: skip
+            ax.scatter(row["ms/shower"], row["floor"], color=colour, marker="_", s=300, lw=2)
             ax.annotate(name, where, fontsize="x-small", xytext=(4, 4), textcoords="offset points")
+        ax.scatter([], [], color="0.4", marker="_", s=300, lw=2, label="truth floor, its sizes")
         if np.isfinite(simulators.get(truth, np.nan)):
             ax.axvline(simulators[truth], color="0.3", ls=":", lw=1, label="its simulator")
         xs = [*part["ms/shower"], simulators.get(truth, np.nan)]
         xs = [x for x in xs if np.isfinite(x) and x > 0]
-        if xs:
-            ax.set_xlim(min(xs) / 3, max(xs) * 3)
+        if xs:  # whole decades, so that both ends carry a label
+            ax.set_xlim(10 ** np.floor(np.log10(min(xs) / 3)), 10 ** np.ceil(np.log10(max(xs) * 3)))
         ax.set(
             xscale="log",
             yscale="log",
             xlabel="generation time [ms / shower, 1 CPU thread]",
             title=titles[truth],
         )
+        ax.xaxis.set_minor_formatter(NullFormatter())  # labels on decades only
         ax.legend(frameon=False, fontsize="x-small")
     axes[0][0].set_ylabel(r"mean $W_1 / \sigma_\mathrm{truth}$ (lower is better)")
     return fig
