@@ -13,7 +13,9 @@ Builds of the same artifact by concurrent processes are serialised with a lock f
 
 Every trained model (kinds under ``models/``) a process loads or builds is remembered
 (:func:`models_used`): a chapter's results name the models behind them, and the speed chapter
-sums their training time.
+sums their training time. An artifact's manifest lists the models used while it was built, and
+reading the artifact back counts them as used too, so a chapter that reads a stored measurement
+still names the models behind it.
 """
 
 from __future__ import annotations
@@ -54,6 +56,14 @@ __all__ = [
 log = logging.getLogger(__name__)
 #: Trained-model artifacts (kinds ``models/...``) this process loaded or built, in order.
 _MODELS_USED: dict[Path, None] = {}
+#: Per build in progress, innermost last: the models it has used so far.
+_BUILDING: list[dict[Path, None]] = []
+
+
+def _use_model(path: Path) -> None:
+    for used in (_MODELS_USED, *_BUILDING):
+        used[path] = None
+
 
 _KIND = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
 
@@ -247,25 +257,37 @@ class Store:
 
         Returns:
             Path of the artifact; a manifest ``<key>.json`` beside it records kind, config, a
-            hash of each code module, the creation time and the calopaper version.
+            hash of each code module, the models used while building it, the creation time
+            and the calopaper version.
         """
         code = list(code)
         path = self.path_for(kind, config, suffix, code)
         key = path.name.removesuffix(suffix)
+        manifest_path = path.parent / f"{key}.json"
         if kind.split("/")[0] == "models":
-            _MODELS_USED[path.resolve()] = None
+            _use_model(path.resolve())
         if path.exists():
+            self._use_models_behind(manifest_path)
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock(path.parent / f".{key}.lock"):
             if path.exists():  # built by another process while we waited
+                self._use_models_behind(manifest_path)
                 return path
             log.info("building %s", path)
             start = time.perf_counter()
-            with atomic_write(path) as tmp:
-                build(tmp)
+            _BUILDING.append({})
+            try:
+                with atomic_write(path) as tmp:
+                    build(tmp)
+            finally:
+                behind = list(_BUILDING.pop())
             log.info("built %s in %.1f s", path, time.perf_counter() - start)
+            root = self.root.resolve()
             manifest = {
+                "models": [
+                    str(p.relative_to(root)) if p.is_relative_to(root) else str(p) for p in behind
+                ],  # fmt: skip
                 "kind": kind,
                 "key": key,
                 "artifact": path.name,
@@ -277,9 +299,15 @@ class Store:
                 "created": datetime.now(UTC).isoformat(timespec="seconds"),
                 "calopaper_version": calopaper.__version__,
             }
-            with atomic_write(path.parent / f"{key}.json") as tmp:
+            with atomic_write(manifest_path) as tmp:
                 tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         return path
+
+    def _use_models_behind(self, manifest_path: Path) -> None:
+        """Count the models an artifact's manifest lists as used (none for older manifests)."""
+        if manifest_path.exists():
+            for name in json.loads(manifest_path.read_text()).get("models", []):
+                _use_model((self.root / name).resolve())
 
     @staticmethod
     def _validate_kind(kind: str) -> None:

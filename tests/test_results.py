@@ -45,6 +45,15 @@ def test_publish_names_the_models_a_chapter_used_and_their_training_time_adds_up
     assert models_used() == []  # publish starts the next chapter afresh
     _model(store, "a", 10.0, 8.0)
     publish("03_gaam", [Claim("y", "c", "p", "o", "partly")])
+
+    def measure(tmp):  # a stored measurement made with model "c"
+        _model(store, "c", 2.0, 2.0)
+        tmp.write_text("0.5")
+
+    store.get_or_build("measurements/demo", {"of": "c"}, measure, suffix=".txt")
+    models_used(clear=True)  # a later run reads the measurement back, never loading "c"
+    store.get_or_build("measurements/demo", {"of": "c"}, measure, suffix=".txt")
+    publish("04_dvae", [Claim("z", "c", "p", "o", "partly")])
     paths[1].unlink()  # a model the results name but the store lost
 
     results = read_results(data_root / "results")
@@ -53,4 +62,6 @@ def test_publish_names_the_models_a_chapter_used_and_their_training_time_adds_up
     assert times.loc["02_savae", "models"] == 1 and times.loc["02_savae", "missing"] == 1
     assert times.loc["02_savae", "training [s]"] == 10.0
     assert times.loc["03_gaam", "training CPU [s]"] == 8.0
-    assert times.loc[ALL, "models"] == 1 and times.loc[ALL, "training [s]"] == 10.0  # "a" once
+    assert times.loc["04_dvae", "training [s]"] == 2.0
+    assert times.loc[ALL, "models"] == 2 and times.loc[ALL, "training [s]"] == 12.0  # "a" once
+    assert "02_savae" not in training_times(data_root, skip=("02_savae",))["chapter"].tolist()

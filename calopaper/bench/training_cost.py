@@ -40,13 +40,16 @@ def training_seconds(path: Path) -> tuple[float, float]:
 ALL = "all chapters (each model once)"
 
 
-def training_times(root: Path, results: Path | None = None) -> pd.DataFrame:
+def training_times(
+    root: Path, results: Path | None = None, skip: tuple[str, ...] = ()
+) -> pd.DataFrame:
     """Per chapter with trained models: how many, their training wall and CPU seconds; the
     last row (:data:`ALL`) counts every model once.
 
     Args:
         root: the store's folder (model paths in the results are relative to it).
         results: the folder of the chapters' results files (default: ``<root>/results``).
+        skip: chapters left out (the speed chapter, which loads the others' models).
 
     Returns:
         Columns chapter, models, training [s], training CPU [s] (NaN when a model did not
@@ -55,6 +58,7 @@ def training_times(root: Path, results: Path | None = None) -> pd.DataFrame:
     named = {
         chapter: [root / name for name in result.get("models", [])]
         for chapter, result in read_results(results or root / "results").items()
+        if chapter not in skip
     }
     every = list(dict.fromkeys(p for paths in named.values() for p in paths))
     rows = []
