@@ -50,8 +50,11 @@ class PaperSized(CaloClouds):
         self._trained = [trained]  # a list: not a sub-module, its weights are not ours
         self._draws: dict[bytes, tuple] = {}
 
-    def sample_layers(self, energy, direction, generator):
-        self.flow.sample(self.flow_conditioning(energy, direction))
+    def sample_layers(
+        self, energy: np.ndarray, direction: np.ndarray, generator: torch.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The trained model's points and energies per layer (see the class docstring)."""
+        self.flow.sample(self.flow_conditioning(energy, direction))  # the paper-sized flow's cost
         key = np.asarray(energy).tobytes() + np.asarray(direction).tobytes()
         if key not in self._draws:
             self._draws[key] = self._trained[0].sample_layers(energy, direction, generator)
