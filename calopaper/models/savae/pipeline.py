@@ -637,24 +637,10 @@ def chapter_ablation(
         showers: :func:`chapter_showers`.
         variants: keys of :data:`ABLATION`.
     """
-    truth = observables(showers.part("test"))
-    config = SAVAEConfig(latent_dim=p.latent_dim, hidden=p.hidden, beta=p.beta)
     fit_sweep = FitConfig(epochs=p.sweep_epochs, batch_size=p.batch_size, lr=p.lr, seed=p.seed)
-    return {
-        variant: sweep_point(
-            ablation_config(config, variant),
-            fit_sweep,
-            showers,
-            truth,
-            n_train=p.sweep_showers,
-            n_samples=min(p.n_samples, len(showers.parts["test"])),
-            seed=p.seed,
-            device=device,
-            store=store,
-            progress=progress,
-        )
-        for variant in variants
-    }
+    return _measured_variants(
+        p, showers, variants, fit_sweep, p.sweep_showers, device, store, progress
+    )
 
 
 def chapter_main(
@@ -673,23 +659,44 @@ def chapter_main(
         The chosen config, the fit settings, its variant label and every candidate's
         :class:`SweepPoint` (its model is ``trained(config, fit, showers)``).
     """
-    truth = observables(showers.part("test"))
-    config = SAVAEConfig(latent_dim=p.latent_dim, hidden=p.hidden, beta=p.beta)
     fit_config = FitConfig(epochs=p.epochs, batch_size=p.batch_size, lr=p.lr, seed=p.seed)
-    points = {
+    points = _measured_variants(
+        p, showers, MAIN_CANDIDATES, fit_config, None, device, store, progress
+    )
+    variant = closest_to_paper(points, MAIN_CANDIDATES)
+    return ablation_config(_chapter_config(p), variant), fit_config, variant, points
+
+
+def _chapter_config(p) -> SAVAEConfig:
+    """The chapter's SAVAE configuration from its resolved parameters."""
+    return SAVAEConfig(latent_dim=p.latent_dim, hidden=p.hidden, beta=p.beta)
+
+
+def _measured_variants(
+    p,
+    showers: Showers,
+    variants: Sequence[str],
+    fit_config: FitConfig,
+    n_train: int | None,
+    device: str,
+    store: Store | None,
+    progress: bool,
+) -> dict[str, SweepPoint]:
+    """Each variant of the chapter's configuration trained with ``fit_config`` on the first
+    ``n_train`` training showers (all when None) and measured on the test showers."""
+    truth = observables(showers.part("test"))
+    return {
         variant: sweep_point(
-            ablation_config(config, variant),
+            ablation_config(_chapter_config(p), variant),
             fit_config,
             showers,
             truth,
-            n_train=None,
+            n_train=n_train,
             n_samples=min(p.n_samples, len(showers.parts["test"])),
             seed=p.seed,
             device=device,
             store=store,
             progress=progress,
         )
-        for variant in MAIN_CANDIDATES
+        for variant in variants
     }
-    variant = closest_to_paper(points, MAIN_CANDIDATES)
-    return ablation_config(config, variant), fit_config, variant, points
