@@ -16,6 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from calopaper.parallel import set_workers
 from calopaper.timing import set_threads
 
 __all__ = [
@@ -258,6 +259,9 @@ CHAPTERS["06_caloclouds3"] = {
 #: torch CPU threads per profile (0 = torch's default). On the 2-core build machine one thread
 #: was 10-30x faster than two for the book's small models; a GPU machine keeps torch's default.
 THREADS = {"smoke": 1, "book": 1, "paper": 0}
+#: Worker processes for independent trainings (``parallel.run``; 0 = cores // threads). The
+#: smoke profile runs under the tests, which already execute two chapters at once.
+WORKERS = {"smoke": 1, "book": 0, "paper": 0}
 
 _BASE = ("profile", "device", "seed")
 
@@ -371,7 +375,8 @@ def resolve(chapter: str, namespace: Mapping[str, Any]) -> SimpleNamespace:
 
     Returns:
         Every declared parameter, ``None``s filled from the profile, ``device`` resolved by
-        ``resolve_device``; torch's CPU threads are set to the profile's ``THREADS``.
+        ``resolve_device``; torch's CPU threads are set to the profile's ``THREADS``, the
+        worker processes for independent trainings to its ``WORKERS``.
 
     Raises:
         ParameterError: an unknown profile or parameter name, or a value whose type differs
@@ -422,6 +427,7 @@ def apply_profile(
         out[name] = check_value(name, value, reference)
     out["device"] = resolve_device(out["device"])
     set_threads(THREADS[profile])
+    set_workers(WORKERS[profile])
     return SimpleNamespace(**out)
 
 

@@ -16,6 +16,9 @@ Every trained model (kinds under ``models/``) a process loads or builds is remem
 sums their training time. An artifact's manifest lists the models used while it was built, and
 reading the artifact back counts them as used too, so a chapter that reads a stored measurement
 still names the models behind it.
+
+Inside ``with only_stored():`` nothing is built: asking for a missing artifact raises
+:class:`NotStored` (``parallel.run`` uses it to find the calls that still have work to do).
 """
 
 from __future__ import annotations
@@ -45,12 +48,15 @@ except ImportError:  # pragma: no cover - Windows has no flock; builds are then 
     fcntl = None
 
 __all__ = [
+    "NotStored",
     "Store",
     "atomic_write",
+    "building_allowed",
     "canonical_config",
     "code_digest",
     "default_store",
     "models_used",
+    "only_stored",
 ]
 
 log = logging.getLogger(__name__)
@@ -58,6 +64,29 @@ log = logging.getLogger(__name__)
 _MODELS_USED: dict[Path, None] = {}
 #: Per build in progress, innermost last: the models it has used so far.
 _BUILDING: list[dict[Path, None]] = []
+#: True inside ``only_stored()``: a missing artifact raises instead of being built.
+_ONLY_STORED = False
+
+
+class NotStored(LookupError):
+    """An artifact asked for inside ``only_stored()`` is not in the store."""
+
+
+@contextlib.contextmanager
+def only_stored() -> Iterator[None]:
+    """Within the block, :meth:`Store.get_or_build` returns stored artifacts and raises
+    :class:`NotStored` for a missing one instead of building it."""
+    global _ONLY_STORED
+    previous, _ONLY_STORED = _ONLY_STORED, True
+    try:
+        yield
+    finally:
+        _ONLY_STORED = previous
+
+
+def building_allowed() -> bool:
+    """False inside ``only_stored()``."""
+    return not _ONLY_STORED
 
 
 def _use_model(path: Path) -> None:
@@ -259,6 +288,9 @@ class Store:
             Path of the artifact; a manifest ``<key>.json`` beside it records kind, config, a
             hash of each code module, the models used while building it, the creation time
             and the calopaper version.
+
+        Raises:
+            NotStored: the artifact is missing and this is inside ``only_stored()``.
         """
         code = list(code)
         path = self.path_for(kind, config, suffix, code)
@@ -269,6 +301,8 @@ class Store:
         if path.exists():
             self._use_models_behind(manifest_path)
             return path
+        if _ONLY_STORED:
+            raise NotStored(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock(path.parent / f".{key}.lock"):
             if path.exists():  # built by another process while we waited

@@ -12,7 +12,8 @@ the given values. Where the runs go:
 
 One Dask worker thread runs one papermill run; the kernel it starts gets that thread's share of
 the machine's cores as ``OMP_NUM_THREADS``, which torch follows in the ``paper`` profile (the
-``smoke`` and ``book`` profiles use one torch thread, book/conventions.md, "Threads").
+``smoke`` and ``book`` profiles use one torch thread, book/conventions.md, "Threads"), and
+trains its models one after another (``CALOPAPER_WORKERS=1``, ``calopaper.parallel``).
 
 Layout. A sweep named ``NAME`` lives in ``<data>/sweeps/NAME/``: ``sweep.json`` (the chapter and
 every run's parameters) and one folder per run, named after its parameters (``run_id``), holding
@@ -54,6 +55,7 @@ from typing import Any
 
 import pandas as pd
 
+from calopaper import parallel
 from calopaper.profiles import (
     CHAPTERS,
     PROFILE_NAMES,
@@ -340,6 +342,7 @@ def execute(
         output = staging / notebook.name
         log = staging / "papermill.log"
         env = dict(os.environ, CALOPAPER_DATA=str(data), CALOPAPER_PUBLISH=str(staging))
+        env[parallel.ENV] = "1"  # the sweep's workers share the cores; no nested workers
         for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             env[variable] = str(threads)
         env.pop("MPLBACKEND", None)  # figures stay in the executed notebook, as in the book

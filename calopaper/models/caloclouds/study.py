@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import torch
 
+from calopaper import parallel
 from calopaper.models.caloclouds.data import BarrelSource
 from calopaper.models.caloclouds.model import CHUNK, CaloClouds, version
 from calopaper.models.caloclouds.pipeline import (
@@ -103,18 +105,23 @@ def models(s: Setup, *, device: str = "cpu", store: Store | None = None, progres
     Returns:
         {"CaloClouds3": (model, history, key), "CaloClouds2": (...)}.
     """
+    versions = {
+        "CaloClouds3": ("cc3", s.cc3_train, s.cc3_sizes),
+        "CaloClouds2": ("cc2", s.cc2_train, s.cc2_sizes),
+    }
+    options = {"device": device, "store": store, "progress": progress}
+    fits = parallel.run(
+        {
+            name: partial(trained, version_name, s.train, source, sizes=sizes, **options)
+            for name, (version_name, source, sizes) in versions.items()
+        },
+        progress=progress,
+    )
     out = {}
-    for name, version_name, source, sizes in (
-        ("CaloClouds3", "cc3", s.cc3_train, s.cc3_sizes),
-        ("CaloClouds2", "cc2", s.cc2_train, s.cc2_sizes),
-    ):
-        model, history = trained(
-            version_name, s.train, source, sizes=sizes, device=device, store=store,
-            progress=progress,
-        )  # fmt: skip
+    for name, (version_name, source, sizes) in versions.items():
         key = {"version": version_name, "sizes": sizes, "train": asdict(s.train),
                "data": source.key}  # fmt: skip
-        out[name] = (model, history, key)
+        out[name] = (*fits[name], key)
     return out
 
 

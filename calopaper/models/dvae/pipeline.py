@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Hashable, Mapping
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from itertools import product
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from calopaper import metrics, training
+from calopaper import metrics, parallel, training
 from calopaper.figures import digest
 from calopaper.models.dvae.data import (
     SHAPES,
@@ -237,7 +238,8 @@ def select(
     device: str = "auto",
     store: Store | None = None,
 ) -> list[Candidate]:
-    """Train every config (``trained``) and score it by the KS test (calodvae App. 6.4).
+    """Train every config (``trained``, side by side: ``parallel.run``) and score it by the KS
+    test (calodvae App. 6.4).
 
     Each model generates one shower per validation shower, at its incident energy (generator
     seed ``seed``), and is compared with the validation showers on calodvae Fig. 2's nine
@@ -248,9 +250,14 @@ def select(
     """
     cells, energy = showers.part("val")
     truth = shower_shapes(cells)
+    fits = parallel.run(
+        {
+            name: partial(trained, config, fit_config, showers, device=device, store=store)
+            for name, config in configs.items()
+        }
+    )
     candidates = []
-    for name, config in configs.items():
-        model, history = trained(config, fit_config, showers, device=device, store=store)
+    for name, (model, history) in fits.items():
         fake = shower_shapes(sample(model, len(energy), energy, seed))
         ks = {v: metrics.ks(truth[v], fake[v]) for v in SHAPES}
         pvalues = {v: metrics.ks_pvalue(truth[v], fake[v]) for v in SHAPES}

@@ -11,6 +11,7 @@ import json
 import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -19,7 +20,7 @@ import pandas as pd
 import torch
 from scipy import stats
 
-from calopaper import metrics, training
+from calopaper import metrics, parallel, training
 from calopaper.geometry import Segmentation
 from calopaper.models.savae.data import Showers, from_unit, prepare, to_unit
 from calopaper.models.savae.model import SAVAE, SAVAEConfig
@@ -685,8 +686,9 @@ def _measured_variants(
     """Each variant of the chapter's configuration trained with ``fit_config`` on the first
     ``n_train`` training showers (all when None) and measured on the test showers."""
     truth = observables(showers.part("test"))
-    return {
-        variant: sweep_point(
+    calls = {
+        variant: partial(
+            sweep_point,
             ablation_config(_chapter_config(p), variant),
             fit_config,
             showers,
@@ -700,3 +702,4 @@ def _measured_variants(
         )
         for variant in variants
     }
+    return parallel.run(calls, progress=progress)
