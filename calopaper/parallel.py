@@ -132,7 +132,7 @@ def _run_in_workers(calls: list[Callable[[], object]], n: int, progress: bool) -
 
 def _start(threads: int) -> None:
     """Worker set-up, before any call is unpickled: no nested workers, and the caller's torch
-    threads (``OMP_NUM_THREADS``, which torch reads when it is imported and numpy's BLAS too)."""
+    threads (``OMP_NUM_THREADS``, which torch reads when the first call imports it)."""
     os.environ[ENV] = "1"
     os.environ["OMP_NUM_THREADS"] = str(threads)
     if "torch" in sys.modules:
