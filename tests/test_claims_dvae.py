@@ -1,5 +1,7 @@
 """Chapter 04's claims on synthetic measurements: each can come out reproduced and not."""
 
+from dataclasses import replace
+
 import pytest
 
 from calopaper.claims.dvae import Measured, claims
@@ -101,3 +103,17 @@ def test_pion_claim_names_where_the_modes_are_lost():
     ]
     assert claim.verdict == "not reproduced"
     assert "encode→decode 41.0%" in claim.ours and "1,000 sweeps 99.0%" in claim.ours
+
+
+@pytest.mark.parametrize(
+    ("share", "error", "expected"),
+    [
+        (0.8, 0.05, "reproduced"),
+        (0.55, 0.1, "partly"),
+        (0.45, 0.1, "partly"),
+        (0.3, 0.1, "not reproduced"),
+    ],
+)
+def test_gibbs_share_is_judged_beyond_its_timing_spread(share, error, expected):
+    measured = replace(GOOD, gibbs_share=share, gibbs_share_error=error)
+    assert _verdicts(measured)["dvae-gibbs-cost"] == expected
