@@ -146,3 +146,17 @@ def test_bench_quick_runs_every_family(data_root, capsys):
     assert all(s == "ok" or "store" in s or "not available" in s for s in status.values())
     assert {c["id"] for c in result["claims"]} >= {"speed-supa", "speed-savae-gaam"}
     assert not (data_root / "results" / "07_speed.json").exists()
+
+
+def test_measured_gibbs_share_carries_the_timing_spread():
+    from calopaper.bench.providers import GIBBS_PREFIX
+
+    def row(name: str, batch: int, ms: float, spread: float) -> dict:
+        return {"generator": name, "device": "cpu", "threads": 1, "kind": "batch",
+                "batch": batch, "energy": None, "ms": ms, "spread": spread}  # fmt: skip
+
+    rows = [row(report.DVAE, 1, 4.0, 0.4), row(GIBBS_PREFIX + "e+", 1, 3.0, 0.0)]
+    rows += [row(report.DVAE, 16, 1.0, 0.0), row(GIBBS_PREFIX + "e+", 16, 0.6, 0.06)]
+    m = report.measured({"timings": rows, "generators": [], "matmul": []})
+    assert m.gibbs_share == pytest.approx((0.75, 0.6))
+    assert m.gibbs_share_error == pytest.approx((0.075, 0.06))

@@ -54,3 +54,17 @@ def test_missing_generators_are_not_yet_run():
         "speed-supa",
         "speed-cc3-cc2",
     ]
+
+
+@pytest.mark.parametrize(
+    ("shares", "errors", "expected"),
+    [
+        ((0.7, 0.8), (0.05, 0.05), "reproduced"),
+        ((0.7, 0.55), (0.05, 0.1), "partly"),  # one batch within its error of half
+        ((0.3, 0.45), (0.05, 0.1), "partly"),
+        ((0.3, 0.35), (0.05, 0.1), "not reproduced"),
+    ],
+)
+def test_gibbs_share_is_judged_beyond_its_timing_spread(shares, errors, expected):
+    measured = replace(GOOD, gibbs_share=shares, gibbs_share_error=errors)
+    assert _verdicts(measured)["speed-dvae-gibbs"] == expected

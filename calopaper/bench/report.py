@@ -98,11 +98,12 @@ def _fastest(timings: pd.DataFrame, generator: str) -> float:
     return float(rows["ms"].min()) if len(rows) else np.nan
 
 
-def _paired(timings: pd.DataFrame, a: str, b: str, column: str) -> pd.DataFrame:
-    """Median ms/shower of ``a`` and ``b`` at the values of ``column`` both were timed at."""
+def _paired(timings: pd.DataFrame, a: str, b: str, column: str, value: str = "ms") -> pd.DataFrame:
+    """``value`` (median ms/shower, or its ``"spread"``) of ``a`` and ``b`` at the values of
+    ``column`` both were timed at."""
     kind = "energy" if column == "energy" else "batch"
-    left = _scan(timings, a, kind).set_index(column)["ms"]
-    right = _scan(timings, b, kind).set_index(column)["ms"]
+    left = _scan(timings, a, kind).set_index(column)[value]
+    right = _scan(timings, b, kind).set_index(column)[value]
     return pd.concat({a: left, b: right}, axis=1).dropna().sort_index()
 
 
@@ -122,6 +123,12 @@ def measured(result: dict):
     same = _paired(timings, SAVAE, GAAM_MIDDLE, "batch")
     energies = _paired(timings, CC2, CC3, "energy")
     gibbs = _paired(timings, DVAE, GIBBS_PREFIX + "e+", "batch")
+    share = gibbs[GIBBS_PREFIX + "e+"] / gibbs[DVAE] if len(gibbs) else pd.Series()
+    if len(gibbs) and "spread" in timings:
+        relative = _paired(timings, DVAE, GIBBS_PREFIX + "e+", "batch", "spread") / gibbs
+        share_error = share * np.hypot(relative[DVAE], relative[GIBBS_PREFIX + "e+"])
+    else:
+        share_error = share * 0.0
     last = same.iloc[-1] if len(same) else None
     return Measured(
         supa_ms=_fastest(timings, SUPA),
@@ -131,7 +138,8 @@ def measured(result: dict):
         gaam_middle_ms=_fastest(timings, GAAM_MIDDLE),
         cc2_ms=tuple(energies[CC2]) if len(energies) else (),
         cc3_ms=tuple(energies[CC3]) if len(energies) else (),
-        gibbs_share=tuple(gibbs[GIBBS_PREFIX + "e+"] / gibbs[DVAE]) if len(gibbs) else (),
+        gibbs_share=tuple(share),
+        gibbs_share_error=tuple(share_error),
     )
 
 
