@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Timing", "set_threads", "time_per_shower", "torch_threads"]
+__all__ = ["Timing", "ratio_with_error", "set_threads", "time_per_shower", "torch_threads"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,19 @@ class Timing:
             f"{self.ms_per_shower:.4g} ms/shower (± {spread:.2g}, best of {len(self.seconds)}; "
             f"{self.showers_per_second:,.0f} showers/s)"
         )
+
+
+def ratio_with_error(numerator, numerator_spread, denominator, denominator_spread):
+    """``numerator / denominator`` of two timings (medians), with the error propagated from
+    their spreads (``Timing.ms_spread``, in the same unit); floats or arrays alike.
+
+    Example:
+        >>> ratio, error = ratio_with_error(3.0, 0.3, 4.0, 0.0)
+        >>> ratio, round(float(error), 6)
+        (0.75, 0.075)
+    """
+    ratio = numerator / denominator
+    return ratio, ratio * np.hypot(numerator_spread / numerator, denominator_spread / denominator)
 
 
 def set_threads(n: int) -> None:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from calopaper.bench.run import frames
+from calopaper.timing import ratio_with_error
 
 __all__ = ["PAPER_FIGURES", "at_batch", "energy_ratio", "measured", "paper_table", "summary"]
 
@@ -123,12 +124,14 @@ def measured(result: dict):
     same = _paired(timings, SAVAE, GAAM_MIDDLE, "batch")
     energies = _paired(timings, CC2, CC3, "energy")
     gibbs = _paired(timings, DVAE, GIBBS_PREFIX + "e+", "batch")
-    share = gibbs[GIBBS_PREFIX + "e+"] / gibbs[DVAE] if len(gibbs) else pd.Series()
-    if len(gibbs) and "spread" in timings:
-        relative = _paired(timings, DVAE, GIBBS_PREFIX + "e+", "batch", "spread") / gibbs
-        share_error = share * np.hypot(relative[DVAE], relative[GIBBS_PREFIX + "e+"])
-    else:
-        share_error = share * 0.0
+    spread = (
+        _paired(timings, DVAE, GIBBS_PREFIX + "e+", "batch", "spread")
+        if "spread" in timings
+        else gibbs * 0.0
+    )
+    share, share_error = ratio_with_error(
+        gibbs[GIBBS_PREFIX + "e+"], spread[GIBBS_PREFIX + "e+"], gibbs[DVAE], spread[DVAE]
+    )
     last = same.iloc[-1] if len(same) else None
     return Measured(
         supa_ms=_fastest(timings, SUPA),

@@ -31,7 +31,7 @@ from calopaper.models.dvae.model import DVAE, DVAEConfig, architecture
 from calopaper.models.dvae.preprocessing import CellStandardiser
 from calopaper.sim.speed import machine
 from calopaper.store import Store, default_store
-from calopaper.timing import time_per_shower
+from calopaper.timing import ratio_with_error, time_per_shower
 from calopaper.training import FitConfig, History
 from calopaper.truth import Source
 
@@ -309,13 +309,14 @@ def _time_generation(model: DVAE, n: int, seed: int) -> dict[str, float]:
     # at ~0.1 ms per shower one call of n = 1,000 takes ~0.1 s: repeat for a second or more
     repeat = {"repeats": 5, "min_seconds": 1.0, "max_repeats": 50}
     full, prior = time_per_shower(generate, n, **repeat), time_per_shower(gibbs, n, **repeat)
-    share = prior.ms_median / full.ms_median
-    relative = np.hypot(prior.ms_spread / prior.ms_median, full.ms_spread / full.ms_median)
+    share, error = ratio_with_error(
+        prior.ms_median, prior.ms_spread, full.ms_median, full.ms_spread
+    )
     return {
         "ms/shower": full.ms_median,
         "Gibbs sampling ms/shower": prior.ms_median,
         "Gibbs share": share,
-        "Gibbs share error": share * relative,
+        "Gibbs share error": error,
         "parameters": sum(t.numel() for t in model.parameters()),
     }
 
