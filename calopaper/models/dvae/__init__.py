@@ -40,6 +40,7 @@ from calopaper.models.dvae.pipeline import (
     response_figure,
     sample,
     select,
+    select_each,
     trained,
 )
 from calopaper.models.dvae.preprocessing import (
@@ -83,6 +84,7 @@ __all__ = [
     "response_figure",
     "sample",
     "select",
+    "select_each",
     "shower_shapes",
     "split_layers",
     "supa_source",

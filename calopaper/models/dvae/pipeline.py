@@ -48,6 +48,7 @@ __all__ = [
     "reconstruct",
     "sample",
     "select",
+    "select_each",
     "trained",
 ]
 
@@ -238,8 +239,7 @@ def select(
     device: str = "auto",
     store: Store | None = None,
 ) -> list[Candidate]:
-    """Train every config (``trained``, side by side: ``parallel.run``) and score it by the KS
-    test (calodvae App. 6.4).
+    """Train every config (``trained``) and score it by the KS test (calodvae App. 6.4).
 
     Each model generates one shower per validation shower, at its incident energy (generator
     seed ``seed``), and is compared with the validation showers on calodvae Fig. 2's nine
@@ -248,21 +248,44 @@ def select(
     Returns:
         One ``Candidate`` per config, in the order of ``configs``.
     """
-    cells, energy = showers.part("val")
-    truth = shower_shapes(cells)
+    options = {"seed": seed, "device": device, "store": store}
+    return select_each({"": configs}, fit_config, {"": showers}, **options)[""]
+
+
+def select_each(
+    grids: Mapping[str, Mapping[Hashable, DVAEConfig]],
+    fit_config: FitConfig,
+    showers: Mapping[str, Showers],
+    *,
+    seed: int,
+    device: str = "auto",
+    store: Store | None = None,
+) -> dict[str, list[Candidate]]:
+    """:func:`select` for several datasets (e.g. particles) at once: ``grids[q]`` is scored on
+    ``showers[q]``, and every model of every grid is trained side by side (``parallel.run``).
+
+    Returns:
+        Dataset -> its candidates, in the order of ``grids``.
+    """
     fits = parallel.run(
         {
-            name: partial(trained, config, fit_config, showers, device=device, store=store)
-            for name, config in configs.items()
+            (q, name): partial(trained, config, fit_config, showers[q], device=device, store=store)
+            for q, grid in grids.items()
+            for name, config in grid.items()
         }
     )
-    candidates = []
-    for name, (model, history) in fits.items():
-        fake = shower_shapes(sample(model, len(energy), energy, seed))
-        ks = {v: metrics.ks(truth[v], fake[v]) for v in SHAPES}
-        pvalues = {v: metrics.ks_pvalue(truth[v], fake[v]) for v in SHAPES}
-        candidates.append(Candidate(name, model, history, ks, pvalues))
-    return candidates
+    out = {}
+    for q, grid in grids.items():
+        cells, energy = showers[q].part("val")
+        truth = shower_shapes(cells)
+        out[q] = []
+        for name in grid:
+            model, history = fits[q, name]
+            fake = shower_shapes(sample(model, len(energy), energy, seed))
+            ks = {v: metrics.ks(truth[v], fake[v]) for v in SHAPES}
+            pvalues = {v: metrics.ks_pvalue(truth[v], fake[v]) for v in SHAPES}
+            out[q].append(Candidate(name, model, history, ks, pvalues))
+    return out
 
 
 def generation_timing(
