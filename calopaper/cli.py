@@ -79,11 +79,21 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--quick", action="store_true", help="smoke profile, batches 1 and 16, one thread"
     )
+    bench.add_argument(
+        "--plan",
+        choices=["smoke", "book", "paper"],
+        help="how long to time (bench.PLANS); default: the profile's",
+    )
     bench.add_argument("--only", action="append", metavar="FAMILY", help="e.g. GAAM, SUPA")
     bench.add_argument("--batch", type=_positive, nargs="+", help="batch sizes to time")
     bench.add_argument("--device", default="auto", help="auto (CPU and GPU if any), cpu, cuda")
     bench.add_argument("--train", action="store_true", help="train models missing from the store")
     bench.add_argument("--json", action="store_true", help="print the result as JSON")
+    bench.add_argument(
+        "--record",
+        metavar="DIR",
+        help="(GPU) also write the result as a record DIR/<gpu>-<commit>.json (book/records)",
+    )
 
     sweep = commands.add_parser(
         "sweep",
@@ -162,6 +172,8 @@ def _bench(args: argparse.Namespace) -> int:
             device=args.device,
             train=args.train,
             as_json=args.json,
+            record=args.record,
+            plan=args.plan,
         )
     except ValueError as e:
         raise SystemExit(f"calopaper bench: {e}") from None

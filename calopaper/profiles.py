@@ -16,6 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from calopaper import dryrun
 from calopaper.parallel import set_workers
 from calopaper.timing import set_threads
 
@@ -29,6 +30,7 @@ __all__ = [
     "declared_parameters",
     "parameters_cell",
     "check_value",
+    "profile_values",
 ]
 
 PROFILE_NAMES = ("smoke", "book", "paper")
@@ -256,6 +258,27 @@ CHAPTERS["06_caloclouds3"] = {
     },
 }
 
+
+def profile_values(chapter: str, profile: str) -> dict[str, Any]:
+    """The values ``profile`` gives to ``chapter``'s parameters left at ``None``; in a dry run
+    (``calopaper.dryrun``) the ``paper`` profile's data sizes are cut to ``dryrun.SIZES``.
+
+    Example:
+        >>> profile_values("01_dataset", "smoke")
+        {'n_showers': 200, 'n_images': 200}
+    """
+    if chapter not in CHAPTERS:
+        msg = f"unknown chapter {chapter!r}; expected one of {sorted(CHAPTERS)}"
+        raise ParameterError(msg)
+    if profile not in PROFILE_NAMES:
+        msg = f"unknown profile {profile!r}; expected one of {PROFILE_NAMES}"
+        raise ParameterError(msg)
+    values = dict(CHAPTERS[chapter][profile])
+    if profile == "paper" and dryrun.active():
+        values |= dryrun.SIZES[chapter]
+    return values
+
+
 #: torch CPU threads per profile (0 = torch's default). On the 2-core build machine one thread
 #: was 10-30x faster than two for the book's small models; a GPU machine keeps torch's default.
 THREADS = {"smoke": 1, "book": 1, "paper": 0}
@@ -411,10 +434,7 @@ def apply_profile(
         (200, 'cpu')
     """
     profile = values.get("profile")
-    if profile not in PROFILE_NAMES:
-        msg = f"unknown profile {profile!r}; expected one of {PROFILE_NAMES}"
-        raise ParameterError(msg)
-    table = CHAPTERS[chapter][profile]
+    table = profile_values(chapter, profile)
     missing = [k for k in (*_BASE, *table) if k not in declared]
     if missing:
         msg = f"the parameters cell of {chapter} does not declare {missing}"

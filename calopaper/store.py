@@ -41,6 +41,7 @@ from types import ModuleType
 import numpy as np
 
 import calopaper
+from calopaper import dryrun
 
 try:
     import fcntl
@@ -367,9 +368,12 @@ def default_store() -> Store:
     """The store at ``$CALOPAPER_DATA``, or ``<repo root>/data`` when that is unset.
 
     The repo root is the parent of the ``calopaper`` package directory; an empty
-    ``CALOPAPER_DATA`` counts as unset.
+    ``CALOPAPER_DATA`` counts as unset. A dry run (``calopaper.dryrun``) without
+    ``CALOPAPER_DATA`` uses its own store, never ``data/``.
     """
     root = os.environ.get("CALOPAPER_DATA")
+    if not root and dryrun.active():
+        return Store(dryrun.store_root())
     return Store(root or Path(calopaper.__file__).resolve().parent.parent / "data")
 
 

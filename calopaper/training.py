@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 from tqdm import tqdm
 
+from calopaper import dryrun
 from calopaper.profiles import resolve_device
 from calopaper.store import Store, atomic_write, default_store
 
@@ -118,6 +119,9 @@ def fit(
             from it (same model class required).
         progress: show a tqdm bar over epochs.
 
+    In a dry run (``calopaper.dryrun``) training stops after ``dryrun.STEPS`` optimisation
+    steps.
+
     Returns:
         The loss history. With ``val``, the weights of the best validation epoch are restored.
 
@@ -149,12 +153,16 @@ def fit(
         start = len(history.train)
         best_state = state.get("best")
     steps_per_epoch = len(train_loader)
+    max_steps, taken = (dryrun.STEPS if dryrun.active() else None), 0
     began, began_cpu = time.perf_counter(), time.process_time()
     bar = tqdm(range(start, config.epochs), desc=description, disable=not progress, leave=False)
     for epoch in bar:
         model.train()
         total, count = 0.0, 0
         for step, batch in enumerate(train_loader):
+            if max_steps is not None and taken >= max_steps:
+                break
+            taken += 1
             if hasattr(model, "set_progress"):
                 model.set_progress(
                     (epoch * steps_per_epoch + step) / (config.epochs * steps_per_epoch)
@@ -185,6 +193,8 @@ def fit(
             _save_checkpoint(checkpoint, model, optimiser, generator, history, best_state)
         if config.patience and epoch - history.best_epoch >= config.patience:
             history.stopped_early = True
+            break
+        if max_steps is not None and taken >= max_steps:
             break
     if best_state is not None:
         model.load_state_dict(best_state)

@@ -12,6 +12,7 @@ from calopaper.bench.registry import (
     Entry,
     Generator,
     Unavailable,
+    architecture,
     collect,
 )
 from calopaper.bench.report import at_batch, summary
@@ -25,6 +26,7 @@ __all__ = [
     "Generator",
     "Plan",
     "Unavailable",
+    "architecture",
     "at_batch",
     "cached",
     "collect",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict, replace
+from pathlib import Path
 
 import pandas as pd
 
@@ -25,19 +27,26 @@ def run(
     device: str = "auto",
     train: bool = False,
     as_json: bool = False,
+    record: str | None = None,
+    plan: str | None = None,
 ) -> int:
     """Time every generator of ``profile`` (``quick``: the smoke plan, CPU only), print the
     summary table or, with ``as_json``, the whole result; a full run also writes the results
-    file with the speed claims."""
+    file with the speed claims. ``record``: a folder to write a GPU record in (``records``);
+    ``device`` must then be a CUDA device, and no results file is written. ``plan``: the
+    timing plan of another profile (``PLANS``)."""
+    if record and not device.startswith("cuda"):
+        msg = f"--record needs --device cuda (a GPU record), got --device {device}"
+        raise ValueError(msg)
     from calopaper.claims.speed import claims
     from calopaper.results import write_results
 
-    plan = PLANS["smoke" if quick else profile]
+    timing = PLANS["smoke" if quick else plan or profile]
     if batches:
-        plan = replace(plan, batches=tuple(sorted(set(batches))))
+        timing = replace(timing, batches=tuple(sorted(set(batches))))
     result = cached(
         profile,
-        plan,
+        timing,
         device="cpu" if quick else device,
         train=train,
         only=only,
@@ -52,7 +61,12 @@ def run(
             print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
         for claim in found:
             print(f"{claim.id}: {claim.ours} -> {claim.verdict}")
-    if not quick and not only:
+    if record:
+        from calopaper.bench import records
+
+        path = records.write(records.record(result, device, profile), Path(record))
+        print(f"bench: GPU record written to {path}", file=sys.stderr)
+    elif not quick and not only:
         tables = {"bench": result, "summary": table.to_dict(orient="records")}
         write_results(CHAPTER, found, tables)
     return 0

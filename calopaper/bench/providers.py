@@ -12,10 +12,16 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from calopaper.bench.registry import BenchContext, Generator, Unavailable
+from calopaper.bench.registry import BenchContext, Generator, Unavailable, architecture
 
 __all__ = ["dvae", "gaam", "reference_simulator", "savae", "supa"]
 
+#: The fields that size a GAAM (``n_classes``, from the data's largest energy, is left out: it
+#: sizes only the last linear map).
+GAAM_ARCHITECTURE = ("hidden", "channels", "kernel", "length", "conditional")
+#: The fields that size a CaloDVAE and its sampling.
+DVAE_ARCHITECTURE = ("encoder_hidden", "decoder_hidden", "n_levels", "n_latent")
+DVAE_ARCHITECTURE += ("gibbs_steps_sample",)
 #: Incident energies (GeV) at which energy-dependent generators are timed.
 CALOGAN_ENERGIES = (1.0, 10.0, 100.0)
 #: Row label of CaloDVAE's Gibbs sampling alone, before the particle.
@@ -99,6 +105,7 @@ def savae(ctx: BenchContext) -> list[Generator]:
                 truth_samples="02_savae/truth",
                 note=f"chapter 2, {ctx.profile} profile, variant {variant!r}: latent "
                 f"{cfg.latent_dim}, hidden {cfg.hidden}, trained on {', '.join(cfg.segmentations)}",
+                architecture=architecture(cfg, ("latent_dim", "hidden", "heads")),
             )
         )
     return rows
@@ -158,6 +165,7 @@ def gaam(ctx: BenchContext) -> list[Generator]:
                 truth_samples=f"03_gaam/truth_{layer}" if layer == "middle" else "",
                 note=f"chapter 3, {ctx.profile} profile: {Segmentation.parse(name).n_cells} "
                 f"cells one after the other, hidden {config.hidden}",
+                architecture=architecture(model.config, GAAM_ARCHITECTURE),
             )
         )
     return rows
@@ -208,6 +216,7 @@ def dvae(ctx: BenchContext) -> list[Generator]:
             samples=f"04_dvae/calodvae_{tag}",
             truth_samples=f"04_dvae/truth_{tag}",
             note=note,
+            architecture=architecture(model.config, DVAE_ARCHITECTURE),
         ),
         Generator(
             name=f"{GIBBS_PREFIX}{particle}",
@@ -215,5 +224,6 @@ def dvae(ctx: BenchContext) -> list[Generator]:
             truth="",
             generate=gibbs,
             note="the RBM prior's block-Gibbs sampling alone: " + note,
+            architecture=architecture(model.config, DVAE_ARCHITECTURE),
         ),
     ]

@@ -20,6 +20,7 @@ from calopaper.store import Store, default_store
 
 __all__ = [
     "PROVIDERS",
+    "architecture",
     "BenchContext",
     "Entry",
     "Generator",
@@ -72,6 +73,8 @@ class Generator:
         max_batch: the largest batch ``generate`` takes (``None``: any).
         network: whether it is a neural network (its MACs are counted); simulators are not.
         one_thread: time it on one thread only (a row that serves a one-thread claim).
+        architecture: the configuration fields that size its network (:func:`architecture`):
+            what a GPU record's row is matched on (``bench.records``); empty for simulators.
     """
 
     name: str
@@ -87,6 +90,18 @@ class Generator:
     max_batch: int | None = None
     network: bool = True
     one_thread: bool = False
+    architecture: dict = field(default_factory=dict)
+
+
+def architecture(config: object, fields: tuple[str, ...]) -> dict:
+    """``{field: value}`` of a model configuration, tuples as lists (as JSON reads them back).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> architecture(SimpleNamespace(hidden=(64, 64), depth=2), ("hidden", "depth"))
+        {'hidden': [64, 64], 'depth': 2}
+    """
+    return {f: list(v) if isinstance(v, tuple) else v for f in fields for v in [getattr(config, f)]}
 
 
 class _NoTrainingStore(Store):
@@ -141,7 +156,7 @@ class BenchContext:
         path = Path(__file__).resolve().parents[2] / "book" / f"{chapter}.ipynb"
         declared = profiles.declared_parameters(profiles.parameters_cell(path))
         values = declared | {"profile": self.profile, "device": self.device}
-        table = profiles.CHAPTERS[chapter][self.profile]
+        table = profiles.profile_values(chapter, self.profile)
         filled = {k: table.get(k) if v is None else v for k, v in values.items()}
         return SimpleNamespace(**filled)
 

@@ -248,6 +248,7 @@ def _measure_entry(entry: Entry, plan: Plan, device: str) -> tuple[list[dict], d
         "truth_samples": g.truth_samples,
         "energies": list(g.energies),
         "note": g.note,
+        "architecture": g.architecture,
     }
     rows = []
     threads = _thread_counts(plan) if (device == "cpu" and g.network and not g.one_thread) else [1]

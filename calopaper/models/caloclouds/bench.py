@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from calopaper.bench import BenchContext, Generator, Unavailable
+from calopaper.bench import BenchContext, Generator, Unavailable, architecture
 from calopaper.models.caloclouds import study
 from calopaper.models.caloclouds.data import barrel_directions
 from calopaper.models.caloclouds.model import VERSIONS, CaloClouds
@@ -107,6 +107,7 @@ def generators(ctx: BenchContext) -> list[Generator]:
                 max_batch=MAX_BATCH,
                 note=f"{short.upper()}, ShowerFlow + 1-step consistency model + projection, "
                 f"{ctx.profile} profile",
+                architecture=architecture(model.config, ARCHITECTURE),
             )
         )
     for name, short in (("CaloClouds3", "cc3"), ("CaloClouds2", "cc2")):
@@ -123,6 +124,7 @@ def generators(ctx: BenchContext) -> list[Generator]:
                 one_thread=True,
                 note=f"{short.upper()} at the paper's sizes ({sizes}), untrained, with the "
                 f"points per layer of the {ctx.profile} profile's trained {short.upper()}",
+                architecture=architecture(big.config, ARCHITECTURE),
             )
         )
     return rows

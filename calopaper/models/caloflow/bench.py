@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from calopaper.bench import BenchContext, Generator, Unavailable
+from calopaper.bench import BenchContext, Generator, Unavailable, architecture
 from calopaper.models.caloflow.data import Voxels
 from calopaper.models.caloflow.model import variant
 from calopaper.models.caloflow.pipeline import sample, trained
@@ -15,6 +15,9 @@ __all__ = ["CHAPTER", "generators"]
 
 #: The chapter whose models and saved samples the rows are.
 CHAPTER = "05_supa_study"
+#: The fields that size a CaloFlow.
+ARCHITECTURE = ("layer_sizes", "transforms_energy", "hidden_energy", "bins")
+ARCHITECTURE += ("transforms_voxels", "hidden_voxels", "depth")
 #: The training spectrum of SUPA's ``calogan`` preset, GeV.
 _ENERGY_RANGE = (1.0, 100.0)
 
@@ -63,6 +66,7 @@ def generators(ctx: BenchContext) -> list[Generator | Unavailable]:
                     f"CaloFlow-style flows, variant {k} ({model.n_parameters:,} parameters), "
                     f"{ctx.profile} profile, SUPA calogan e+ at 1x (504 voxels)"
                 ),
+                architecture=architecture(config, ARCHITECTURE),
             )
         )
     return rows

@@ -23,7 +23,7 @@ from calopaper.datasets import read_cells, write_cells
 from calopaper.geometry import Segmentation
 from calopaper.models.gaam.data import SPLIT, TRAINING_SEGMENTATIONS, LayerData, validate_layer
 from calopaper.models.gaam.model import GAAM, GAAMConfig, parse_segmentation
-from calopaper.profiles import CHAPTERS
+from calopaper.profiles import profile_values
 from calopaper.store import Store, default_store
 from calopaper.timing import time_per_shower
 from calopaper.training import FitConfig, History
@@ -257,10 +257,7 @@ def generation_ms(
 
 
 def _chapter_settings(profile: str) -> dict:
-    if profile not in CHAPTERS[CHAPTER]:
-        msg = f"unknown profile {profile!r}; expected one of {sorted(CHAPTERS[CHAPTER])}"
-        raise ValueError(msg)
-    return CHAPTERS[CHAPTER][profile]
+    return profile_values(CHAPTER, profile)
 
 
 def middle_layer_source(profile: str, seed: int, path: str = "") -> Source:
@@ -286,7 +283,7 @@ def middle_layer_model(
     """Chapter 3's middle-layer GAAM in this profile: the one ``03_gaam`` trains by default.
 
     It is trained on gaam Table 1's middle segmentations of ``source(n_showers, seed, path)``
-    for ``epochs`` epochs, both from ``profiles.CHAPTERS["03_gaam"][profile]``, with
+    for ``epochs`` epochs, both from ``profiles.profile_values("03_gaam", profile)``, with
     :data:`DEFAULTS` and :data:`FIT`; the same store artifact serves both chapters.
 
     Args:

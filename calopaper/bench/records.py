@@ -1,0 +1,147 @@
+"""GPU records: a bench run on a GPU, kept in the repository as ``book/records/<gpu>-<sha>.json``.
+
+The book is built on CPUs; a GPU is at hand only now and then. When one is, ``calopaper bench
+--device cuda --record book/records`` times the networks there and writes a record: the
+bench's result plus the device (name, driver, CUDA and torch versions), the date, the commit
+and each row's architecture (``Generator.architecture``). The speed chapter reads the newest
+record (:func:`newest`) and shows a GPU column for each generator whose architecture matches
+the one its chapter builds now (:func:`gpu_column`); other rows are marked stale.
+
+A record taken in a dry run (``calopaper.dryrun``) times networks after two optimisation steps:
+a network's time does not depend on its weights, but a generator whose cost depends on what it
+generates (a point cloud's number of points) is not timed like a trained one, so such rows say
+so in their note.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from calopaper import dryrun
+
+__all__ = ["RECORDS", "commit", "device_facts", "gpu_column", "newest", "record", "write"]
+
+#: The records committed with the book.
+RECORDS = Path(__file__).resolve().parents[2] / "book" / "records"
+
+
+def commit() -> str:
+    """The checkout's commit (40 hex digits), with "+" when its library differs from it;
+    ``$CALOPAPER_COMMIT`` for a copied tree without ``.git``; else "unknown"."""
+    if os.environ.get("CALOPAPER_COMMIT"):
+        return os.environ["CALOPAPER_COMMIT"]
+    root = Path(__file__).resolve().parents[2]
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
+        return done.stdout.strip()
+
+    try:
+        sha = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", "calopaper")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return sha + ("+" if dirty else "")
+
+
+def device_facts(device: str) -> dict:
+    """Name, driver, CUDA runtime and torch version of ``device`` ("cuda" or "cuda:N")."""
+    import torch
+
+    index = torch.device(device).index or 0
+    try:
+        driver = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader", f"-i={index}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        driver = ""
+    return {
+        "name": torch.cuda.get_device_name(index),
+        "driver": driver,
+        "cuda": torch.version.cuda,
+        "torch": torch.__version__,
+        "capability": ".".join(map(str, torch.cuda.get_device_capability(index))),
+    }
+
+
+def record(result: dict, device: str, profile: str) -> dict:
+    """A record of a bench ``result`` (``bench.run.measure``) taken on ``device``."""
+    return {
+        "device": device_facts(device),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": commit(),
+        "profile": profile,
+        "dry_run": dryrun.active(),
+        "result": result,
+    }
+
+
+def write(rec: dict, folder: Path = RECORDS) -> Path:
+    """Write ``rec`` as ``<folder>/<gpu>-<short commit>.json`` (the GPU's name in lower case,
+    runs of other characters as "-") and return the path."""
+    gpu = re.sub(r"[^a-z0-9]+", "-", rec["device"]["name"].lower()).strip("-")
+    path = Path(folder) / f"{gpu}-{rec['commit'][:7]}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rec, indent=1, default=float) + "\n")
+    return path
+
+
+def newest(folder: Path = RECORDS) -> dict | None:
+    """The record with the latest date in ``folder`` (None when there is none)."""
+    records = [json.loads(p.read_text()) for p in sorted(Path(folder).glob("*.json"))]
+    return max(records, key=lambda r: r["date"], default=None)
+
+
+def gpu_column(rec: dict, generators: pd.DataFrame, batch: int) -> pd.DataFrame:
+    """The record's GPU timing of every generator, matched by name to the bench's ``generators``
+    (``bench.frames(result)[1]``, their ``architecture`` column) of the current build.
+
+    Returns:
+        One row per generator of the record: generator, GPU ms/shower at ``batch`` (its best
+        batch's when ``batch`` was not timed), at batch, spread, and ``status``: "current" when
+        the architecture matches today's, "stale: ..." otherwise.
+    """
+    from calopaper.bench.run import frames
+
+    timings, facts, _ = frames(rec["result"])
+    current = {
+        g["generator"]: g.get("architecture") or {}
+        for g in generators.to_dict(orient="records")
+        if g.get("device") == "cpu"
+    }
+    rows = []
+    for g in facts.to_dict(orient="records"):
+        name = g["generator"]
+        mine = timings[(timings["generator"] == name) & (timings["kind"] == "batch")]
+        if g.get("status") != "ok" or mine.empty:
+            continue
+        at = mine[mine["batch"] == batch]
+        best = at.iloc[0] if len(at) else mine.loc[mine["ms"].idxmin()]
+        if name not in current:
+            status = "stale: no such generator in this build"
+        elif current[name] != (g.get("architecture") or {}):
+            status = "stale: architecture differs from this build's"
+        else:
+            status = "current"
+        rows.append(
+            {
+                "generator": name,
+                "GPU ms/shower": float(best["ms"]),
+                "spread": float(best["spread"]),
+                "at batch": int(best["batch"]),
+                "status": status,
+            }
+        )
+    columns = ["generator", "GPU ms/shower", "spread", "at batch", "status"]
+    return pd.DataFrame(rows, columns=columns).replace({np.nan: None})
