@@ -27,7 +27,16 @@ import pandas as pd
 
 from calopaper import dryrun
 
-__all__ = ["RECORDS", "commit", "device_facts", "gpu_column", "newest", "record", "write"]
+__all__ = [
+    "RECORDS",
+    "commit",
+    "device_facts",
+    "gpu_column",
+    "newest",
+    "provenance",
+    "record",
+    "write",
+]
 
 #: The records committed with the book.
 RECORDS = Path(__file__).resolve().parents[2] / "book" / "records"
@@ -103,14 +112,14 @@ def newest(folder: Path = RECORDS) -> dict | None:
     return max(records, key=lambda r: r["date"], default=None)
 
 
-def gpu_column(rec: dict, generators: pd.DataFrame, batch: int) -> pd.DataFrame:
-    """The record's GPU timing of every generator, matched by name to the bench's ``generators``
-    (``bench.frames(result)[1]``, their ``architecture`` column) of the current build.
+def gpu_column(rec: dict, generators: pd.DataFrame) -> pd.DataFrame:
+    """The record's GPU timings of every generator, matched by name to the current build's
+    bench (``generators``: ``bench.frames(result)[1]``, with its ``architecture`` column).
 
     Returns:
-        One row per generator of the record: generator, GPU ms/shower at ``batch`` (its best
-        batch's when ``batch`` was not timed), at batch, spread, and ``status``: "current" when
-        the architecture matches today's, "stale: ..." otherwise.
+        One row per generator timed in the record: generator, GPU ms/shower at batch 1, the
+        fastest batch's ms/shower with its spread and batch, and ``status``: "matches this
+        build", "architecture differs from this build's" or "not in this build".
     """
     from calopaper.bench.run import frames
 
@@ -126,22 +135,35 @@ def gpu_column(rec: dict, generators: pd.DataFrame, batch: int) -> pd.DataFrame:
         mine = timings[(timings["generator"] == name) & (timings["kind"] == "batch")]
         if g.get("status") != "ok" or mine.empty:
             continue
-        at = mine[mine["batch"] == batch]
-        best = at.iloc[0] if len(at) else mine.loc[mine["ms"].idxmin()]
+        first = mine[mine["batch"] == 1]["ms"]
+        best = mine.loc[mine["ms"].idxmin()]
         if name not in current:
-            status = "stale: no such generator in this build"
+            status = "not in this build"
         elif current[name] != (g.get("architecture") or {}):
-            status = "stale: architecture differs from this build's"
+            status = "architecture differs from this build's"
         else:
-            status = "current"
+            status = "matches this build"
         rows.append(
             {
                 "generator": name,
-                "GPU ms/shower": float(best["ms"]),
-                "spread": float(best["spread"]),
-                "at batch": int(best["batch"]),
+                "GPU ms @1": float(first.iloc[0]) if len(first) else np.nan,
+                "GPU best ms": float(best["ms"]),
+                "GPU spread": float(best["spread"]),
+                "GPU at batch": int(best["batch"]),
                 "status": status,
             }
         )
-    columns = ["generator", "GPU ms/shower", "spread", "at batch", "status"]
-    return pd.DataFrame(rows, columns=columns).replace({np.nan: None})
+    columns = ["generator", "GPU ms @1", "GPU best ms", "GPU spread", "GPU at batch", "status"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def provenance(rec: dict) -> str:
+    """One line naming where and when a record was measured, e.g. "measured on NVIDIA H200
+    (driver 580.159.04, torch 2.11.0+cu130), 2026-12-04, commit 360c88d, paper profile (dry
+    run: two optimisation steps)"."""
+    d = rec["device"]
+    run = " (dry run: two optimisation steps)" if rec.get("dry_run") else ""
+    return (
+        f"measured on {d['name']} (driver {d['driver'] or 'unknown'}, torch {d['torch']}), "
+        f"{rec['date'][:10]}, commit {rec['commit'][:7]}, {rec['profile']} profile{run}"
+    )

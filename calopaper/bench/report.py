@@ -159,9 +159,12 @@ PAPER_FIGURES = {
 }
 
 
-def paper_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Each paper's timing figure beside ours (``summary`` rows on the CPU), GPU figures marked."""
+def paper_table(table: pd.DataFrame, gpu: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each paper's timing figure beside ours (``summary`` rows on the CPU), GPU figures marked;
+    with ``gpu`` (``records.gpu_column``), our GPU record's fastest batch beside them, for rows
+    whose architecture matches this build's."""
     ours = table[table["device"] == "cpu"].set_index("generator")
+    on_gpu = {} if gpu is None else gpu.set_index("generator").to_dict(orient="index")
     rows = []
     for name, (paper, figure, hardware) in PAPER_FIGURES.items():
         row = ours.loc[name] if name in ours.index else None
@@ -178,4 +181,11 @@ def paper_table(table: pd.DataFrame) -> pd.DataFrame:
                 "our hardware": "1 CPU thread" if timed else "not timed",
             }
         )
+        if gpu is not None:
+            g = on_gpu.get(name)
+            same = g is not None and g["status"] == "matches this build"
+            rows[-1] |= {
+                "ours on the GPU, best [ms/shower]": g["GPU best ms"] if same else np.nan,
+                "GPU at batch": g["GPU at batch"] if same else np.nan,
+            }
     return pd.DataFrame(rows)

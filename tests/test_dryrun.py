@@ -1,0 +1,85 @@
+"""The paper profile's dry run: paper architectures kept, data cut, two steps, its own store."""
+
+import pytest
+import torch
+
+from calopaper import dryrun, profiles, training
+from calopaper.store import default_store
+
+
+@pytest.fixture
+def dry(monkeypatch):
+    monkeypatch.setenv(dryrun.ENV, "1")
+
+
+@pytest.mark.parametrize("value, on", [("", False), ("0", False), ("1", True), ("yes", True)])
+def test_the_switch(monkeypatch, value, on):
+    monkeypatch.setenv(dryrun.ENV, value)
+    assert dryrun.active() is on
+
+
+@pytest.mark.parametrize("chapter", sorted(profiles.CHAPTERS))
+def test_a_dry_run_cuts_only_sizes_the_paper_profile_has(dry, chapter):
+    paper = profiles.CHAPTERS[chapter]["paper"]
+    cut = profiles.profile_values(chapter, "paper")
+    assert set(dryrun.SIZES[chapter]) <= set(paper), "a dry-run size no chapter reads"
+    assert set(cut) == set(paper)
+    kept = {k: v for k, v in paper.items() if k not in dryrun.SIZES[chapter]}
+    assert {k: cut[k] for k in kept} == kept  # architectures, batch sizes, samplers untouched
+    assert all(cut[k] <= paper[k] for k in dryrun.SIZES[chapter])
+
+
+def test_a_dry_run_keeps_the_paper_architectures_and_batches(dry):
+    cc = profiles.profile_values("06_caloclouds3", "paper")
+    assert (cc["cc2_flow_affine"], cc["cc2_flow_hidden"], cc["distill_steps"]) == (60, 650, 18)
+    assert cc["point_batch"] == 2048 and cc["points"] >= 2 * cc["point_batch"]
+    dvae = profiles.profile_values("04_dvae", "paper")
+    assert len(dvae["grid_architectures"]) == 4 and dvae["batch_size"] == 100
+    assert 0.8 * dvae["n_showers"] >= 2 * dvae["batch_size"]
+
+
+def test_other_profiles_and_no_dry_run_are_untouched(dry, monkeypatch):
+    assert profiles.profile_values("02_savae", "book") == profiles.CHAPTERS["02_savae"]["book"]
+    monkeypatch.setenv(dryrun.ENV, "0")
+    assert profiles.profile_values("02_savae", "paper") == profiles.CHAPTERS["02_savae"]["paper"]
+
+
+def test_unknown_chapter_or_profile_is_named():
+    with pytest.raises(profiles.ParameterError, match="'03_gam'"):
+        profiles.profile_values("03_gam", "paper")
+    with pytest.raises(profiles.ParameterError, match="'gpu'"):
+        profiles.profile_values("03_gaam", "gpu")
+
+
+class _Counting(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+        self.calls = 0
+
+    def loss(self, batch):
+        self.calls += 1
+        return ((batch[0] - self.w) ** 2).mean()
+
+
+@pytest.mark.parametrize("batch_size", [4, 64])
+def test_a_dry_run_trains_two_steps(dry, batch_size):
+    model = _Counting()
+    config = training.FitConfig(epochs=50, batch_size=batch_size)
+    training.fit(model, torch.zeros(64, 1), config=config, device="cpu", progress=False)
+    assert model.calls == dryrun.STEPS
+
+
+def test_without_a_dry_run_every_step_is_taken():
+    model = _Counting()
+    config = training.FitConfig(epochs=3, batch_size=16)
+    training.fit(model, torch.zeros(64, 1), config=config, device="cpu", progress=False)
+    assert model.calls == 3 * 4
+
+
+def test_a_dry_run_has_its_own_store(dry, monkeypatch, tmp_path):
+    monkeypatch.delenv("CALOPAPER_DATA", raising=False)
+    assert default_store().root == dryrun.store_root()
+    assert default_store().root.name != "data"
+    monkeypatch.setenv("CALOPAPER_DATA", str(tmp_path))
+    assert default_store().root == tmp_path
