@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: book test lint clean-book
+.PHONY: book test dryrun lint clean-book
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ book: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check calopaper tests book conftest.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+# Every chapter in the paper profile's dry run (CALOPAPER_DRYRUN=1): paper-sized models, tiny data,
+# two optimisation steps, a temporary store. CI runs it after `make test`.
+dryrun: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m paper_dryrun -n 0 -s tests/test_paper_profile.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check calopaper tests book conftest.py

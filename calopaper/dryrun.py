@@ -16,17 +16,22 @@ on a GPU (``book/records/``).
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENV", "SIZES", "STEPS", "active", "store_root"]
+__all__ = ["ENV", "REPORT", "SIZES", "STEPS", "active", "footprint", "report", "store_root"]
 
 #: The switch: any value but "", "0" turns the dry run on.
 ENV = "CALOPAPER_DRYRUN"
 #: Optimisation steps of every training in a dry run.
 STEPS = 2
+#: The file in the store where every dry-run training reports its model's size and memory.
+REPORT = "dryrun/models.jsonl"
 
 #: Per chapter, the ``paper`` profile values a dry run replaces: data sizes, never architectures,
 #: batch sizes or sampler settings. Each training split still holds at least two batches.
@@ -50,7 +55,7 @@ SIZES: dict[str, dict[str, Any]] = {
         "n_timing": 3,
         "n_boot": 3,
     },
-    "07_speed": {},
+    "07_speed": {"batches": [1, 16]},
 }
 
 
@@ -62,3 +67,53 @@ def active() -> bool:
 def store_root() -> Path:
     """The dry run's own store: ``<temp dir>/calopaper-dryrun`` (``CALOPAPER_DATA`` wins)."""
     return Path(tempfile.gettempdir()) / "calopaper-dryrun"
+
+
+@contextmanager
+def footprint(model) -> Iterator[dict]:
+    """Measure the memory of the training step run inside the block; fills the dict it yields.
+
+    Keys: ``parameters`` (count); ``weights_mb``; ``activations_mb``, the tensors autograd
+    saves for the backward pass (each storage once, the weights not counted); ``estimate_mb``,
+    weights, gradients and Adam's two moments (4 x the weights) plus the activations: the peak
+    a step needs on any device; ``cuda_peak_mb``, the allocator's peak during the block on a
+    GPU (NaN on a CPU). MiB throughout.
+    """
+    import torch
+
+    parameters = list(model.parameters())
+    owned = {p.untyped_storage().data_ptr() for p in parameters}
+    saved: dict[int, int] = {}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in owned:
+            saved[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    cuda = bool(parameters) and parameters[0].is_cuda
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(parameters[0].device)
+    stats: dict = {}
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        yield stats
+    weights = sum(p.numel() * p.element_size() for p in parameters)
+    mib = 2.0**20
+    stats |= {
+        "parameters": sum(p.numel() for p in parameters),
+        "weights_mb": weights / mib,
+        "activations_mb": sum(saved.values()) / mib,
+        "estimate_mb": (4 * weights + sum(saved.values())) / mib,
+        "cuda_peak_mb": torch.cuda.max_memory_allocated(parameters[0].device) / mib
+        if cuda
+        else float("nan"),
+    }
+
+
+def report(row: dict, root: Path) -> None:
+    """Append one training's ``row`` (model, batch size, :func:`footprint`) to ``root/REPORT``
+    (one JSON object per line; worker processes append to the same file)."""
+    path = Path(root) / REPORT
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as f:
+        f.write(json.dumps(row) + "\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -120,7 +121,7 @@ def fit(
         progress: show a tqdm bar over epochs.
 
     In a dry run (``calopaper.dryrun``) training stops after ``dryrun.STEPS`` optimisation
-    steps.
+    steps, and the first step's memory (``dryrun.footprint``) is reported to the store.
 
     Returns:
         The loss history. With ``val``, the weights of the best validation epoch are restored.
@@ -168,15 +169,21 @@ def fit(
                     (epoch * steps_per_epoch + step) / (config.epochs * steps_per_epoch)
                 )
             batch = _to(batch, device)
-            loss = model.loss(batch)
-            if not torch.isfinite(loss.detach()):
-                msg = f"{description}: loss is {loss.item()} at epoch {epoch}, step {step}"
-                raise FloatingPointError(msg)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimiser.step()
+            first = max_steps is not None and taken == 1
+            with dryrun.footprint(model) if first else contextlib.nullcontext() as footprint:
+                loss = model.loss(batch)
+                if not torch.isfinite(loss.detach()):
+                    msg = f"{description}: loss is {loss.item()} at epoch {epoch}, step {step}"
+                    raise FloatingPointError(msg)
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                optimiser.step()
+            if footprint is not None:
+                row = {"model": type(model).__name__, "description": description}
+                row |= {"batch_size": len(batch[0]), "device": str(device)} | footprint
+                dryrun.report(row, default_store().root)
             total += loss.item() * len(batch[0])
             count += len(batch[0])
         history.train.append(total / count)

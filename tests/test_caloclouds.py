@@ -205,3 +205,26 @@ def test_paper_sized_model_has_the_papers_networks_and_the_trained_models_points
     assert np.array_equal(again[0], expected[0])  # kept, not redrawn
     clouds = big.generate(energy, seed=3)
     assert np.diff(clouds.offsets).sum() <= expected[0].sum()
+
+
+@pytest.mark.parametrize("version", ["cc3", "cc2"])
+def test_non_finite_flow_draws_count_as_no_points(version):
+    from calopaper.models.caloclouds.calibration import MAX_LAYER_POINTS, flow_layers
+
+    x = np.ones((3, 5 + 2 * 30))
+    x[0, :] = np.nan
+    x[1, :] = np.inf
+    x[2, 10] = 1e300
+    counts, energy, _ = flow_layers(x, version, ((0.0, 0.0, 15.0), (1.0, 1.0, 5.0)))
+    assert counts.dtype == np.int64 and counts.min() >= 0 and counts.max() <= MAX_LAYER_POINTS
+    assert np.isfinite(energy).all() and counts[0].sum() == 0
+
+
+def test_jsd_table_of_a_model_that_generates_nothing_is_nan():
+    from calopaper.models.caloclouds.evaluation import jsd_table
+
+    truth = {"hits": np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 1.0]])}
+    empty = {"hits": np.zeros((2, 3))}
+    table = jsd_table(truth, {"model": empty, "copy": truth}, boot=4)
+    assert np.isnan(table.loc["hits", "model"]) and np.isnan(table.loc["hits", "model error"])
+    assert table.loc["hits", "copy"] == 0.0

@@ -1,5 +1,8 @@
 """The paper profile's dry run: paper architectures kept, data cut, two steps, its own store."""
 
+import json
+import math
+
 import pytest
 import torch
 
@@ -83,3 +86,18 @@ def test_a_dry_run_has_its_own_store(dry, monkeypatch, tmp_path):
     assert default_store().root.name != "data"
     monkeypatch.setenv("CALOPAPER_DATA", str(tmp_path))
     assert default_store().root == tmp_path
+
+
+def test_a_dry_run_reports_each_models_size_and_memory(dry, data_root):
+    model = torch.nn.Sequential(torch.nn.Linear(8, 256), torch.nn.ReLU(), torch.nn.Linear(256, 1))
+    model.loss = lambda batch: model(batch[0]).pow(2).mean()
+    config = training.FitConfig(epochs=5, batch_size=32)
+    training.fit(model, torch.zeros(64, 8), config=config, device="cpu", description="toy")
+    (row,) = [json.loads(line) for line in (data_root / dryrun.REPORT).read_text().splitlines()]
+    assert row["description"] == "toy" and row["batch_size"] == 32
+    assert row["parameters"] == 8 * 256 + 256 + 256 + 1
+    assert row["weights_mb"] == pytest.approx(row["parameters"] * 4 / 2**20)
+    # the hidden layer's output (32 x 256 floats) is kept for the backward pass, at least once
+    assert row["activations_mb"] >= 32 * 256 * 4 / 2**20
+    assert row["estimate_mb"] == pytest.approx(4 * row["weights_mb"] + row["activations_mb"])
+    assert math.isnan(row["cuda_peak_mb"])

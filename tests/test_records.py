@@ -16,8 +16,16 @@ FACTS = {"name": "NVIDIA H200", "driver": "580.1", "cuda": "13.0", "torch": "2.1
 def _result(architectures: dict[str, dict]) -> dict:
     """A bench result: each generator timed at batches 1 and 16 on the GPU."""
     timings = [
-        {"generator": name, "device": "cuda", "threads": 1, "kind": "batch", "batch": b,
-         "energy": None, "ms": ms, "spread": ms / 10}  # fmt: skip
+        {
+            "generator": name,
+            "device": "cuda",
+            "threads": 1,
+            "kind": "batch",
+            "batch": b,
+            "energy": None,
+            "ms": ms,
+            "spread": ms / 10,
+        }  # fmt: skip
         for name in architectures
         for b, ms in ((1, 2.0), (16, 0.5))
     ]

@@ -16,7 +16,16 @@ from calopaper.bench.registry import (
     collect,
 )
 from calopaper.bench.report import at_batch, summary
-from calopaper.bench.run import PLANS, Plan, cached, devices, frames, machine, measure
+from calopaper.bench.run import (
+    PLANS,
+    Plan,
+    cached,
+    devices,
+    frames,
+    machine,
+    measure,
+    plan_of,
+)
 
 __all__ = [
     "PLANS",
@@ -34,5 +43,6 @@ __all__ = [
     "frames",
     "machine",
     "measure",
+    "plan_of",
     "summary",
 ]

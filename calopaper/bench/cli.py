@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from calopaper.bench.report import measured, summary
-from calopaper.bench.run import PLANS, cached
+from calopaper.bench.run import PLANS, cached, plan_of
 
 __all__ = ["CHAPTER", "run"]
 
@@ -41,7 +41,7 @@ def run(
     from calopaper.claims.speed import claims
     from calopaper.results import write_results
 
-    timing = PLANS["smoke" if quick else plan or profile]
+    timing = PLANS["smoke" if quick else plan] if quick or plan else plan_of(profile)
     if batches:
         timing = replace(timing, batches=tuple(sorted(set(batches))))
     result = cached(

@@ -25,12 +25,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from calopaper import dryrun
 from calopaper.bench.floor import count_macs, matmul_rate
 from calopaper.bench.registry import BenchContext, Entry, collect
 from calopaper.store import Store, default_store
 from calopaper.timing import time_per_shower, torch_threads
 
-__all__ = ["PLANS", "Plan", "cached", "devices", "machine", "measure"]
+__all__ = ["PLANS", "Plan", "cached", "devices", "machine", "measure", "plan_of"]
 
 #: Modules whose source is part of the cached timings' key.
 CODE = (
@@ -115,6 +116,12 @@ PLANS = {
         count_call_seconds=600.0,
     ),
 }
+
+
+def plan_of(profile: str) -> Plan:
+    """The timing plan of ``profile``; in a dry run (``calopaper.dryrun``) the smoke plan: a dry
+    run proves that everything runs, its timings are not measurements."""
+    return PLANS["smoke" if dryrun.active() else profile]
 
 
 def devices(device: str = "auto") -> list[str]:
@@ -345,7 +352,7 @@ def cached(
     models' names and the source of :data:`CODE`.
     """
     store = store or default_store()
-    plan = plan or PLANS[profile]
+    plan = plan or plan_of(profile)
     key = {
         "profile": profile,
         "plan": asdict(plan),

@@ -33,6 +33,9 @@ CC2_ENERGY_SCALE = 2.5
 CC2_MIN_VISIBLE = 40.0
 #: CC3 resamples a flow draw with more than this many negative layer energies.
 MAX_NEGATIVE = 7
+#: Points per layer at most (a bound against overflow, far above any shower's; the model's
+#: ``max_points`` then caps each shower's total).
+MAX_LAYER_POINTS = 10**7
 
 
 def centre_of_gravity(clouds: PointClouds) -> np.ndarray:
@@ -86,11 +89,12 @@ def flow_layers(
     """Points (N, 30) int and visible energy (N, 30) MeV per layer from flow samples ``x``.
 
     Returns also, for CC2, the flow's centre of gravity (N, 3) (x mm, y mm, layer), else None.
-    Negative values are clipped to 0 (the Flow Calibration).
+    Negative values are clipped to 0 (the Flow Calibration); a non-finite draw (an untrained
+    deep flow can overflow) counts as 0, and no layer gets more than ``MAX_LAYER_POINTS``.
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = np.nan_to_num(np.asarray(x, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
     if version == "cc3":
-        counts = np.clip(x[:, :N_LAYERS] * CC3_POINT_SCALE / N_LAYERS, 0, None)
+        counts = np.clip(x[:, :N_LAYERS] * CC3_POINT_SCALE / N_LAYERS, 0, MAX_LAYER_POINTS)
         energy = np.clip(x[:, N_LAYERS:] * CC3_ENERGY_SCALE * 1e3 / N_LAYERS, 0, None)
         return np.floor(counts).astype(np.int64), energy, None
     mean, std = (np.asarray(v, dtype=np.float64) for v in cog_norm)
@@ -99,7 +103,9 @@ def flow_layers(
     cog = x[:, 2:5] * std + mean
     frac_n = np.clip(x[:, 5 : 5 + N_LAYERS], 0, None)
     frac_e = np.clip(x[:, 5 + N_LAYERS :], 0, None)
-    counts = frac_n / np.maximum(frac_n.sum(1, keepdims=True), 1e-12) * n[:, None]
+    counts = np.minimum(
+        frac_n / np.maximum(frac_n.sum(1, keepdims=True), 1e-12) * n[:, None], MAX_LAYER_POINTS
+    )
     energy = frac_e / np.maximum(frac_e.sum(1, keepdims=True), 1e-12) * e_vis[:, None]
     return np.round(counts).astype(np.int64), energy, cog
 

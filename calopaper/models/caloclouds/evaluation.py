@@ -107,13 +107,25 @@ def shower_histograms(cells: PointClouds) -> dict[str, np.ndarray]:
     return out
 
 
+def jsd(p_counts: np.ndarray, q_counts: np.ndarray) -> float:
+    """``metrics.jensen_shannon`` (base 2), or NaN when either histogram is empty: a model whose
+    showers put nothing in a histogram has no distribution to compare (its table shows NaN)."""
+    if not (np.any(p_counts) and np.any(q_counts)):
+        return np.nan
+    return jensen_shannon(p_counts, q_counts)
+
+
 def _jsd_with_error(
     truth: np.ndarray, model: np.ndarray, rng: np.random.Generator, boot: int
 ) -> tuple[float, float]:
-    """JSD of the summed histograms and its bootstrap std over the model's showers."""
-    value = jensen_shannon(truth.sum(0), model.sum(0))
+    """JSD of the summed histograms and its bootstrap std over the model's showers; NaN for
+    both when the model's showers leave the histogram empty (a JSD needs two distributions),
+    and resamples that leave it empty are left out of the std."""
     draws = rng.multinomial(len(model), np.full(len(model), 1 / len(model)), size=boot)
-    spread = np.std([jensen_shannon(truth.sum(0), w @ model) for w in draws])
+    value = jsd(truth.sum(0), model.sum(0))
+    if np.isnan(value):
+        return np.nan, np.nan
+    spread = np.std([jsd(truth.sum(0), h) for w in draws if (h := w @ model).any()])
     return value, float(spread)
 
 

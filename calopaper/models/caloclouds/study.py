@@ -71,11 +71,14 @@ def setup(p: SimpleNamespace) -> Setup:
     """Sources and settings from a chapter's resolved parameters ``p``."""
     train = TrainConfig(
         flow_epochs=p.flow_epochs,
+        flow_batch=p.flow_batch,
+        flow_lr=p.flow_lr,
         points=p.points,
         point_epochs=p.point_epochs,
         distill_epochs=p.distill_epochs,
         distill_steps=p.distill_steps,
         point_batch=p.point_batch,
+        point_lr=p.point_lr,
         seed=p.seed,
     )
     ild = {"simulator": "gflash", "preset": "ild"}
