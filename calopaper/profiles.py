@@ -18,7 +18,7 @@ from typing import Any
 
 from calopaper import dryrun
 from calopaper.parallel import set_workers
-from calopaper.timing import set_threads
+from calopaper.timing import set_device_policy, set_threads
 
 __all__ = [
     "PROFILE_NAMES",
@@ -406,7 +406,8 @@ def resolve(chapter: str, namespace: Mapping[str, Any]) -> SimpleNamespace:
     Returns:
         Every declared parameter, ``None``s filled from the profile, ``device`` resolved by
         ``resolve_device``; torch's CPU threads are set to the profile's ``THREADS``, the
-        worker processes for independent trainings to its ``WORKERS``.
+        worker processes for independent trainings to its ``WORKERS``, and the GPU policy
+        (``timing.set_device_policy``) is applied.
 
     Raises:
         ParameterError: an unknown profile or parameter name, or a value whose type differs
@@ -453,6 +454,7 @@ def apply_profile(
         reference = declared[name] if declared[name] is not None else table.get(name)
         out[name] = check_value(name, value, reference)
     out["device"] = resolve_device(out["device"])
+    set_device_policy(out["device"])
     set_threads(THREADS[profile])
     set_workers(WORKERS[profile])
     return SimpleNamespace(**out)

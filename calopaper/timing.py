@@ -15,7 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Timing", "ratio_with_error", "set_threads", "time_per_shower", "torch_threads"]
+__all__ = [
+    "Timing",
+    "ratio_with_error",
+    "set_device_policy",
+    "set_threads",
+    "time_per_shower",
+    "torch_threads",
+]
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,18 @@ def set_threads(n: int) -> None:
         import torch
 
         torch.set_num_threads(n)
+
+
+def set_device_policy(device: str) -> None:
+    """The book's one GPU policy, for the whole process: on a CUDA device, cuDNN picks its
+    fastest algorithms (``cudnn.benchmark``) and float32 matrix products may use TF32; nothing
+    on a CPU. ``profiles.resolve`` and the bench call it, so no chapter or model sets them."""
+    if str(device).startswith("cuda"):
+        import torch
+
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
 
 
 @contextmanager

@@ -80,7 +80,7 @@ def _as_dataset(data: Dataset | torch.Tensor | tuple) -> Dataset:
 
 
 def _to(batch, device: str):
-    return tuple(t.to(device) for t in batch)
+    return tuple(t.to(device, non_blocking=True) for t in batch)
 
 
 def _mean_loss(model, loader: DataLoader, device: str) -> float:
@@ -132,11 +132,18 @@ def fit(
     device = resolve_device(device)
     generator = seed_everything(config.seed)
     model.to(device)
+    pinned = str(device).startswith("cuda")  # page-locked batches copy to a GPU faster
     train_loader = DataLoader(
-        _as_dataset(train), batch_size=config.batch_size, shuffle=True, generator=generator
+        _as_dataset(train),
+        batch_size=config.batch_size,
+        shuffle=True,
+        generator=generator,
+        pin_memory=pinned,
     )
     val_loader = (
-        DataLoader(_as_dataset(val), batch_size=config.batch_size) if val is not None else None
+        DataLoader(_as_dataset(val), batch_size=config.batch_size, pin_memory=pinned)
+        if val is not None
+        else None
     )
     # fused: one kernel over all parameters; on a CPU the per-tensor loop took ~20 % of a GAAM
     # step (a 1.8M-parameter MADE), the fused update about a sixth of that.

@@ -29,7 +29,8 @@ def test_a_dry_run_cuts_only_sizes_the_paper_profile_has(dry, chapter):
     assert set(cut) == set(paper)
     kept = {k: v for k, v in paper.items() if k not in dryrun.SIZES[chapter]}
     assert {k: cut[k] for k in kept} == kept  # architectures, batch sizes, samplers untouched
-    assert all(cut[k] <= paper[k] for k in dryrun.SIZES[chapter])
+    for k in dryrun.SIZES[chapter]:
+        assert set(cut[k]) <= set(paper[k]) if isinstance(cut[k], list) else cut[k] <= paper[k]
 
 
 def test_a_dry_run_keeps_the_paper_architectures_and_batches(dry):
@@ -101,3 +102,21 @@ def test_a_dry_run_reports_each_models_size_and_memory(dry, data_root):
     assert row["activations_mb"] >= 32 * 256 * 4 / 2**20
     assert row["estimate_mb"] == pytest.approx(4 * row["weights_mb"] + row["activations_mb"])
     assert math.isnan(row["cuda_peak_mb"])
+
+
+def test_the_gpu_policy_is_set_for_cuda_only():
+    from calopaper.timing import set_device_policy
+
+    flags = (torch.backends.cudnn, "benchmark"), (torch.backends.cudnn, "allow_tf32")
+    flags += ((torch.backends.cuda.matmul, "allow_tf32"),)
+    before = [getattr(module, name) for module, name in flags]
+    try:
+        for module, name in flags:
+            setattr(module, name, False)
+        set_device_policy("cpu")
+        assert not any(getattr(module, name) for module, name in flags)
+        set_device_policy("cuda:0")
+        assert all(getattr(module, name) for module, name in flags)
+    finally:
+        for (module, name), value in zip(flags, before, strict=True):
+            setattr(module, name, value)

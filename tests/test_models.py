@@ -8,6 +8,7 @@ a save/load round trip, and identical samples for the same seed.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -154,3 +155,71 @@ def test_save_load_round_trip_gives_identical_outputs(case, tmp_path):
     a = _energies(model.sample(3, case.cond(3), generator=torch.Generator().manual_seed(2)))
     b = _energies(loaded.sample(3, case.cond(3), generator=torch.Generator().manual_seed(2)))
     assert torch.equal(a, b)
+
+
+class _HostReached(Exception):
+    """A value reached the host (``.cpu()``, ``.numpy()``, ``int(t)``) or decided a shape
+    (boolean masks): every operation before it kept to one device; meta tensors hold no values,
+    so the check ends there."""
+
+
+class _OneDevice(torch.overrides.TorchFunctionMode):
+    """Fails an operation that mixes tensors of two devices (a 0-dim CPU tensor is a scalar and
+    may meet any device) and stops where a result is brought to the host.
+
+    With the model on the ``meta`` device, a tensor created on the CPU inside a device path (the
+    mistake that only a GPU shows) meets a meta tensor and fails here, without a GPU.
+    """
+
+    HOST = {torch.Tensor.cpu, torch.Tensor.numpy, torch.Tensor.tolist, torch.Tensor.item}
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        leaves = torch.utils._pytree.tree_leaves((args, kwargs))
+        tensors = [t for t in leaves if isinstance(t, torch.Tensor)]
+        devices = {t.device.type for t in tensors if not (t.device.type == "cpu" and t.ndim == 0)}
+        if len(devices) > 1:
+            raise AssertionError(f"{func.__name__} mixes devices {sorted(devices)}")
+        to_host = func is torch.Tensor.to and "cpu" in map(str, (*args[1:], *kwargs.values()))
+        if (func in self.HOST or to_host) and "meta" in devices:
+            raise _HostReached
+        try:
+            return func(*args, **kwargs)
+        except (RuntimeError, NotImplementedError) as e:
+            if "meta" in devices and "meta" in str(e):
+                raise _HostReached from e  # a value-dependent operation
+            raise
+
+
+def _on_meta(model: torch.nn.Module, case: Case) -> None:
+    """The case's loss and sampling with the model and the batch on the meta device, each up to
+    its first value-dependent step (``_HostReached``): SAVAE's encoder groups showers by their
+    token counts and GAAM's loss keeps cells by value, so their losses are checked up to there;
+    every family's samples come back to the CPU by design, for numpy."""
+    model = model.to("meta")
+    batch = tuple(t.to("meta") for t in case.batch())
+    for step in (
+        lambda: model.loss(batch),
+        lambda: model.sample(3, case.cond(3), generator=torch.Generator().manual_seed(0)),
+    ):
+        with contextlib.suppress(_HostReached), _OneDevice():
+            step()
+
+
+@pytest.mark.skipif(not CASES, reason="no models yet")
+def test_loss_and_sampling_keep_to_the_models_device(case):
+    _on_meta(case.build(), case)
+
+
+def test_the_device_check_catches_a_cpu_tensor_in_a_device_path():
+    class Planted(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(4))
+
+        def loss(self, batch):
+            return (batch[0] * self.w + torch.ones(4)).sum()  # torch.ones(4) stays on the CPU
+
+    planted = Case("planted", Planted, lambda: (torch.ones(2, 4),), lambda n: None, lambda n: ())
+    with pytest.raises(AssertionError, match=r"mixes devices \['cpu', 'meta'\]"):
+        _on_meta(Planted(), planted)

@@ -81,6 +81,7 @@ def device_facts(device: str) -> dict:
         "cuda": torch.version.cuda,
         "torch": torch.__version__,
         "capability": ".".join(map(str, torch.cuda.get_device_capability(index))),
+        "tf32": torch.backends.cuda.matmul.allow_tf32,
     }
 
 

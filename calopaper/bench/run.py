@@ -29,7 +29,7 @@ from calopaper import dryrun
 from calopaper.bench.floor import count_macs, matmul_rate
 from calopaper.bench.registry import BenchContext, Entry, collect
 from calopaper.store import Store, default_store
-from calopaper.timing import time_per_shower, torch_threads
+from calopaper.timing import set_device_policy, time_per_shower, torch_threads
 
 __all__ = ["PLANS", "Plan", "cached", "devices", "machine", "measure", "plan_of"]
 
@@ -305,6 +305,7 @@ def measure(
     """
     timings, facts, rates = [], [], []
     for dev in devices(device):
+        set_device_policy(dev)
         ctx = BenchContext(profile, dev, train, root)
         for n_threads in _thread_counts(plan) if dev == "cpu" else [1]:
             rates.append(
