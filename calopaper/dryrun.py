@@ -24,7 +24,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENV", "REPORT", "SIZES", "STEPS", "active", "footprint", "report", "store_root"]
+__all__ = [
+    "ENV",
+    "RECORD",
+    "REPORT",
+    "SIZES",
+    "STEPS",
+    "active",
+    "footprint",
+    "models_table",
+    "report",
+    "store_root",
+    "summarise",
+]
 
 #: The switch: any value but "", "0" turns the dry run on.
 ENV = "CALOPAPER_DRYRUN"
@@ -32,6 +44,8 @@ ENV = "CALOPAPER_DRYRUN"
 STEPS = 2
 #: The file in the store where every dry-run training reports its model's size and memory.
 REPORT = "dryrun/models.jsonl"
+#: The committed summary of the last dry run, per chapter (``make dryrun`` checks it).
+RECORD = Path(__file__).resolve().parents[1] / "book" / "records" / "paper-dryrun.json"
 
 #: Per chapter, the ``paper`` profile values a dry run replaces: data sizes, never architectures,
 #: batch sizes or sampler settings. Each training split still holds at least two batches.
@@ -117,3 +131,34 @@ def report(row: dict, root: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as f:
         f.write(json.dumps(row) + "\n")
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """One row per model class of a chapter's dry-run reports: the trainings, and the largest
+    model's parameters, batch size and estimated memory per step (MiB, rounded)."""
+    by_model: dict[str, list[dict]] = {}
+    for row in rows:
+        by_model.setdefault(row["model"], []).append(row)
+    out = []
+    for model, trained in sorted(by_model.items()):
+        largest = max(trained, key=lambda r: r["parameters"])
+        out.append(
+            {
+                "model": model,
+                "trainings": len(trained),
+                "parameters": largest["parameters"],
+                "batch": largest["batch_size"],
+                "memory [MiB]": round(largest["estimate_mb"]),
+            }
+        )
+    return out
+
+
+def models_table(chapter: str, record: Path = RECORD):
+    """The paper-sized models of ``chapter`` from the committed dry-run record, as a DataFrame
+    (empty when the chapter trains none or the record is missing)."""
+    import pandas as pd
+
+    columns = ["model", "trainings", "parameters", "batch", "memory [MiB]"]
+    rows = json.loads(Path(record).read_text()).get(chapter, []) if Path(record).exists() else []
+    return pd.DataFrame(rows, columns=columns)

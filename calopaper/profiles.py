@@ -29,6 +29,7 @@ __all__ = [
     "resolve_device",
     "declared_parameters",
     "parameters_cell",
+    "beside_paper",
     "check_value",
     "profile_values",
 ]
@@ -284,6 +285,16 @@ def profile_values(chapter: str, profile: str) -> dict[str, Any]:
     if profile == "paper" and dryrun.active():
         values |= dryrun.SIZES[chapter]
     return values
+
+
+def beside_paper(chapter: str, p: SimpleNamespace):
+    """This run's value of every parameter a profile sets beside the ``paper`` profile's (never
+    cut by a dry run), as a DataFrame of strings indexed by parameter."""
+    import pandas as pd
+
+    paper = CHAPTERS[chapter]["paper"]
+    rows = {k: {"this run": str(getattr(p, k)), "paper profile": str(v)} for k, v in paper.items()}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 #: torch CPU threads per profile (0 = torch's default). On the 2-core build machine one thread

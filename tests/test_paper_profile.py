@@ -70,6 +70,10 @@ def dry_store(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("dryrun")
 
 
+#: Chapter -> ``dryrun.summarise`` of its trainings, filled by the dry run of each chapter.
+MEASURED: dict[str, list[dict]] = {}
+
+
 @pytest.mark.paper_dryrun
 @pytest.mark.parametrize("chapter", sorted(CHAPTERS))
 def test_every_chapter_starts_at_paper_scale(chapter, dry_store, record_property):
@@ -91,3 +95,24 @@ def test_every_chapter_starts_at_paper_scale(chapter, dry_store, record_property
         )
     print(line)
     record_property("dry_run", line)
+    MEASURED[chapter] = dryrun.summarise(rows)
+
+
+@pytest.mark.paper_dryrun
+def test_the_committed_dry_run_record_is_this_runs():
+    """The chapters' paper-scale tables read ``book/records/paper-dryrun.json``: parameter counts
+    must match exactly, memory within 10 % (activations depend on the data's sparsity)."""
+    if set(MEASURED) != set(CHAPTERS):
+        pytest.skip("needs the dry run of every chapter in this session")
+    record = json.loads(dryrun.RECORD.read_text()) if dryrun.RECORD.exists() else {}
+
+    def same(a: list[dict], b: list[dict]) -> bool:
+        key = lambda rows: [(r["model"], r["trainings"], r["parameters"], r["batch"]) for r in rows]  # noqa: E731
+        memory = [(r["memory [MiB]"], q["memory [MiB]"]) for r, q in zip(a, b, strict=False)]
+        return key(a) == key(b) and all(abs(x - y) <= 0.1 * max(x, y, 1) for x, y in memory)
+
+    stale = [c for c in CHAPTERS if not same(MEASURED[c], record.get(c, []))]
+    if stale:
+        dryrun.RECORD.parent.mkdir(parents=True, exist_ok=True)
+        dryrun.RECORD.write_text(json.dumps(MEASURED, indent=1, sort_keys=True) + "\n")
+    assert not stale, f"{dryrun.RECORD} was stale for {stale}: rewritten, commit it"
