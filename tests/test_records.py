@@ -58,6 +58,8 @@ def test_newest_takes_the_latest_date(monkeypatch, tmp_path):
     records.write(new, tmp_path), records.write(old, tmp_path)
     assert records.newest(tmp_path)["commit"] == "1234567"
     assert records.newest(tmp_path / "none") is None
+    (tmp_path / "paper-dryrun.json").write_text('{"01_dataset": []}')  # not a GPU record
+    assert records.newest(tmp_path)["commit"] == "1234567"
 
 
 def test_rows_are_matched_to_this_build_by_architecture(monkeypatch):

@@ -108,9 +108,11 @@ def write(rec: dict, folder: Path = RECORDS) -> Path:
 
 
 def newest(folder: Path = RECORDS) -> dict | None:
-    """The record with the latest date in ``folder`` (None when there is none)."""
-    records = [json.loads(p.read_text()) for p in sorted(Path(folder).glob("*.json"))]
-    return max(records, key=lambda r: r["date"], default=None)
+    """The GPU record with the latest date in ``folder`` (None when there is none); other files
+    there (the dry run's ``paper-dryrun.json``) are not GPU records."""
+    found = [json.loads(p.read_text()) for p in sorted(Path(folder).glob("*.json"))]
+    gpu = [r for r in found if isinstance(r, dict) and {"device", "date", "result"} <= set(r)]
+    return max(gpu, key=lambda r: r["date"], default=None)
 
 
 def gpu_column(rec: dict, generators: pd.DataFrame) -> pd.DataFrame:
