@@ -78,7 +78,7 @@ def test_rows_are_matched_to_this_build_by_architecture(monkeypatch):
     assert gpu.loc["a", "GPU at batch"] == 16
 
 
-def test_the_paper_table_shows_only_matching_gpu_rows(monkeypatch):
+def test_the_papers_gpu_figures_meet_only_matching_gpu_rows(monkeypatch):
     rec = _record(monkeypatch, _result({report.SAVAE: {"h": 1}, report.GAAM_MIDDLE: {"h": 1}}))
     build = pd.DataFrame(
         [
@@ -86,11 +86,11 @@ def test_the_paper_table_shows_only_matching_gpu_rows(monkeypatch):
             {"generator": report.GAAM_MIDDLE, "device": "cpu", "architecture": {"h": 2}},
         ]
     )
-    table = pd.DataFrame(columns=["generator", "device", "status"])
-    paper = report.paper_table(table, records.gpu_column(rec, build)).set_index("generator")
-    assert paper.loc[report.SAVAE, "ours on the GPU, best [ms/shower]"] == 0.5
-    assert np.isnan(paper.loc[report.GAAM_MIDDLE, "ours on the GPU, best [ms/shower]"])
-    assert "ours on the GPU, best [ms/shower]" not in report.paper_table(table).columns
+    table = report.gpu_paper_table(records.gpu_column(rec, build)).set_index("generator")
+    assert table.loc[report.SAVAE, "ours on the GPU, best [ms/shower]"] == 0.5
+    assert table.loc[report.SAVAE, "at batch"] == 16
+    assert np.isnan(table.loc[report.GAAM_MIDDLE, "ours on the GPU, best [ms/shower]"])
+    assert report.SUPA not in table.index  # a CPU figure in its paper
 
 
 def test_a_record_needs_a_gpu(data_root):

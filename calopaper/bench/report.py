@@ -159,12 +159,9 @@ PAPER_FIGURES = {
 }
 
 
-def paper_table(table: pd.DataFrame, gpu: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Each paper's timing figure beside ours (``summary`` rows on the CPU), GPU figures marked;
-    with ``gpu`` (``records.gpu_column``), our GPU record's fastest batch beside them, for rows
-    whose architecture matches this build's."""
+def paper_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Each paper's timing figure beside ours (``summary`` rows on the CPU), GPU figures marked."""
     ours = table[table["device"] == "cpu"].set_index("generator")
-    on_gpu = {} if gpu is None else gpu.set_index("generator").to_dict(orient="index")
     rows = []
     for name, (paper, figure, hardware) in PAPER_FIGURES.items():
         row = ours.loc[name] if name in ours.index else None
@@ -181,11 +178,28 @@ def paper_table(table: pd.DataFrame, gpu: pd.DataFrame | None = None) -> pd.Data
                 "our hardware": "1 CPU thread" if timed else "not timed",
             }
         )
-        if gpu is not None:
-            g = on_gpu.get(name)
-            same = g is not None and g["status"] == "matches this build"
-            rows[-1] |= {
+    return pd.DataFrame(rows)
+
+
+def gpu_paper_table(gpu: pd.DataFrame) -> pd.DataFrame:
+    """The papers' GPU figures beside our GPU record (``records.gpu_column``), for the rows of
+    :data:`PAPER_FIGURES` timed on a GPU in the paper; ours only where the record's
+    architecture matches this build's (NaN otherwise)."""
+    on_gpu = gpu.set_index("generator").to_dict(orient="index")
+    rows = []
+    for name, (paper, figure, hardware) in PAPER_FIGURES.items():
+        if not hardware.startswith("GPU"):
+            continue
+        g = on_gpu.get(name)
+        same = g is not None and g["status"] == "matches this build"
+        rows.append(
+            {
+                "generator": name,
+                "paper": paper,
+                "paper's figure (GPU)": figure,
+                "ours on the GPU @1 [ms/shower]": g["GPU ms @1"] if same else np.nan,
                 "ours on the GPU, best [ms/shower]": g["GPU best ms"] if same else np.nan,
-                "GPU at batch": g["GPU at batch"] if same else np.nan,
+                "at batch": g["GPU at batch"] if same else np.nan,
             }
+        )
     return pd.DataFrame(rows)
