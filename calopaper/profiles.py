@@ -289,11 +289,22 @@ def profile_values(chapter: str, profile: str) -> dict[str, Any]:
 
 def beside_paper(chapter: str, p: SimpleNamespace):
     """This run's value of every parameter a profile sets beside the ``paper`` profile's (never
-    cut by a dry run), as a DataFrame of strings indexed by parameter."""
+    cut by a dry run), as a DataFrame of strings indexed by parameter (floats to 3 digits).
+
+    Example:
+        >>> p = SimpleNamespace(**CHAPTERS["04_dvae"]["smoke"])
+        >>> beside_paper("04_dvae", p).loc["grid_tau_z"].tolist()
+        ['[0.2]', '[0.2, 0.143, 0.111]']
+    """
     import pandas as pd
 
+    def text(value: Any) -> str:
+        if isinstance(value, list):
+            return "[" + ", ".join(map(text, value)) + "]"
+        return f"{value:.3g}" if isinstance(value, float) else str(value)
+
     paper = CHAPTERS[chapter]["paper"]
-    rows = {k: {"this run": str(getattr(p, k)), "paper profile": str(v)} for k, v in paper.items()}
+    rows = {k: {"this run": text(getattr(p, k)), "paper profile": text(paper[k])} for k in paper}
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
