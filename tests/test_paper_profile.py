@@ -3,6 +3,7 @@ starts at paper scale: the dry run (marker ``paper_dryrun``, its own CI step).""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -116,3 +117,18 @@ def test_the_committed_dry_run_record_is_this_runs():
         dryrun.RECORD.parent.mkdir(parents=True, exist_ok=True)
         dryrun.RECORD.write_text(json.dumps(MEASURED, indent=1, sort_keys=True) + "\n")
     assert not stale, f"{dryrun.RECORD} was stale for {stale}: rewritten, commit it"
+
+
+LIBRARY = Path(__file__).resolve().parents[1] / "calopaper"
+
+
+@pytest.mark.parametrize("chapter", sorted(CHAPTERS))
+def test_every_profile_value_is_read(chapter):
+    """A value a profile sets must be read as ``p.<name>`` by the chapter or the library (a
+    static check: it catches a value that nothing reads, not which chapter reads it)."""
+    cells = json.loads((BOOK / f"{chapter}.ipynb").read_text())["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    code += "\n".join(path.read_text() for path in LIBRARY.rglob("*.py"))
+    names = set().union(*(set(values) for values in CHAPTERS[chapter].values()))
+    unread = sorted(n for n in names if not re.search(rf"\bp\.{n}\b", code))
+    assert not unread, f"{chapter}: the profiles set {unread}, which nothing reads"
