@@ -12,6 +12,11 @@ run gives, and a call whose artifacts are all stored spawns nothing.
 Timing is not disturbed: ``run`` returns only once its workers have exited, and the chapters
 time their models after training them.
 
+Workers die with their chapter: each watches the process that started it and exits within
+:data:`WATCH_SECONDS` once that process is gone, however it died (``kill -9`` included), so an
+interrupted build leaves no idle workers behind. Nothing they held blocks a rerun: the store's
+locks are released with the process, and its writes are atomic.
+
 The number of workers is ``CALOPAPER_WORKERS`` when set, else the profile's (``set_workers``,
 called by ``profiles.resolve``); 0 means one worker per core the process may use divided by
 torch's threads. Workers are spawned, not forked (a forked notebook kernel or torch thread
@@ -25,6 +30,8 @@ import contextlib
 import io
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
@@ -43,6 +50,8 @@ T = TypeVar("T")
 ENV = "CALOPAPER_WORKERS"
 
 _policy = 1
+#: How often a worker checks that the process that started it is still there, seconds.
+WATCH_SECONDS = 1.0
 
 
 def set_workers(n: int) -> None:
@@ -115,7 +124,7 @@ def _run_in_workers(calls: list[Callable[[], object]], n: int, progress: bool) -
     import torch
 
     context = get_context("spawn")
-    initargs = (torch.get_num_threads(),)
+    initargs = (torch.get_num_threads(), os.getpid())
     with ProcessPoolExecutor(n, mp_context=context, initializer=_start, initargs=initargs) as pool:
         futures = [pool.submit(_quietly, call) for call in calls]
         finished = as_completed(futures)
@@ -130,13 +139,23 @@ def _run_in_workers(calls: list[Callable[[], object]], n: int, progress: bool) -
             raise
 
 
-def _start(threads: int) -> None:
-    """Worker set-up, before any call is unpickled: no nested workers, and the caller's torch
-    threads (``OMP_NUM_THREADS``, which torch reads when the first call imports it)."""
+def _start(threads: int, parent: int) -> None:
+    """Worker set-up, before any call is unpickled: no nested workers, the caller's torch
+    threads (``OMP_NUM_THREADS``, which torch reads when the first call imports it), and a
+    watch on the caller (:func:`_exit_with`)."""
     os.environ[ENV] = "1"
     os.environ["OMP_NUM_THREADS"] = str(threads)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="watch").start()
+
+
+def _exit_with(parent: int) -> None:
+    """End this process once ``parent`` is no longer its parent (it died and this one was
+    handed to another), checking every :data:`WATCH_SECONDS`."""
+    while os.getppid() == parent:
+        time.sleep(WATCH_SECONDS)
+    os._exit(1)
 
 
 def _quietly(call: Callable[[], object]) -> None:

@@ -2,6 +2,10 @@
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from functools import partial
 from pathlib import Path
 
@@ -83,3 +87,61 @@ def test_workers_setting(monkeypatch):
     monkeypatch.setenv(parallel.ENV, "two")
     with pytest.raises(ValueError, match="CALOPAPER_WORKERS='two'"):
         parallel.workers()
+
+
+def slow_artifact(root: str, name: str, seconds: float) -> str:
+    """A stored artifact that takes ``seconds`` to build and marks its builder's pid first."""
+
+    def build(tmp: Path) -> None:
+        (Path(root) / f"started-{name}").write_text(str(os.getpid()))
+        time.sleep(seconds)
+        tmp.write_text(name)
+
+    return Store(root).get_or_build("models/slow", {"name": name}, build, suffix=".txt").read_text()
+
+
+_BUILD = """
+import sys
+from functools import partial
+sys.path.insert(0, {tests!r})
+from calopaper import parallel
+from test_parallel import slow_artifact
+calls = {{n: partial(slow_artifact, {root!r}, n, {seconds}) for n in ("a", "b")}}
+print(parallel.run(calls, n_workers=2, progress=False))
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (a zombie waiting for its reaper is not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_workers_die_with_a_killed_chapter_and_a_rerun_completes(tmp_path):
+    def build(seconds: float) -> subprocess.Popen:
+        code = _BUILD.format(tests=str(Path(__file__).parent), root=str(tmp_path), seconds=seconds)
+        return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+
+    chapter = build(600)
+    markers = [tmp_path / "started-a", tmp_path / "started-b"]
+    deadline = time.monotonic() + 120
+    while not all(m.exists() for m in markers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers = [int(m.read_text()) for m in markers]
+    assert all(_alive(pid) for pid in workers)
+
+    chapter.send_signal(signal.SIGKILL)
+    chapter.wait()
+    chapter.stdout.close()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if _alive(pid)], "workers outlived their chapter by 10 s"
+
+    rerun = build(0.1)
+    out, _ = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0 and out.strip() == "{'a': 'a', 'b': 'b'}"
