@@ -18,6 +18,7 @@ from typing import Any
 
 from calopaper import dryrun
 from calopaper.parallel import set_workers
+from calopaper.provenance import injected
 from calopaper.timing import set_device_policy, set_threads
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "parameters_cell",
     "beside_paper",
     "check_value",
+    "last_resolved",
     "profile_values",
 ]
 
@@ -316,6 +318,8 @@ THREADS = {"smoke": 1, "book": 1, "paper": 0}
 WORKERS = {"smoke": 1, "book": 0, "paper": 0}
 
 _BASE = ("profile", "device", "seed")
+#: The chapter and parameters ``apply_profile`` returned last (``last_resolved``).
+_LAST: dict[str, dict[str, Any]] = {}
 
 
 class ParameterError(ValueError):
@@ -404,16 +408,14 @@ def _injected(history: list[str], parameters_cell: str) -> set[str]:
     """Names assigned by papermill's injected cell(s), which follow the parameters cell."""
     if parameters_cell not in history:
         return set()
-    after = history[history.index(parameters_cell) + 1 :]
-    return {
-        t.id
-        for source in after
-        if source.startswith("# Parameters")
-        for node in ast.parse(source).body
-        if isinstance(node, ast.Assign)
-        for t in node.targets
-        if isinstance(t, ast.Name)
-    }
+    return set(injected(history[history.index(parameters_cell) + 1 :]))
+
+
+def last_resolved(chapter: str) -> dict[str, Any]:
+    """The parameters :func:`apply_profile` last returned in this process for ``chapter``
+    (empty when the last call was for another chapter, or there was none): the provenance of
+    the chapter's results."""
+    return dict(_LAST[chapter]) if chapter in _LAST else {}
 
 
 def resolve(chapter: str, namespace: Mapping[str, Any]) -> SimpleNamespace:
@@ -476,6 +478,8 @@ def apply_profile(
         reference = declared[name] if declared[name] is not None else table.get(name)
         out[name] = check_value(name, value, reference)
     out["device"] = resolve_device(out["device"])
+    _LAST.clear()
+    _LAST[chapter] = dict(out)
     set_device_policy(out["device"])
     set_threads(THREADS[profile])
     set_workers(WORKERS[profile])

@@ -2,14 +2,22 @@
 
 A chapter ends with ``publish(chapter, claims, tables, samples)``: the claims and tables go to
 ``data/results/<chapter>.json`` (read by the intro page) with the trained models the chapter
-used (``store.models_used``, paths in the store), every sample set the chapter
-evaluated to ``data/samples/<chapter>/<name>.h5``, and the claims table comes back formatted
-for display. ``CALOPAPER_PUBLISH`` moves both (``<dir>/results/``, ``<dir>/samples/``) out of the
-data folder: a sweep (``calopaper.sweep``) gives each run its own, while the store stays shared.
+used (``store.models_used``, paths in the store) and the run's provenance
+(``calopaper.provenance``), every sample set the chapter evaluated to
+``data/samples/<chapter>/<name>.h5``, and the claims table comes back formatted for display,
+the provenance in one line at its foot.
+
+Only the book's own runs publish there. A run into which papermill injected parameters
+publishes under ``data/results/runs/<chapter>/<digest>/`` (``results/`` and ``samples/``,
+the digest naming the injected values) and says where, so a re-run never overwrites what the
+intro and the speed chapter read. ``CALOPAPER_PUBLISH`` moves a run's results and samples to
+``<dir>/results/`` and ``<dir>/samples/``: a sweep (``calopaper.sweep``) gives each run its
+own, while the store stays shared.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -21,6 +29,8 @@ import pandas as pd
 
 from calopaper.datasets import write_cells, write_points
 from calopaper.geometry import Segmentation
+from calopaper.profiles import last_resolved
+from calopaper.provenance import collect, footer, injected
 from calopaper.showers import PointClouds
 from calopaper.store import atomic_write, default_store, models_used
 
@@ -117,8 +127,17 @@ def publish(
             root).
 
     Returns:
-        A pandas ``Styler`` of the claims table (claim | paper | ours | verdict).
+        A pandas ``Styler`` of the claims table (claim | paper | ours | verdict), with the
+        provenance footer.
     """
+    injected_values = injected(_kernel_history())
+    provenance = collect(last_resolved(chapter), injected_values)
+    if root is None and not os.environ.get("CALOPAPER_PUBLISH") and injected_values:
+        digest = hashlib.sha256(json.dumps(injected_values, sort_keys=True).encode())
+        root = default_store().root / "results" / "runs" / chapter / digest.hexdigest()[:12]
+        names = ", ".join(f"{k}={v}" for k, v in injected_values.items())
+        print(f"{chapter}: injected {names}, so this run is not the book's; its results and "
+              f"samples are in {root}")  # fmt: skip
     root = _publish_root(root)
     for name, sample in (samples or {}).items():
         path = root / "samples" / chapter / f"{name}.h5"
@@ -133,9 +152,23 @@ def publish(
         for p in models_used(clear=True)
         if p.exists()
     ]
-    write_results(chapter, claims, tables, root=root / "results", models=models)
+    write_results(
+        chapter, claims, tables, root=root / "results", models=models, provenance=provenance
+    )
     frame = pd.DataFrame([asdict(c) for c in claims]).drop(columns="id")
-    return frame.style.hide(axis="index")
+    bottom = [{"selector": "caption", "props": "caption-side: bottom; font-size: 0.85em"}]
+    styler = frame.style.hide(axis="index").set_table_styles(bottom)
+    return styler.set_caption(f"Provenance: {footer(provenance)}")
+
+
+def _kernel_history() -> list[str]:
+    """The cells the running IPython kernel has executed (empty outside one, or under nbval)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return []
+    shell = get_ipython()
+    return list(shell.user_ns.get("In", [])) if shell is not None else []
 
 
 def _publish_root(root: Path | None) -> Path:
@@ -155,6 +188,7 @@ def write_results(
     tables: dict | None = None,
     root: Path | None = None,
     models: list[str] | None = None,
+    provenance: dict | None = None,
 ) -> Path:
     """Write ``data/results/<chapter>.json`` atomically: ``{"chapter", "claims": [...],
     "tables": {...}, "models": [...]}``, ``models`` the trained models behind the results
@@ -169,6 +203,7 @@ def write_results(
         "claims": [asdict(c) for c in claims],
         "tables": tables or {},
         "models": list(models or []),
+        "provenance": provenance or {},
     }
     with atomic_write(path) as tmp:
         Path(tmp).write_text(json.dumps(payload, indent=1, default=float))

@@ -1,5 +1,11 @@
 """Claims tables round-trip through data/results and refuse unknown verdicts."""
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from calopaper.results import Claim, claims_frame, write_results
@@ -65,3 +71,45 @@ def test_publish_names_the_models_a_chapter_used_and_their_training_time_adds_up
     assert times.loc["04_dvae", "training [s]"] == 2.0
     assert times.loc[ALL, "models"] == 2 and times.loc[ALL, "training [s]"] == 12.0  # "a" once
     assert "02_savae" not in training_times(data_root, skip=("02_savae",))["chapter"].tolist()
+
+
+TOY = Path(__file__).parent / "data" / "toy_chapter.ipynb"
+
+
+def _papermill(out: Path, *parameters: str) -> str:
+    """Execute the toy chapter with papermill; the printed text of its cells."""
+    command = [sys.executable, "-m", "papermill", str(TOY), str(out), "-k", "python3"]
+    for name_value in parameters:
+        command += ["-p", *name_value.split("=")]
+    subprocess.run(command, check=True, capture_output=True, text=True, env=os.environ)
+    cells = json.loads(out.read_text())["cells"]
+    return "".join("".join(o.get("text", "")) for c in cells for o in c.get("outputs", []))
+
+
+def test_a_rerun_with_other_parameters_leaves_the_books_results_alone(data_root, tmp_path):
+    _papermill(tmp_path / "book.ipynb")
+    book = data_root / "results" / "toy_chapter.json"
+    before = book.read_bytes()
+    assert json.loads(before)["provenance"]["book_run"] is True
+
+    printed = _papermill(tmp_path / "run.ipynb", "n_showers=5")
+
+    assert book.read_bytes() == before
+    (run,) = (data_root / "results" / "runs" / "toy_chapter").glob("*/results/toy_chapter.json")
+    assert str(run.parents[1]) in printed.replace("\n", "")
+    result = json.loads(run.read_text())
+    assert result["provenance"]["injected"] == {"n_showers": "5"}
+    assert result["provenance"]["book_run"] is False
+    assert result["claims"][0]["ours"] == "5"
+    assert [p.stem for p in (data_root / "results").glob("*.json")] == ["toy_chapter"]
+
+
+def test_results_carry_their_provenance(tmp_path):
+    from calopaper.results import publish
+
+    styler = publish("toy", [Claim("x", "c", "p", "o", "partly")], root=tmp_path)
+    provenance = json.loads((tmp_path / "results" / "toy.json").read_text())["provenance"]
+    assert set(provenance) >= {"parameters", "commit", "library", "packages", "machine", "date"}
+    assert set(provenance["packages"]) == {"torch", "numpy", "scipy", "zuko", "scikit-learn"}
+    assert provenance["machine"]["cores"] >= 1 and provenance["machine"]["torch_threads"] >= 1
+    assert "Provenance:" in styler.to_html() and provenance["date"][:10] in styler.to_html()

@@ -16,7 +16,6 @@ so in their note.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from datetime import UTC, datetime
@@ -26,10 +25,10 @@ import numpy as np
 import pandas as pd
 
 from calopaper import dryrun
+from calopaper.provenance import commit
 
 __all__ = [
     "RECORDS",
-    "commit",
     "device_facts",
     "gpu_column",
     "newest",
@@ -40,25 +39,6 @@ __all__ = [
 
 #: The records committed with the book.
 RECORDS = Path(__file__).resolve().parents[2] / "book" / "records"
-
-
-def commit() -> str:
-    """The checkout's commit (40 hex digits), with "+" when its library differs from it;
-    ``$CALOPAPER_COMMIT`` for a copied tree without ``.git``; else "unknown"."""
-    if os.environ.get("CALOPAPER_COMMIT"):
-        return os.environ["CALOPAPER_COMMIT"]
-    root = Path(__file__).resolve().parents[2]
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
-        return done.stdout.strip()
-
-    try:
-        sha = git("rev-parse", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no", "--", "calopaper")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return sha + ("+" if dirty else "")
 
 
 def device_facts(device: str) -> dict:

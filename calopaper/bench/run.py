@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import pandas as pd
 from calopaper import dryrun
 from calopaper.bench.floor import count_macs, matmul_rate
 from calopaper.bench.registry import BenchContext, Entry, collect
+from calopaper.provenance import cpu_name
 from calopaper.store import Store, default_store
 from calopaper.timing import set_device_policy, time_per_shower, torch_threads
 
@@ -137,11 +137,7 @@ def machine() -> dict:
     """What the timings depend on besides the code: CPU model and cores, GPU, library versions."""
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [line for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
-        cpu = names[0].split(":", 1)[1].strip() if names else cpu
+    cpu = cpu_name()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else ""
     return {
         "cpu": cpu,

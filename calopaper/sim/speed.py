@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 
+from calopaper.provenance import cpu_name
 from calopaper.sim import gflash, supa
 from calopaper.store import Store, default_store
 from calopaper.timing import time_per_shower
@@ -22,11 +22,7 @@ CODE = ("calopaper.sim.supa", "calopaper.sim.gflash", "calopaper.sim.calorimeter
 
 def machine() -> dict:
     """What a CPU timing depends on besides the code: CPU model, cores, numpy version."""
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [line for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
-        cpu = names[0].split(":", 1)[1].strip() if names else cpu
+    cpu = cpu_name()
     return {"cpu": cpu, "cores": os.cpu_count(), "numpy": np.__version__}
 
 
