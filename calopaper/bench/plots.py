@@ -145,9 +145,12 @@ def scoreboard(board: pd.DataFrame, simulators: dict[str, float], titles: dict[s
         xs = [x for x in xs if np.isfinite(x) and x > 0]
         if xs:  # whole decades, so that both ends carry a label
             ax.set_xlim(10 ** np.floor(np.log10(min(xs) / 3)), 10 ** np.ceil(np.log10(max(xs) * 3)))
+        if part.empty:  # a log axis with nothing on it cannot be drawn
+            ax.text(0.5, 0.5, "no generator of this truth\nhas saved samples yet", ha="center",
+                    va="center", transform=ax.transAxes, color="0.4")  # fmt: skip
         ax.set(
             xscale="log",
-            yscale="log",
+            yscale="linear" if part.empty else "log",
             xlabel="generation time [ms / shower, 1 CPU thread]",
             title=titles[truth],
         )
