@@ -84,18 +84,19 @@ def store_root() -> Path:
 
 
 @contextmanager
-def footprint(model) -> Iterator[dict]:
-    """Measure the memory of the training step run inside the block; fills the dict it yields.
+def footprint(network, root: Path, **labels) -> Iterator[None]:
+    """Measure the memory of the training step run inside the block and :func:`report` it to
+    the store at ``root``, with ``labels`` (model, batch size, device...).
 
-    Keys: ``parameters`` (count); ``weights_mb``; ``activations_mb``, the tensors autograd
-    saves for the backward pass (each storage once, the weights not counted); ``estimate_mb``,
-    weights, gradients and Adam's two moments (4 x the weights) plus the activations: the peak
-    a step needs on any device; ``cuda_peak_mb``, the allocator's peak during the block on a
-    GPU (NaN on a CPU). MiB throughout.
+    The row's keys besides the labels: ``parameters`` (count); ``weights_mb``;
+    ``activations_mb``, the tensors autograd saves for the backward pass (each storage once,
+    the weights not counted); ``estimate_mb``, weights, gradients and Adam's two moments
+    (4 x the weights) plus the activations, an estimate of the step's peak; ``cuda_peak_mb``,
+    the allocator's measured peak during the block on a GPU (NaN on a CPU). MiB throughout.
     """
     import torch
 
-    parameters = list(model.parameters())
+    parameters = list(network.parameters())
     owned = {p.untyped_storage().data_ptr() for p in parameters}
     saved: dict[int, int] = {}
 
@@ -108,12 +109,11 @@ def footprint(model) -> Iterator[dict]:
     cuda = bool(parameters) and parameters[0].is_cuda
     if cuda:
         torch.cuda.reset_peak_memory_stats(parameters[0].device)
-    stats: dict = {}
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        yield stats
+        yield
     weights = sum(p.numel() * p.element_size() for p in parameters)
     mib = 2.0**20
-    stats |= {
+    stats = labels | {
         "parameters": sum(p.numel() for p in parameters),
         "weights_mb": weights / mib,
         "activations_mb": sum(saved.values()) / mib,
@@ -122,6 +122,7 @@ def footprint(model) -> Iterator[dict]:
         if cuda
         else float("nan"),
     }
+    report(stats, root)
 
 
 def report(row: dict, root: Path) -> None:

@@ -12,10 +12,10 @@ run gives, and a call whose artifacts are all stored spawns nothing.
 Timing is not disturbed: ``run`` returns only once its workers have exited, and the chapters
 time their models after training them.
 
-Workers die with their chapter: each watches the process that started it and exits within
-:data:`WATCH_SECONDS` once that process is gone, however it died (``kill -9`` included), so an
-interrupted build leaves no idle workers behind. Nothing they held blocks a rerun: the store's
-locks are released with the process, and its writes are atomic.
+Workers die with their chapter: each checks every :data:`WATCH_SECONDS` whether the process
+that started it is still there and exits once it is gone, however it died (``kill -9``
+included), so an interrupted build leaves no idle workers behind. Nothing they held blocks a
+rerun: the store's locks are released with the process, and its writes are atomic.
 
 The number of workers is ``CALOPAPER_WORKERS`` when set, else the profile's (``set_workers``,
 called by ``profiles.resolve``); 0 means one worker per core the process may use divided by

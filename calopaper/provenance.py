@@ -1,9 +1,9 @@
 """Where a result comes from: its parameters, the code, the packages, the machine and the date.
 
 Every results file carries a ``provenance`` entry (``results.publish``), and each chapter's
-claims table ends with a one-line :func:`footer` of it. :func:`book_run` tells the book's own
-runs from re-runs: a run into which papermill injected parameters is not the book's, and its
-results go beside the book's, never over them (``results.publish``).
+claims table ends with a one-line :func:`footer` of it. Its ``book_run`` tells the book's own
+runs from re-runs: a run into which papermill injected parameters (:func:`injected`) is not the
+book's, and its results go beside the book's, never over them (``results.publish``).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ __all__ = [
     "footer",
     "injected",
     "library_digest",
+    "machine",
 ]
 
 #: The packages whose versions a results file records.
@@ -42,6 +43,20 @@ def cpu_name() -> str:
         if names:
             return names[0].split(":", 1)[1].strip()
     return platform.processor() or platform.machine()
+
+
+def machine() -> dict:
+    """What timings depend on besides the code: CPU model and cores, GPU, library versions."""
+    import numpy as np
+    import torch
+
+    return {
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "",
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+    }
 
 
 def commit() -> str:
@@ -100,7 +115,7 @@ def _version(package: str) -> str | None:
 def collect(parameters: dict[str, Any], injected_values: dict[str, str]) -> dict[str, Any]:
     """The provenance of a run: its resolved ``parameters`` (with the profile and seed among
     them), what papermill injected, the commit and library digest, package versions, the
-    machine (CPU, cores, torch threads, GPU) and the date (UTC)."""
+    machine (:func:`machine`, with torch's threads and the device) and the date (UTC)."""
     import torch
 
     return {
@@ -110,13 +125,8 @@ def collect(parameters: dict[str, Any], injected_values: dict[str, str]) -> dict
         "commit": commit(),
         "library": library_digest(),
         "packages": {name: _version(name) for name in PACKAGES},
-        "machine": {
-            "cpu": cpu_name(),
-            "cores": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "",
-            "device": parameters.get("device", ""),
-        },
+        "machine": machine()
+        | {"torch_threads": torch.get_num_threads(), "device": parameters.get("device", "")},
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 

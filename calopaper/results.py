@@ -133,11 +133,7 @@ def publish(
     injected_values = injected(_kernel_history())
     provenance = collect(last_resolved(chapter), injected_values)
     if root is None and not os.environ.get("CALOPAPER_PUBLISH") and injected_values:
-        digest = hashlib.sha256(json.dumps(injected_values, sort_keys=True).encode())
-        root = default_store().root / "results" / "runs" / chapter / digest.hexdigest()[:12]
-        names = ", ".join(f"{k}={v}" for k, v in injected_values.items())
-        print(f"{chapter}: injected {names}, so this run is not the book's; its results and "
-              f"samples are in {root}")  # fmt: skip
+        root = _rerun_root(chapter, injected_values)
     root = _publish_root(root)
     for name, sample in (samples or {}).items():
         path = root / "samples" / chapter / f"{name}.h5"
@@ -159,6 +155,16 @@ def publish(
     bottom = [{"selector": "caption", "props": "caption-side: bottom; font-size: 0.85em"}]
     styler = frame.style.hide(axis="index").set_table_styles(bottom)
     return styler.set_caption(f"Provenance: {footer(provenance)}")
+
+
+def _rerun_root(chapter: str, injected_values: dict[str, str]) -> Path:
+    """``data/results/runs/<chapter>/<digest of the injected values>/``, announced."""
+    digest = hashlib.sha256(json.dumps(injected_values, sort_keys=True).encode()).hexdigest()
+    root = default_store().root / "results" / "runs" / chapter / digest[:12]
+    names = ", ".join(f"{k}={v}" for k, v in injected_values.items())
+    print(f"{chapter}: injected {names}, so this run is not the book's; its results and samples "
+          f"are in {root}")  # fmt: skip
+    return root
 
 
 def _kernel_history() -> list[str]:

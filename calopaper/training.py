@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -83,6 +84,16 @@ def _to(batch, device: str):
     return tuple(t.to(device, non_blocking=True) for t in batch)
 
 
+def _dry_run_footprint(model, batch, device: str, description: str, first: bool):
+    """In a dry run, ``dryrun.footprint`` of the first training step, reported to the store;
+    otherwise a context that does nothing."""
+    if not (first and dryrun.active()):
+        return contextlib.nullcontext()
+    labels = {"model": type(model).__name__, "description": description}
+    labels |= {"batch_size": len(batch[0]), "device": str(device)}
+    return dryrun.footprint(model, default_store().root, **labels)
+
+
 def _mean_loss(model, loader: DataLoader, device: str) -> float:
     model.eval()
     total, count = 0.0, 0
@@ -161,14 +172,14 @@ def fit(
         start = len(history.train)
         best_state = state.get("best")
     steps_per_epoch = len(train_loader)
-    max_steps, taken = (dryrun.STEPS if dryrun.active() else None), 0
+    max_steps, taken = (dryrun.STEPS if dryrun.active() else math.inf), 0
     began, began_cpu = time.perf_counter(), time.process_time()
     bar = tqdm(range(start, config.epochs), desc=description, disable=not progress, leave=False)
     for epoch in bar:
         model.train()
         total, count = 0.0, 0
         for step, batch in enumerate(train_loader):
-            if max_steps is not None and taken >= max_steps:
+            if taken >= max_steps:
                 break
             taken += 1
             if hasattr(model, "set_progress"):
@@ -176,8 +187,7 @@ def fit(
                     (epoch * steps_per_epoch + step) / (config.epochs * steps_per_epoch)
                 )
             batch = _to(batch, device)
-            first = max_steps is not None and taken == 1
-            with dryrun.footprint(model) if first else contextlib.nullcontext() as footprint:
+            with _dry_run_footprint(model, batch, device, description, first=taken == 1):
                 loss = model.loss(batch)
                 if not torch.isfinite(loss.detach()):
                     msg = f"{description}: loss is {loss.item()} at epoch {epoch}, step {step}"
@@ -187,10 +197,6 @@ def fit(
                 if config.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
                 optimiser.step()
-            if footprint is not None:
-                row = {"model": type(model).__name__, "description": description}
-                row |= {"batch_size": len(batch[0]), "device": str(device)} | footprint
-                dryrun.report(row, default_store().root)
             total += loss.item() * len(batch[0])
             count += len(batch[0])
         history.train.append(total / count)
@@ -208,7 +214,7 @@ def fit(
         if config.patience and epoch - history.best_epoch >= config.patience:
             history.stopped_early = True
             break
-        if max_steps is not None and taken >= max_steps:
+        if taken >= max_steps:
             break
     if best_state is not None:
         model.load_state_dict(best_state)

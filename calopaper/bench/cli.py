@@ -41,7 +41,7 @@ def run(
     from calopaper.claims.speed import claims
     from calopaper.results import write_results
 
-    timing = PLANS["smoke" if quick else plan] if quick or plan else plan_of(profile)
+    timing = PLANS["smoke"] if quick else PLANS[plan] if plan else plan_of(profile)
     if batches:
         timing = replace(timing, batches=tuple(sorted(set(batches))))
     result = cached(

@@ -20,8 +20,13 @@ __all__ = ["dvae", "gaam", "reference_simulator", "savae", "supa"]
 #: sizes only the last linear map).
 GAAM_ARCHITECTURE = ("hidden", "channels", "kernel", "length", "conditional")
 #: The fields that size a CaloDVAE and its sampling.
-DVAE_ARCHITECTURE = ("encoder_hidden", "decoder_hidden", "n_levels", "n_latent")
-DVAE_ARCHITECTURE += ("gibbs_steps_sample",)
+DVAE_ARCHITECTURE = (
+    "encoder_hidden",
+    "decoder_hidden",
+    "n_levels",
+    "n_latent",
+    "gibbs_steps_sample",
+)
 #: Incident energies (GeV) at which energy-dependent generators are timed.
 CALOGAN_ENERGIES = (1.0, 10.0, 100.0)
 #: Row label of CaloDVAE's Gibbs sampling alone, before the particle.

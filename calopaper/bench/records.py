@@ -4,13 +4,13 @@ The book is built on CPUs; a GPU is at hand only now and then. When one is, ``ca
 --device cuda --record book/records`` times the networks there and writes a record: the
 bench's result plus the device (name, driver, CUDA and torch versions), the date, the commit
 and each row's architecture (``Generator.architecture``). The speed chapter reads the newest
-record (:func:`newest`) and shows a GPU column for each generator whose architecture matches
-the one its chapter builds now (:func:`gpu_column`); other rows are marked stale.
+record (:func:`newest`) and matches each of its rows to this build's bench by name and
+architecture (:func:`gpu_column`): "matches this build", "architecture differs from this
+build's" or "not in this build".
 
 A record taken in a dry run (``calopaper.dryrun``) times networks after two optimisation steps:
-a network's time does not depend on its weights, but a generator whose cost depends on what it
-generates (a point cloud's number of points) is not timed like a trained one, so such rows say
-so in their note.
+a network's time does not depend on its weights. CaloClouds, whose cost depends on the number
+of points it generates and whose generation ends in numpy on the CPU, has no GPU row.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ import pandas as pd
 from calopaper import dryrun
 from calopaper.bench.floor import count_macs, matmul_rate
 from calopaper.bench.registry import BenchContext, Entry, collect
-from calopaper.provenance import cpu_name
+from calopaper.provenance import machine
 from calopaper.store import Store, default_store
 from calopaper.timing import set_device_policy, time_per_shower, torch_threads
 
@@ -131,21 +131,6 @@ def devices(device: str = "auto") -> list[str]:
     import torch
 
     return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
-
-
-def machine() -> dict:
-    """What the timings depend on besides the code: CPU model and cores, GPU, library versions."""
-    import torch
-
-    cpu = cpu_name()
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else ""
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "gpu": gpu,
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-    }
 
 
 def _thread_counts(plan: Plan) -> list[int]:

@@ -16,8 +16,15 @@ __all__ = ["CHAPTER", "generators"]
 #: The chapter whose models and saved samples the rows are.
 CHAPTER = "05_supa_study"
 #: The fields that size a CaloFlow.
-ARCHITECTURE = ("layer_sizes", "transforms_energy", "hidden_energy", "bins")
-ARCHITECTURE += ("transforms_voxels", "hidden_voxels", "depth")
+ARCHITECTURE = (
+    "layer_sizes",
+    "transforms_energy",
+    "hidden_energy",
+    "bins",
+    "transforms_voxels",
+    "hidden_voxels",
+    "depth",
+)
 #: The training spectrum of SUPA's ``calogan`` preset, GeV.
 _ENERGY_RANGE = (1.0, 100.0)
 
