@@ -17,6 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from calopaper import dryrun
+from calopaper.device import resolve_device
 from calopaper.parallel import set_workers
 from calopaper.provenance import injected
 from calopaper.timing import set_device_policy, set_threads
@@ -27,7 +28,7 @@ __all__ = [
     "THREADS",
     "ParameterError",
     "resolve",
-    "resolve_device",
+    "chapter_parameters",
     "declared_parameters",
     "parameters_cell",
     "beside_paper",
@@ -326,23 +327,6 @@ class ParameterError(ValueError):
     """A chapter parameter is unknown or has a value of the wrong type."""
 
 
-def resolve_device(device: str) -> str:
-    """``"auto"`` becomes ``"cuda"`` when a GPU is visible, else ``"cpu"``; others are checked.
-
-    Example:
-        >>> resolve_device("cpu")
-        'cpu'
-    """
-    if device == "auto":
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cpu" or device == "mps" or device.startswith("cuda"):
-        return device
-    msg = f"unknown device {device!r}; expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"
-    raise ValueError(msg)
-
-
 def declared_parameters(source: str) -> dict[str, Any]:
     """Name -> literal default of every assignment in a parameters cell.
 
@@ -449,14 +433,38 @@ def resolve(chapter: str, namespace: Mapping[str, Any]) -> SimpleNamespace:
     if unknown:
         msg = f"unknown parameter {unknown[0]} for {chapter}; expected one of {sorted(declared)}"
         raise ParameterError(msg)
-    values = {name: namespace[name] for name in declared}
-    return apply_profile(chapter, values, declared)
+    p = apply_profile(chapter, {name: namespace[name] for name in declared}, declared)
+    _LAST.clear()
+    _LAST[chapter] = dict(vars(p))
+    set_device_policy(p.device)
+    set_threads(THREADS[p.profile])
+    set_workers(WORKERS[p.profile])
+    return p
+
+
+def chapter_parameters(chapter: str, profile: str, **values: Any) -> SimpleNamespace:
+    """``chapter``'s parameters as its notebook resolves them in ``profile``, with ``values``
+    in place of the parameters cell's defaults: for code that builds another chapter's models
+    (the bench, chapter 2's use of chapter 3's GAAM). Unlike :func:`resolve` it sets nothing
+    for the process (threads, workers, GPU policy, provenance).
+
+    Example:
+        >>> chapter_parameters("03_gaam", "smoke", seed=7, device="cpu").n_showers
+        50
+    """
+    declared = declared_parameters(_notebook_parameters_cell(chapter))
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        msg = f"unknown parameter {unknown[0]} for {chapter}; expected one of {sorted(declared)}"
+        raise ParameterError(msg)
+    return apply_profile(chapter, declared | {"profile": profile} | values, declared)
 
 
 def apply_profile(
     chapter: str, values: dict[str, Any], declared: dict[str, Any]
 ) -> SimpleNamespace:
-    """Fill ``None`` values from the profile and check each value against its default's type.
+    """Fill ``None`` values from the profile and check each value against its default's type:
+    the one place a profile's values enter a chapter's parameters.
 
     Example:
         >>> p = apply_profile("01_dataset", {"profile": "smoke", "device": "cpu", "seed": 1,
@@ -478,11 +486,6 @@ def apply_profile(
         reference = declared[name] if declared[name] is not None else table.get(name)
         out[name] = check_value(name, value, reference)
     out["device"] = resolve_device(out["device"])
-    _LAST.clear()
-    _LAST[chapter] = dict(out)
-    set_device_policy(out["device"])
-    set_threads(THREADS[profile])
-    set_workers(WORKERS[profile])
     return SimpleNamespace(**out)
 
 

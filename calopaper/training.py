@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from tqdm import tqdm
 
 from calopaper import dryrun
-from calopaper.profiles import resolve_device
+from calopaper.device import resolve_device
 from calopaper.store import Store, atomic_write, default_store
 
 __all__ = ["FitConfig", "History", "fit", "save_model", "load_model", "trained", "seed_everything"]

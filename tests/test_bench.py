@@ -149,7 +149,7 @@ def test_bench_quick_runs_every_family(data_root, capsys):
 
 
 def test_measured_gibbs_share_carries_the_timing_spread():
-    from calopaper.bench.providers import GIBBS_PREFIX
+    from calopaper.models.dvae.bench import GIBBS_PREFIX
 
     def row(name: str, batch: int, ms: float, spread: float) -> dict:
         return {"generator": name, "device": "cpu", "threads": 1, "kind": "batch",

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,9 +13,11 @@ from calopaper.datasets import write_points
 from calopaper.geometry import Segmentation
 from calopaper.models import gaam
 from calopaper.models.gaam import GAAM, GAAMConfig, LayerData, to_classes
-from calopaper.profiles import CHAPTERS, declared_parameters
+from calopaper.models.gaam import chapter as gaam_chapter
+from calopaper.profiles import CHAPTERS
 from calopaper.showers import PointClouds
 from calopaper.store import Store
+from calopaper.training import FitConfig
 
 
 def _model(conditional: bool = True, length: int = 40, n_classes: int = 12) -> GAAM:
@@ -194,7 +194,9 @@ def test_layer_data_needs_every_part_of_the_split():
         LayerData.build(_clouds(5), "middle", ["12x12"], seed=0)
 
 
-FIT = replace(gaam.FIT, epochs=1, seed=0)
+FIT = FitConfig(epochs=1, batch_size=32, lr=3e-3, seed=0)
+#: A small outer-layer ARM.
+CONFIG = GAAMConfig(hidden=(8,) * 2, empty_fraction=0.25)
 
 
 def _models(store: Store) -> list:
@@ -203,31 +205,31 @@ def _models(store: Store) -> list:
 
 def test_middle_layer_samples_are_cached_and_shared_with_chapter_3(data_root, monkeypatch):
     """The samples another chapter asks for are the store artifacts chapter 3 writes."""
-    monkeypatch.setitem(
-        CHAPTERS["03_gaam"], "smoke", {"n_showers": 20, "epochs": 1, "n_samples": 3}
-    )
+    smoke = CHAPTERS["03_gaam"]["smoke"] | {"n_showers": 20, "epochs": 1, "n_samples": 3}
+    monkeypatch.setitem(CHAPTERS["03_gaam"], "smoke", smoke)
     kwargs = {"device": "cpu", "progress": False}
-    first = gaam.middle_layer_samples(["12x12", "6x6"], "smoke", 0, **kwargs)
+    first = gaam_chapter.middle_layer_samples(["12x12", "6x6"], "smoke", 0, **kwargs)
     assert first["12x12"].shape == (3, 12, 12) and first["6x6"].shape == (3, 6, 6)
     assert first["12x12"].dtype == np.float32 and np.all(first["12x12"] >= 0)
     models = _models(Store(data_root))
     assert len(models) == 1
-    again = gaam.middle_layer_samples(["6x6"], "smoke", 0, **kwargs)
+    again = gaam_chapter.middle_layer_samples(["6x6"], "smoke", 0, **kwargs)
     assert np.array_equal(again["6x6"], first["6x6"])
-    model = gaam.trained("middle", gaam.source(20, 0), FIT, **kwargs)
+    chapter = gaam_chapter.configs(gaam_chapter.parameters("smoke", 0, device="cpu"))
+    model = chapter.trained("middle", "GAAM", **kwargs)
     assert np.array_equal(gaam.stored_samples(model, "6x6", 3, 0), first["6x6"])
     assert _models(Store(data_root)) == models
-    assert gaam.middle_layer_model("smoke", 0, **kwargs).key == model.key
+    assert gaam_chapter.middle_layer("smoke", 0, **kwargs).key == model.key
 
 
 def test_a_new_simulator_code_digest_rebuilds_the_model(tmp_path, monkeypatch):
     store = Store(tmp_path / "data")
     kwargs = {"device": "cpu", "progress": False, "store": store}
-    gaam.trained("outer", gaam.source(20, 0), FIT, **kwargs)
-    gaam.trained("outer", gaam.source(20, 0), FIT, **kwargs)
+    gaam.trained("outer", gaam.source(20, 0), FIT, CONFIG, **kwargs)
+    gaam.trained("outer", gaam.source(20, 0), FIT, CONFIG, **kwargs)
     assert len(_models(store)) == 1
     monkeypatch.setattr(truth, "code_digest", lambda modules: "edited simulator")
-    gaam.trained("outer", gaam.source(20, 0), FIT, **kwargs)
+    gaam.trained("outer", gaam.source(20, 0), FIT, CONFIG, **kwargs)
     assert len(_models(store)) == 2
 
 
@@ -236,9 +238,9 @@ def test_new_bytes_in_a_user_file_rebuild_the_model(tmp_path):
     kwargs = {"device": "cpu", "progress": False, "store": store}
     path = tmp_path / "showers.h5"
     write_points(path, _clouds(20))
-    first = gaam.trained("outer", gaam.source(0, 0, str(path)), FIT, **kwargs)
+    first = gaam.trained("outer", gaam.source(0, 0, str(path)), FIT, CONFIG, **kwargs)
     write_points(path, _clouds(30))
-    second = gaam.trained("outer", gaam.source(0, 0, str(path)), FIT, **kwargs)
+    second = gaam.trained("outer", gaam.source(0, 0, str(path)), FIT, CONFIG, **kwargs)
     assert len(_models(store)) == 2
     assert len(second.data.clouds) == 30 and first.key != second.key
 
@@ -250,24 +252,26 @@ def test_training_is_reproducible(tmp_path):
         torch.manual_seed(run)
         store = Store(tmp_path / f"data{run}")
         model = gaam.trained(
-            "outer", gaam.source(20, 3), FIT, device="cpu", progress=False, store=store
+            "outer", gaam.source(20, 3), FIT, CONFIG, device="cpu", progress=False, store=store
         )
         weights.append(model.model.state_dict())
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
 
 
-def test_chapter_3_defaults_are_the_pipeline_defaults():
-    """02 asks for chapter 3's middle-layer model; chapter 3's defaults must train that one."""
-    book = Path(__file__).resolve().parents[1] / "book" / "03_gaam.ipynb"
-    cells = json.loads(book.read_text())["cells"]
-    cell = next(c for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
-    declared = declared_parameters("".join(cell["source"]))
-    for layer in gaam.LAYERS:
-        assert (declared[f"hidden_{layer}"],) == gaam.DEFAULTS[layer].hidden[:1]
-        assert len(set(gaam.DEFAULTS[layer].hidden)) == 1
-        for name in ("channels", "kernel", "empty_fraction"):
-            assert declared[name] == getattr(gaam.DEFAULTS[layer], name)
-    assert (declared["batch_size"], declared["lr"]) == (gaam.FIT.batch_size, gaam.FIT.lr)
+def test_chapter_configs_follow_the_parameters_cell():
+    """Every chapter-3 model is configured from the notebook's parameters and nothing else."""
+    p = gaam_chapter.parameters("smoke", 5, device="cpu")
+    chapter = gaam_chapter.configs(p)
+    assert set(chapter.configs) == set(chapter.wanted)
+    assert ("outer", "unconditional ARM") not in chapter.configs
+    for (layer, label), config in chapter.configs.items():
+        assert set(config.hidden) == {getattr(p, f"hidden_{layer}")}
+        assert len(config.hidden) == gaam_chapter.DEPTH[layer]
+        assert (config.channels, config.kernel) == (p.channels, p.kernel)
+        assert config.empty_fraction == p.empty_fraction
+        assert config.conditional == (label == "GAAM")
+    assert (chapter.fit.batch_size, chapter.fit.lr, chapter.fit.seed) == (p.batch_size, p.lr, 5)
+    assert chapter.training["inner"] == p.inner_segmentations
 
 
 def test_both_models_start_unseen_segmentations_from_the_same_known_prior(tmp_path, monkeypatch):
@@ -281,7 +285,7 @@ def test_both_models_start_unseen_segmentations_from_the_same_known_prior(tmp_pa
         lambda self, n, cond, generator=None: starts.append(cond[1]) or torch.zeros(n, 6, 6),
     )
     for conditional in (True, False):
-        config = replace(gaam.DEFAULTS["outer"], hidden=(8,), conditional=conditional)
+        config = replace(CONFIG, conditional=conditional)
         model = gaam.trained("outer", gaam.source(20, 0), FIT, config, **kwargs)
         gaam.stored_samples(model, "6x6", 4, seed=1, store=store)  # (6,6): not a training grid
     assert starts[0] is not None and torch.equal(starts[0], starts[1])

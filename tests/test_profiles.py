@@ -2,7 +2,8 @@
 
 import pytest
 
-from calopaper.profiles import CHAPTERS, ParameterError, resolve, resolve_device
+from calopaper.device import resolve_device
+from calopaper.profiles import CHAPTERS, ParameterError, resolve
 
 CELL = """import os
 

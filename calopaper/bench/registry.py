@@ -32,9 +32,9 @@ __all__ = [
 PROVIDERS: dict[str, str] = {
     "SUPA": "calopaper.bench.providers:supa",
     "reference simulator": "calopaper.bench.providers:reference_simulator",
-    "SAVAE": "calopaper.bench.providers:savae",
-    "GAAM": "calopaper.bench.providers:gaam",
-    "CaloDVAE": "calopaper.bench.providers:dvae",
+    "SAVAE": "calopaper.models.savae.bench:generators",
+    "GAAM": "calopaper.models.gaam.bench:generators",
+    "CaloDVAE": "calopaper.models.dvae.bench:generators",
     "CaloFlow": "calopaper.models.caloflow.bench:generators",
     "CaloClouds": "calopaper.models.caloclouds.bench:generators",
 }
@@ -147,18 +147,11 @@ class BenchContext:
         return self._store
 
     def chapter_parameters(self, chapter: str) -> SimpleNamespace:
-        """The chapter notebook's parameters cell resolved for this profile (``None``s filled).
+        """The chapter notebook's parameters resolved for this profile and device
+        (``profiles.chapter_parameters``); torch's threads are left as they are."""
+        from calopaper.profiles import chapter_parameters
 
-        ``device`` is this context's device and torch's threads are left as they are.
-        """
-        from calopaper import profiles
-
-        path = Path(__file__).resolve().parents[2] / "book" / f"{chapter}.ipynb"
-        declared = profiles.declared_parameters(profiles.parameters_cell(path))
-        values = declared | {"profile": self.profile, "device": self.device}
-        table = profiles.profile_values(chapter, self.profile)
-        filled = {k: table.get(k) if v is None else v for k, v in values.items()}
-        return SimpleNamespace(**filled)
+        return chapter_parameters(chapter, self.profile, device=self.device)
 
 
 @dataclass

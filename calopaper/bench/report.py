@@ -117,8 +117,8 @@ def energy_ratio(timings: pd.DataFrame, slow: str, fast: str) -> float:
 
 def measured(result: dict):
     """The numbers :mod:`calopaper.claims.speed` judges, read from a bench result."""
-    from calopaper.bench.providers import GIBBS_PREFIX
     from calopaper.claims.speed import Measured
+    from calopaper.models.dvae.bench import GIBBS_PREFIX
 
     timings = frames(result)[0]
     same = _paired(timings, SAVAE, GAAM_MIDDLE, "batch")

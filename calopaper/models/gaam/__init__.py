@@ -2,8 +2,8 @@
 
 Modules: ``model`` (the conditional MADE over the spiral cell order; ``conditional=False`` is the
 unconditional ARM), ``data`` (one layer of the truth showers, split and turned into padded
-sequences), ``pipeline`` (training through the store, stored samples, and chapter 3's
-middle-layer model for other chapters).
+sequences), ``pipeline`` (training through the store, stored samples), ``chapter`` (chapter 3's
+models configured from its parameters; its middle-layer GAAM for chapter 2) and ``bench``.
 """
 
 from calopaper.models.gaam.data import (
@@ -22,21 +22,14 @@ from calopaper.models.gaam.model import (
     to_classes,
 )
 from calopaper.models.gaam.pipeline import (
-    DEFAULTS,
-    FIT,
     LayerModel,
     generation_ms,
-    middle_layer_model,
-    middle_layer_samples,
-    middle_layer_source,
     source,
     stored_samples,
     trained,
 )
 
 __all__ = [
-    "DEFAULTS",
-    "FIT",
     "GAAM",
     "LAYERS",
     "SPLIT",
@@ -47,9 +40,6 @@ __all__ = [
     "MaskedLinear",
     "generation_ms",
     "hidden_degrees",
-    "middle_layer_model",
-    "middle_layer_samples",
-    "middle_layer_source",
     "parse_segmentation",
     "source",
     "stored_samples",

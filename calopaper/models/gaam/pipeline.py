@@ -1,11 +1,9 @@
 """GAAM's cached pipeline: one layer's model trained through the store, and its stored samples.
 
-``trained(layer, source, fit)`` gives a :class:`LayerModel` (the model, its history and the
-layer's data), rebuilt whenever the truth's ``Source.key`` (the simulator's code or the file's
-bytes), the config, the fit settings or the code changes. ``stored_samples`` generates a
-segmentation once per model and seed. ``middle_layer_model`` and ``middle_layer_samples``
-give other chapters the middle-layer GAAM of chapter 3 (``03_gaam``) for a profile, the same
-store artifacts chapter 3 itself uses.
+``trained(layer, source, fit, config)`` gives a :class:`LayerModel` (the model, its history and
+the layer's data), rebuilt whenever the truth's ``Source.key`` (the simulator's code or the
+file's bytes), the config, the fit settings or the code changes. ``stored_samples`` generates a
+segmentation once per model and seed.
 """
 
 from __future__ import annotations
@@ -23,7 +21,6 @@ from calopaper.datasets import read_cells, write_cells
 from calopaper.geometry import Segmentation
 from calopaper.models.gaam.data import SPLIT, TRAINING_SEGMENTATIONS, LayerData, validate_layer
 from calopaper.models.gaam.model import GAAM, GAAMConfig, parse_segmentation
-from calopaper.profiles import profile_values
 from calopaper.store import Store, default_store
 from calopaper.timing import time_per_shower
 from calopaper.training import FitConfig, History
@@ -31,31 +28,13 @@ from calopaper.training import trained as trained_model
 from calopaper.truth import Source
 
 __all__ = [
-    "CHAPTER",
-    "DEFAULTS",
-    "FIT",
     "LayerModel",
     "generation_ms",
-    "middle_layer_model",
-    "middle_layer_samples",
-    "middle_layer_source",
     "source",
     "stored_samples",
     "trained",
 ]
 
-#: The chapter whose profile settings ``middle_layer_model`` uses.
-CHAPTER = "03_gaam"
-#: Each layer's architecture (gaam §4.1: one hidden masked layer for the inner layer, five for
-#: the middle and outer ones); ``length`` and ``n_classes`` come from the data. A quarter of
-#: the empty cells enter each training batch's likelihood (reweighted, unbiased).
-DEFAULTS = {
-    "inner": GAAMConfig(hidden=(64,), empty_fraction=0.25),
-    "middle": GAAMConfig(hidden=(64,) * 5, empty_fraction=0.25),
-    "outer": GAAMConfig(hidden=(64,) * 5, empty_fraction=0.25),
-}
-#: Optimisation of every layer's model; ``epochs`` and ``seed`` are set per run.
-FIT = FitConfig(batch_size=32, lr=3e-3, grad_clip=10.0)
 #: Modules besides the model's own whose source is part of a model's or sample's key.
 _CODE = ("calopaper.models.gaam.data", "calopaper.geometry", "calopaper.datasets")
 
@@ -118,7 +97,7 @@ def trained(
     layer: str,
     truth: Source,
     fit: FitConfig,
-    config: GAAMConfig | None = None,
+    config: GAAMConfig,
     *,
     segmentations: list[str] | None = None,
     device: str = "auto",
@@ -133,16 +112,15 @@ def trained(
     Args:
         layer: "inner", "middle" or "outer".
         truth: the showers (``source(...)``); its ``key`` is part of the model's key.
-        fit: optimisation settings (e.g. ``replace(FIT, epochs=12, seed=1)``).
-        config: architecture (default :data:`DEFAULTS` for the layer; ``conditional=False`` is
-            the unconditional ARM); ``length`` and ``n_classes`` left at 0 come from the data.
+        fit: optimisation settings.
+        config: architecture (``conditional=False`` is the unconditional ARM); ``length`` and
+            ``n_classes`` left at 0 come from the data. ``chapter.configs`` gives chapter 3's.
         segmentations: training segmentations (default gaam Table 1 for the layer).
         device: "auto", "cpu", "cuda".
         progress: show progress bars.
         store: artifact store (default: ``data/``).
     """
     validate_layer(layer)
-    config = config or DEFAULTS[layer]
     names = [str(parse_segmentation(s)) for s in segmentations or TRAINING_SEGMENTATIONS[layer]]
     data = LayerData.build(truth.clouds(store, progress), layer, names, truth.seed)
     config = replace(
@@ -254,77 +232,3 @@ def generation_ms(
     code = (importlib.import_module(GAAM.__module__), __name__, *_CODE)
     path = store.get_or_build("timings/gaam", key, build, suffix=".timing.json", code=code)
     return float(json.loads(path.read_text())["ms_per_shower"])
-
-
-def _chapter_settings(profile: str) -> dict:
-    return profile_values(CHAPTER, profile)
-
-
-def middle_layer_source(profile: str, seed: int, path: str = "") -> Source:
-    """The truth :func:`middle_layer_model` trains on: ``source(n_showers, seed, path)`` with
-    chapter 3's ``n_showers`` for the profile; it is split with ``split(len, SPLIT, seed)``.
-
-    Example:
-        >>> middle_layer_source("smoke", 1).key["n"]
-        50
-    """
-    return source(_chapter_settings(profile)["n_showers"], seed, path)
-
-
-def middle_layer_model(
-    profile: str,
-    seed: int,
-    *,
-    path: str = "",
-    device: str = "auto",
-    progress: bool = True,
-    store: Store | None = None,
-) -> LayerModel:
-    """Chapter 3's middle-layer GAAM in this profile: the one ``03_gaam`` trains by default.
-
-    It is trained on gaam Table 1's middle segmentations of ``source(n_showers, seed, path)``
-    for ``epochs`` epochs, both from ``profiles.profile_values("03_gaam", profile)``, with
-    :data:`DEFAULTS` and :data:`FIT`; the same store artifact serves both chapters.
-
-    Args:
-        profile: "smoke", "book" or "paper".
-        seed: the showers', split's, training's and sampling seed.
-        path: a point-cloud file to use instead of SUPA (see :func:`source`).
-        device: "auto", "cpu", "cuda".
-        progress: show progress bars.
-        store: artifact store (default: ``data/``).
-    """
-    settings = _chapter_settings(profile)
-    return trained(
-        "middle",
-        middle_layer_source(profile, seed, path),
-        replace(FIT, epochs=settings["epochs"], seed=seed),
-        device=device,
-        progress=progress,
-        store=store,
-    )
-
-
-def middle_layer_samples(
-    segmentations: list[str],
-    profile: str,
-    seed: int,
-    *,
-    path: str = "",
-    device: str = "auto",
-    progress: bool = True,
-    store: Store | None = None,
-) -> dict[str, np.ndarray]:
-    """Chapter 3's middle-layer GAAM samples in each segmentation, for this profile.
-
-    The model is :func:`middle_layer_model`; ``n_samples`` showers per segmentation (from the
-    profile) are read from the store artifacts chapter 3 writes, or generated now.
-
-    Returns:
-        Segmentation name -> (n_samples, n_eta, n_phi) float32 MeV.
-    """
-    model = middle_layer_model(
-        profile, seed, path=path, device=device, progress=progress, store=store
-    )
-    n = _chapter_settings(profile)["n_samples"]
-    return {name: stored_samples(model, name, n, seed, store) for name in segmentations}

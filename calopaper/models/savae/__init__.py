@@ -18,7 +18,6 @@ from calopaper.models.savae.model import SAVAE, SAVAEConfig, geometry_specific
 from calopaper.models.savae.paper import KEYS, TABLE, TABLE_II, TABLE_III, w1_table
 from calopaper.models.savae.pipeline import (
     ABLATION,
-    MAIN_CANDIDATES,
     BetaSummary,
     SweepPoint,
     ablation_config,
@@ -26,9 +25,6 @@ from calopaper.models.savae.pipeline import (
     beta_figure,
     beta_summary,
     cell_samples,
-    chapter_ablation,
-    chapter_main,
-    chapter_showers,
     closest_to_paper,
     distances,
     fit,
@@ -46,10 +42,6 @@ from calopaper.models.savae.pipeline import (
 )
 
 __all__ = [
-    "MAIN_CANDIDATES",
-    "chapter_showers",
-    "chapter_main",
-    "chapter_ablation",
     "ABLATION",
     "KEYS",
     "SAVAE",

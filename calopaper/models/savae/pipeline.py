@@ -11,7 +11,6 @@ import json
 import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -20,7 +19,7 @@ import pandas as pd
 import torch
 from scipy import stats
 
-from calopaper import metrics, parallel, training
+from calopaper import metrics, training
 from calopaper.geometry import Segmentation
 from calopaper.models.savae.data import Showers, from_unit, prepare, to_unit
 from calopaper.models.savae.model import SAVAE, SAVAEConfig
@@ -32,10 +31,6 @@ from calopaper.timing import time_per_shower
 from calopaper.training import FitConfig, History
 
 __all__ = [
-    "MAIN_CANDIDATES",
-    "chapter_showers",
-    "chapter_main",
-    "chapter_ablation",
     "ABLATION",
     "BetaSummary",
     "SweepPoint",
@@ -590,116 +585,3 @@ def stored_timing(
 
     path = store.get_or_build("timings", key, build, suffix=".timing.json", code=list(code))
     return float(json.loads(path.read_text())["ms_per_shower"])
-
-
-#: The ablation variants affordable at the main model's budget, furthest from the paper first.
-MAIN_CANDIDATES = ("top-64 cells, R mean", "top-64 cells, R sum")
-
-
-def chapter_showers(p, *, store: Store | None = None, progress: bool = True) -> Showers:
-    """Chapter 2's truth for its resolved parameters ``p`` (``profiles.resolve("02_savae")``).
-
-    ``p.n_showers`` SUPA `gaam` showers (or the file ``p.dataset_path``) in the six
-    segmentations of savae Table I, split with ``p.seed``; the first showers, those chapter
-    3's middle-layer GAAM trains on, are split as GAAM splits them (:func:`nested_split`).
-    """
-    from calopaper.geometry import SAVAE_INTERP, SAVAE_TRAIN
-    from calopaper.models.gaam.pipeline import middle_layer_source
-    from calopaper.truth import Source
-
-    if p.dataset_path:
-        source = Source(path=p.dataset_path)
-    else:
-        source = Source("supa", "gaam", p.n_showers, p.seed)
-    gaam_truth = middle_layer_source(p.profile, p.seed, p.dataset_path)
-    return Showers.load(
-        source,
-        SAVAE_TRAIN + SAVAE_INTERP,
-        p.seed,
-        nested=len(gaam_truth.clouds(store, progress)),
-        store=store,
-        progress=progress,
-    )
-
-
-def chapter_ablation(
-    p,
-    showers: Showers,
-    variants: Sequence[str] = tuple(ABLATION),
-    *,
-    device: str = "auto",
-    store: Store | None = None,
-    progress: bool = True,
-) -> dict[str, SweepPoint]:
-    """Chapter 2's ablation: each variant trained with the β sweep's budget and measured.
-
-    Args:
-        p: the chapter's resolved parameters.
-        showers: :func:`chapter_showers`.
-        variants: keys of :data:`ABLATION`.
-    """
-    fit_sweep = FitConfig(epochs=p.sweep_epochs, batch_size=p.batch_size, lr=p.lr, seed=p.seed)
-    return _measured_variants(
-        p, showers, variants, fit_sweep, p.sweep_showers, device, store, progress
-    )
-
-
-def chapter_main(
-    p,
-    showers: Showers,
-    *,
-    device: str = "auto",
-    store: Store | None = None,
-    progress: bool = True,
-) -> tuple[SAVAEConfig, FitConfig, str, dict[str, SweepPoint]]:
-    """Chapter 2's main model: both :data:`MAIN_CANDIDATES` trained at the main budget
-    (``p.n_showers``, ``p.epochs``) and measured, and the one :func:`closest_to_paper` picks
-    (attention over every hit cell costs too much CPU time at the main budget).
-
-    Returns:
-        The chosen config, the fit settings, its variant label and every candidate's
-        :class:`SweepPoint` (its model is ``trained(config, fit, showers)``).
-    """
-    fit_config = FitConfig(epochs=p.epochs, batch_size=p.batch_size, lr=p.lr, seed=p.seed)
-    points = _measured_variants(
-        p, showers, MAIN_CANDIDATES, fit_config, None, device, store, progress
-    )
-    variant = closest_to_paper(points, MAIN_CANDIDATES)
-    return ablation_config(_chapter_config(p), variant), fit_config, variant, points
-
-
-def _chapter_config(p) -> SAVAEConfig:
-    """The chapter's SAVAE configuration from its resolved parameters."""
-    return SAVAEConfig(latent_dim=p.latent_dim, hidden=p.hidden, beta=p.beta)
-
-
-def _measured_variants(
-    p,
-    showers: Showers,
-    variants: Sequence[str],
-    fit_config: FitConfig,
-    n_train: int | None,
-    device: str,
-    store: Store | None,
-    progress: bool,
-) -> dict[str, SweepPoint]:
-    """Each variant of the chapter's configuration trained with ``fit_config`` on the first
-    ``n_train`` training showers (all when None) and measured on the test showers."""
-    truth = observables(showers.part("test"))
-    calls = {
-        variant: partial(
-            sweep_point,
-            ablation_config(_chapter_config(p), variant),
-            fit_config,
-            showers,
-            truth,
-            n_train=n_train,
-            n_samples=min(p.n_samples, len(showers.parts["test"])),
-            seed=p.seed,
-            device=device,
-            store=store,
-            progress=progress,
-        )
-        for variant in variants
-    }
-    return parallel.run(calls, progress=progress)
