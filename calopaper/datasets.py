@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +40,7 @@ from calopaper.showers import PointClouds
 from calopaper.store import atomic_write
 
 __all__ = [
+    "CellSamples",
     "CALOGAN_SHAPES",
     "CellImages",
     "DatasetError",
@@ -608,3 +609,29 @@ class SplitShowers:
 
         cells, energy = self.part(name)
         return torch.from_numpy(cells), torch.from_numpy(np.asarray(energy, np.float32))
+
+
+@dataclass(frozen=True)
+class CellSamples:
+    """A sample set of cell images, as ``publish`` writes it (``datasets.write_cells``).
+
+    Attributes:
+        layers: layer name -> (N, n_eta, n_phi) or (N, n_cells) energies, MeV.
+        segmentations: layer name -> ``Segmentation`` (or its notation, e.g. ``"36x48*"``).
+        incident_energy: (N,) GeV, or one value for every shower.
+        attrs: what produced the samples (model, config, seed...).
+    """
+
+    layers: Mapping[str, np.ndarray]
+    segmentations: Mapping[str, Segmentation | str]
+    incident_energy: np.ndarray | float
+    attrs: dict = field(default_factory=dict)
+
+    def write(self, path: Path) -> None:
+        n = len(next(iter(self.layers.values())))
+        energy = np.broadcast_to(np.asarray(self.incident_energy, dtype=float), (n,))
+        segmentations = {
+            k: s if isinstance(s, Segmentation) else Segmentation.parse(s)
+            for k, s in self.segmentations.items()
+        }
+        write_cells(path, dict(self.layers), segmentations, energy, attrs=self.attrs)

@@ -21,14 +21,12 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from calopaper.datasets import write_cells, write_points
-from calopaper.geometry import Segmentation
+from calopaper.datasets import CellSamples, write_points
 from calopaper.profiles import last_resolved
 from calopaper.provenance import collect, footer, injected
 from calopaper.showers import PointClouds
@@ -37,7 +35,6 @@ from calopaper.store import atomic_write, default_store, models_used
 __all__ = [
     "VERDICTS",
     "Claim",
-    "CellSamples",
     "verdict",
     "publish",
     "write_results",
@@ -81,32 +78,6 @@ def verdict(holds: bool, partly: bool = False) -> str:
         ('reproduced', 'partly', 'not reproduced')
     """
     return "reproduced" if holds else "partly" if partly else "not reproduced"
-
-
-@dataclass(frozen=True)
-class CellSamples:
-    """A sample set of cell images, as ``publish`` writes it (``datasets.write_cells``).
-
-    Attributes:
-        layers: layer name -> (N, n_eta, n_phi) or (N, n_cells) energies, MeV.
-        segmentations: layer name -> ``Segmentation`` (or its notation, e.g. ``"36x48*"``).
-        incident_energy: (N,) GeV, or one value for every shower.
-        attrs: what produced the samples (model, config, seed...).
-    """
-
-    layers: Mapping[str, np.ndarray]
-    segmentations: Mapping[str, Segmentation | str]
-    incident_energy: np.ndarray | float
-    attrs: dict = field(default_factory=dict)
-
-    def write(self, path: Path) -> None:
-        n = len(next(iter(self.layers.values())))
-        energy = np.broadcast_to(np.asarray(self.incident_energy, dtype=float), (n,))
-        segmentations = {
-            k: s if isinstance(s, Segmentation) else Segmentation.parse(s)
-            for k, s in self.segmentations.items()
-        }
-        write_cells(path, dict(self.layers), segmentations, energy, attrs=self.attrs)
 
 
 def publish(

@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 
 from calopaper.claims.supa_study import PAPER_TABLE_2, Measured, claims
-from calopaper.supa_study import marginal_keys, score, spearman
+from calopaper.models.caloflow.chapter import marginal_keys, score, spearman
 
 RESOLUTIONS = ["1x", "2x", "3x"]
 

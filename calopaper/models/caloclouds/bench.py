@@ -16,8 +16,8 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from calopaper.bench import BenchContext, Generator, Unavailable, architecture
-from calopaper.models.caloclouds import study
+from calopaper.bench.registry import BenchContext, Generator, Unavailable, architecture
+from calopaper.models.caloclouds import chapter
 from calopaper.models.caloclouds.data import barrel_directions
 from calopaper.models.caloclouds.model import VERSIONS, CaloClouds
 from calopaper.models.caloclouds.pipeline import project
@@ -89,8 +89,8 @@ def generators(ctx: BenchContext) -> list[Generator]:
     if ctx.device != "cpu":
         msg = "CaloClouds generation runs on the CPU (numpy calibration and projection)"
         raise Unavailable(msg)
-    p = ctx.chapter_parameters("06_caloclouds3")
-    trained = study.models(study.setup(p), store=ctx.store, progress=False)
+    p = ctx.chapter_parameters(chapter.CHAPTER)
+    trained = chapter.models(chapter.configs(p), store=ctx.store, progress=False)
     rows = []
     for name, short in (("CaloClouds3", "cc3"), ("CaloClouds2", "cc2")):
         model, history, _ = trained[name]
@@ -102,8 +102,8 @@ def generators(ctx: BenchContext) -> list[Generator]:
                 generate=_generate(model),
                 energies=(10.0, 50.0, 90.0),
                 training_seconds=sum(part["seconds"] for part in history.values()),
-                samples=f"06_caloclouds3/{short}",
-                truth_samples="06_caloclouds3/truth",
+                samples=f"{chapter.CHAPTER}/{short}",
+                truth_samples=f"{chapter.CHAPTER}/truth",
                 max_batch=MAX_BATCH,
                 note=f"{short.upper()}, ShowerFlow + 1-step consistency model + projection, "
                 f"{ctx.profile} profile",

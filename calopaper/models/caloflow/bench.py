@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from calopaper.bench import BenchContext, Generator, Unavailable, architecture
+from calopaper.bench.registry import BenchContext, Generator, Unavailable, architecture
+from calopaper.models.caloflow.chapter import CHAPTER, configs
 from calopaper.models.caloflow.data import Voxels
 from calopaper.models.caloflow.model import variant
 from calopaper.models.caloflow.pipeline import sample, trained
-from calopaper.training import FitConfig
-from calopaper.truth import Source
 
-__all__ = ["CHAPTER", "generators"]
+__all__ = ["generators"]
 
-#: The chapter whose models and saved samples the rows are.
-CHAPTER = "05_supa_study"
 #: The fields that size a CaloFlow.
 ARCHITECTURE = (
     "layer_sizes",
@@ -47,15 +44,14 @@ def generators(ctx: BenchContext) -> list[Generator | Unavailable]:
     in MeV (``pipeline.sample``); without ``energy`` the energies are drawn from U[1, 100] GeV.
     """
     p = ctx.chapter_parameters(CHAPTER)
-    source = Source("supa", "calogan", p.n_showers, p.seed, overrides={"particle": "e+"})
-    voxels = Voxels.load(source, store=ctx.store)
-    fit_config = FitConfig(epochs=p.epochs, batch_size=p.batch_size, lr=p.lr, seed=p.seed)
+    setup = configs(p)
+    voxels = Voxels.load(setup.sources["SUPA"], store=ctx.store)
     rows: list[Generator | Unavailable] = []
     for k in sorted({min(p.variants), max(p.variants)}):
         name = f"CaloFlow {k} (SUPA calogan)"
         config = variant(k, voxels.layer_sizes)
         try:
-            model, history = trained(config, fit_config, voxels, device=ctx.device, store=ctx.store)
+            model, history = trained(config, setup.fit, voxels, device=ctx.device, store=ctx.store)
         except Unavailable as e:
             rows.append(Unavailable(str(e), name))
             continue

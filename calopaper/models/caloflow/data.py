@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from calopaper import observables
-from calopaper.datasets import SplitShowers, read_calogan, split
+from calopaper.datasets import CellSamples, SplitShowers, read_calogan, split
 from calopaper.geometry import CALOGAN, Segmentation
 from calopaper.grids import bin_layers, layer_grids
-from calopaper.results import CellSamples
 from calopaper.store import Store, default_store
 from calopaper.truth import Source
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from calopaper.bench import BenchContext, Generator, Unavailable, architecture
+from calopaper.bench.registry import BenchContext, Generator, Unavailable, architecture
 from calopaper.models.dvae import chapter
 from calopaper.models.dvae.pipeline import sample, trained
 

@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from calopaper import observables
-from calopaper.datasets import SplitShowers, clouds_to_calogan, read_calogan, split
+from calopaper.datasets import CellSamples, SplitShowers, clouds_to_calogan, read_calogan, split
 from calopaper.geometry import CALOGAN
 from calopaper.models.dvae.preprocessing import CALOGAN_LAYERS, flatten_layers, split_layers
-from calopaper.results import CellSamples
 from calopaper.store import Store, default_store
 from calopaper.truth import Source
 

@@ -3,7 +3,7 @@ layer's unconditional ARM, as the chapter trains them (``chapter.configs``)."""
 
 from __future__ import annotations
 
-from calopaper.bench import BenchContext, Generator, Unavailable, architecture
+from calopaper.bench.registry import BenchContext, Generator, Unavailable, architecture
 from calopaper.geometry import Segmentation
 from calopaper.models.gaam.chapter import CHAPTER, configs
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from calopaper.bench import BenchContext, Generator, Unavailable, architecture
+from calopaper.bench.registry import BenchContext, Generator, Unavailable, architecture
 from calopaper.models.savae import chapter
 from calopaper.models.savae.model import geometry_specific
 from calopaper.models.savae.pipeline import trained

@@ -20,12 +20,12 @@ import torch
 from scipy import stats
 
 from calopaper import metrics, training
+from calopaper.datasets import CellSamples
 from calopaper.geometry import Segmentation
 from calopaper.models.savae.data import Showers, from_unit, prepare, to_unit
 from calopaper.models.savae.model import SAVAE, SAVAEConfig
 from calopaper.models.savae.paper import KEYS
 from calopaper.observables import layer_observables
-from calopaper.results import CellSamples
 from calopaper.store import Store, default_store
 from calopaper.timing import time_per_shower
 from calopaper.training import FitConfig, History

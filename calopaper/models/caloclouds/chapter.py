@@ -1,4 +1,5 @@
-"""The CaloClouds3 chapter's study as library calls: truth sets, models, evaluated samples, timing.
+"""Chapter 6 (``06_caloclouds3``): its truth sets and model settings from the resolved parameters
+(``configs``), and its studies as library calls: models, evaluated samples, timing, di-photons.
 
 Everything expensive goes through the store (simulation, training, generation, timing), so
 the chapter re-executes in seconds once built.
@@ -33,9 +34,10 @@ from calopaper.store import Store, default_store
 from calopaper.truth import Source
 
 __all__ = [
+    "CHAPTER",
     "FIXED_ENERGIES",
     "Setup",
-    "setup",
+    "configs",
     "models",
     "orthogonal_samples",
     "fixed_energy_samples",
@@ -46,6 +48,7 @@ __all__ = [
     "speed",
 ]
 
+CHAPTER = "06_caloclouds3"
 #: caloclouds3 Fig. 13: energies of the di-photon pairs, GeV; separations drawn up to this, mm.
 DIPHOTON_ENERGIES = (5.0, 20.0, 100.0)
 DIPHOTON_MAX_MM = 30.0
@@ -67,7 +70,7 @@ class Setup:
     cc2_sizes: dict
 
 
-def setup(p: SimpleNamespace) -> Setup:
+def configs(p: SimpleNamespace) -> Setup:
     """Sources and settings from a chapter's resolved parameters ``p``."""
     train = TrainConfig(
         flow_epochs=p.flow_epochs,

@@ -1,4 +1,8 @@
-"""The experiments of supa §5: model rankings on SUPA against a detailed simulator, resolutions.
+"""Chapter 5's second page (``05_supa_study``), the experiments of supa §5: CaloFlow variants
+ranked on SUPA against a detailed simulator, and trained at three resolutions.
+
+``configs(p)`` gives the page's two truths and fit settings from its resolved parameters; the
+notebook and the bench build through it.
 
 Scores (supa §4-5.1). Every model is compared with the test showers on the shower-shape
 marginals of supa §4; a marginal's discrepancy is its W1 divided by the truth's standard
@@ -26,17 +30,56 @@ from scipy import stats
 
 from calopaper.grids import downsample
 from calopaper.models.caloflow.data import Voxels
+from calopaper.training import FitConfig
+from calopaper.truth import Source
 
 __all__ = [
+    "CHAPTER",
     "SCORES",
     "SUPA_MARGINALS",
     "Correlation",
     "Scores",
+    "Setup",
+    "configs",
     "marginal_keys",
     "resolution_table",
     "score",
     "spearman",
 ]
+
+CHAPTER = "05_supa_study"
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The page's truths and fit settings.
+
+    Attributes:
+        sources: "SUPA" (e+ of the ``calogan`` preset) and the detailed simulator: the reference
+            simulator, or the user's Geant4 file (named by ``detailed``).
+        detailed: the detailed simulator's name in tables and figures.
+        fit: optimisation settings of every flow.
+    """
+
+    sources: dict[str, Source]
+    detailed: str
+    fit: FitConfig
+
+
+def configs(p) -> Setup:
+    """The page's truths and fit settings from its resolved parameters ``p``."""
+    detailed = "Geant4 file" if p.dataset_path else "reference simulator"
+    if p.dataset_path:
+        reference = Source(path=p.dataset_path)
+    else:
+        reference = Source("gflash", "calogan", p.n_showers, p.seed)
+    supa = Source("supa", "calogan", p.n_showers, p.seed, overrides={"particle": "e+"})
+    return Setup(
+        sources={detailed: reference, "SUPA": supa},
+        detailed=detailed,
+        fit=FitConfig(epochs=p.epochs, batch_size=p.batch_size, lr=p.lr, seed=p.seed),
+    )
+
 
 #: Prefixes of the supa §4 variables among ``observables.shower_shapes``' keys (all but
 #: E_tot / E_inc, which supa does not use).
