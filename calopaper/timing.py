@@ -3,23 +3,30 @@
 The method (CaloClouds' timing scripts): untimed warm-up calls first, then repeated timed calls
 of the same batch; a ``Timing`` keeps every repetition, reports the median with the spread
 (half the 16-84 % range) and the best. On a GPU each call is followed by a synchronisation, so
-the clock stops when the showers exist.
+the clock stops when the showers exist. :func:`stored` is the one way to keep a timing: in the
+store, keyed by what was timed, how, and on which machine.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
+
+from calopaper import provenance
+from calopaper.store import Store, default_store
 
 __all__ = [
     "Timing",
     "ratio_with_error",
     "set_device_policy",
     "set_threads",
+    "stored",
     "time_per_shower",
     "torch_threads",
 ]
@@ -44,7 +51,7 @@ class Timing:
     cpu_seconds: tuple[float, ...] = ()
 
     @property
-    def ms_per_shower(self) -> float:
+    def ms_best(self) -> float:
         """Best (minimum) repetition in milliseconds per shower."""
         return 1e3 * min(self.seconds) / self.n
 
@@ -66,15 +73,10 @@ class Timing:
             return float("nan")
         return 1e3 * float(np.median(self.cpu_seconds)) / self.n
 
-    @property
-    def showers_per_second(self) -> float:
-        return self.n / min(self.seconds)
-
     def __str__(self) -> str:
-        spread = 1e3 * np.std(self.seconds) / self.n
         return (
-            f"{self.ms_per_shower:.4g} ms/shower (± {spread:.2g}, best of {len(self.seconds)}; "
-            f"{self.showers_per_second:,.0f} showers/s)"
+            f"{self.ms_median:.4g} ± {self.ms_spread:.2g} ms/shower (median of "
+            f"{len(self.seconds)}; best {self.ms_best:.4g})"
         )
 
 
@@ -182,6 +184,56 @@ def time_per_shower(
             seconds.append(time.perf_counter() - start)
             cpu.append(time.process_time() - start_cpu)
     return Timing(n, tuple(seconds), threads, tuple(cpu))
+
+
+def stored(
+    what: dict,
+    generate: Callable[[int], object],
+    n: int,
+    *,
+    code: Iterable[str],
+    store: Store | None = None,
+    device: str = "cpu",
+    threads: int = 0,
+    repeats: int = 3,
+    warmup: int = 1,
+    **limits: float,
+) -> Timing:
+    """:func:`time_per_shower` of ``generate(n)``, measured once per machine and kept in the store.
+
+    The key (kind "timings") holds ``what``, ``n``, the method (``repeats``, ``warmup``,
+    ``limits``), ``device``, torch's threads during the calls and ``provenance.machine()``
+    (CPU model, cores, GPU, versions), beside the source of ``code`` and this module: the same
+    machine reads a timing back, another machine or changed code times again.
+
+    Args:
+        what: JSON-able description of what is timed (model key, segmentation, energy, ...).
+        code: dotted names of the modules behind ``generate``.
+        limits: ``min_seconds``, ``max_repeats``, ``budget_seconds`` of :func:`time_per_shower`.
+    """
+    import torch
+
+    store = store or default_store()
+    key = {
+        "what": what,
+        "n": n,
+        "repeats": repeats,
+        "warmup": warmup,
+        "limits": limits,
+        "device": str(device),
+        "threads": threads if threads > 0 else torch.get_num_threads(),
+        "machine": provenance.machine(),
+    }
+
+    def build(tmp: Path) -> None:
+        t = time_per_shower(
+            generate, n, repeats=repeats, warmup=warmup, threads=threads, device=device, **limits
+        )
+        tmp.write_text(json.dumps(asdict(t)))
+
+    path = store.get_or_build("timings", key, build, suffix=".timing.json", code=[__name__, *code])
+    fields = json.loads(path.read_text())
+    return Timing(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
 
 
 def _synchroniser(device: str) -> Callable[[], None]:

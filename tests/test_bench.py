@@ -96,11 +96,12 @@ def test_store_refuses_to_train_without_train(data_root):
     assert guarded.get_or_build("models/toy", {"a": 1}, lambda tmp: None).exists()
 
 
-def test_cached_timings_are_read_back(fake_families, data_root):
-    first = run.cached("smoke", TINY, device="cpu")
-    again = run.cached("smoke", TINY, device="cpu")
-    assert first == again
-    assert len(list((data_root / "bench" / "timings").glob("*.bench.json"))) == 1
+def test_timings_are_read_back(fake_families, data_root):
+    first = run.measure("smoke", TINY, device="cpu", root=data_root)
+    stored = sorted((data_root / "timings").glob("*.timing.json"))
+    again = run.measure("smoke", TINY, device="cpu", root=data_root)
+    assert first["timings"] == again["timings"]
+    assert sorted((data_root / "timings").glob("*.timing.json")) == stored
 
 
 def test_measured_pairs_batches_and_energies():

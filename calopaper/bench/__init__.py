@@ -1,8 +1,8 @@
 """``calopaper bench``: every generator of the book timed one way (book chapter 7).
 
 A model family offers itself through ``generators(ctx) -> list[Generator]`` (``registry``);
-``run`` times them (one method: warm-up dropped, repeated calls, median and spread; batch
-sizes, threads, devices, incident energies) and caches the rows in the store; ``floor``
+``run`` times them (``timing.stored``: warm-up dropped, repeated calls, median and spread,
+stored per machine; batch sizes, threads, devices, incident energies); ``floor``
 counts multiply-adds and measures the machine's matmul rate; ``report`` makes the tables.
 """
 
@@ -19,7 +19,6 @@ from calopaper.bench.report import at_batch, summary
 from calopaper.bench.run import (
     PLANS,
     Plan,
-    cached,
     devices,
     frames,
     machine,
@@ -37,7 +36,6 @@ __all__ = [
     "Unavailable",
     "architecture",
     "at_batch",
-    "cached",
     "collect",
     "devices",
     "frames",

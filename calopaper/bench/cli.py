@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from calopaper.bench.report import measured, summary
-from calopaper.bench.run import PLANS, cached, plan_of
+from calopaper.bench.run import PLANS, measure, plan_of
 
 __all__ = ["CHAPTER", "run"]
 
@@ -44,7 +44,7 @@ def run(
     timing = PLANS["smoke"] if quick else PLANS[plan] if plan else plan_of(profile)
     if batches:
         timing = replace(timing, batches=tuple(sorted(set(batches))))
-    result = cached(
+    result = measure(
         profile,
         timing,
         device="cpu" if quick else device,

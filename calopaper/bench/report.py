@@ -6,6 +6,10 @@ import numpy as np
 import pandas as pd
 
 from calopaper.bench.run import frames
+from calopaper.claims.supa import GEANT4_MS
+from calopaper.claims.supa import PAPER_MS as SUPA_MS
+from calopaper.models.gaam import paper as gaam
+from calopaper.models.savae import paper as savae
 from calopaper.timing import ratio_with_error
 
 __all__ = ["PAPER_FIGURES", "at_batch", "energy_ratio", "measured", "paper_table", "summary"]
@@ -148,11 +152,28 @@ def measured(result: dict):
 
 #: Each paper's timing figure: bench row -> (paper, figure, hardware).
 PAPER_FIGURES = {
-    "SAVAE (48,48)": ("savae §V", "0.568 ms/shower", "GPU (NVIDIA RTX A5000), batches"),
-    "GAAM inner (192,12)": ("gaam §5", "2040.7 ms/shower", "GPU (2× NVIDIA RTX 3090)"),
-    "GAAM middle (48,48)": ("gaam §5, savae §V", "140.5 ms/shower", "GPU (2× NVIDIA RTX 3090)"),
-    "GAAM outer (24,24)": ("gaam §5", "9.6 ms/shower", "GPU (2× NVIDIA RTX 3090)"),
-    "SUPA paper": ("supa Table 1", "100 ms/shower (Geant4: 1772)", "CPU (not stated)"),
+    "SAVAE (48,48)": (
+        "savae §V",
+        f"{savae.MS_PER_SHOWER['SAVAE']} ms/shower",
+        f"GPU ({savae.GPU}), batches",
+    ),
+    **{
+        f"GAAM {layer} {cells}": (
+            source,
+            f"{gaam.MS_PER_SHOWER[layer]} ms/shower",
+            f"GPU ({gaam.GPU})",
+        )
+        for layer, cells, source in (
+            ("inner", "(192,12)", "gaam §5"),
+            ("middle", "(48,48)", "gaam §5, savae §V"),
+            ("outer", "(24,24)", "gaam §5"),
+        )
+    },
+    "SUPA paper": (
+        "supa Table 1",
+        f"{SUPA_MS:.0f} ms/shower (Geant4: {GEANT4_MS:.0f})",
+        "CPU (not stated)",
+    ),
     DVAE: ("calodvae checklist 3d", "not given; Gibbs sampling dominates", "—"),
     CC2: ("caloclouds3 §6, Fig. 14", "CC3 > 6× faster than CC2", "1 CPU thread"),
     CC3: ("caloclouds3 §6, Fig. 14", "~100× faster than Geant4", "1 CPU thread"),

@@ -1,39 +1,35 @@
 """Run the bench: every generator timed one way, per batch size, thread count, device, energy.
 
-One measurement is ``timing.time_per_shower``: one warm-up call dropped, then timed calls of
-the same batch until at least ``min_repeats`` calls and ``min_seconds`` (at most
-``max_repeats``, and no more than ``budget_seconds``); the median ms/shower with its spread.
-The warm-up call is made once per scan (a generator on a device with a thread count), as
-CaloClouds' timing scripts drop their first call. A scan over batch sizes stops after a
+One measurement is ``timing.stored``: one warm-up call dropped, then timed calls of the same
+batch until at least ``min_repeats`` calls and ``min_seconds`` (at most ``max_repeats``, and no
+more than ``budget_seconds``); the median ms/shower with its spread, kept in the store per
+machine, so a rebuild on the same machine reads it back. A scan over batch sizes stops after a
 call longer than ``max_call_seconds`` or before one predicted to take eight times that; a
 generator whose first one-thread call took an eighth of that is not timed with more threads
 (on two busy cores a second thread made GAAM's calls 10-30 times slower); the plan's
-``required_batch`` is always timed on one thread (the claims compare generators there). The rows
-are cached in the store, keyed by the plan, the machine, the code and the stored models, so a
-rebuild on the same machine reads them back.
+``required_batch`` is always timed on one thread (the claims compare generators there).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from calopaper import dryrun
+from calopaper import dryrun, timing
 from calopaper.bench.floor import count_macs, matmul_rate
 from calopaper.bench.registry import BenchContext, Entry, collect
 from calopaper.provenance import machine
 from calopaper.store import Store, default_store
-from calopaper.timing import set_device_policy, time_per_shower, torch_threads
+from calopaper.timing import set_device_policy, torch_threads
 
-__all__ = ["PLANS", "Plan", "cached", "devices", "machine", "measure", "plan_of"]
+__all__ = ["PLANS", "Plan", "devices", "machine", "measure", "plan_of"]
 
-#: Modules whose source is part of the cached timings' key.
+#: Modules whose source is part of the stored timings' key.
 CODE = (
     "calopaper.bench",
     "calopaper.timing",
@@ -160,20 +156,23 @@ def _row(entry: Entry, device: str, **fields) -> dict:
 
 
 def _time(
-    entry: Entry, plan: Plan, device: str, threads: int, batch: int, energy, warmup: int
+    entry: Entry, plan: Plan, device: str, threads: int, batch: int, energy, store: Store
 ) -> dict:
-    """One measurement as a timing row (``warmup`` untimed calls first)."""
+    """One measurement (``timing.stored``) as a timing row."""
     g = entry.generator
-    t = time_per_shower(
+    what = {"generator": entry.name, "energy": energy, "models": _models_digest(store.root)}
+    t = timing.stored(
+        what,
         lambda n: g.generate(n, energy),
         batch,
+        code=CODE,
+        store=store,
+        device=device,
+        threads=threads,
         repeats=plan.min_repeats,
-        warmup=warmup,
         min_seconds=plan.min_seconds,
         max_repeats=plan.max_repeats,
         budget_seconds=plan.budget_seconds,
-        threads=threads,
-        device=device,
     )
     return _row(
         entry,
@@ -183,7 +182,7 @@ def _time(
         energy=energy,
         ms=t.ms_median,
         spread=t.ms_spread,
-        best=t.ms_per_shower,
+        best=t.ms_best,
         cpu_ms=t.cpu_ms_median,
         repeats=len(t.seconds),
     )
@@ -221,7 +220,7 @@ def _slow(rows: list[dict], plan: Plan) -> bool:
     return _first_call(rows) > plan.max_call_seconds / 8
 
 
-def _measure_entry(entry: Entry, plan: Plan, device: str) -> tuple[list[dict], dict]:
+def _measure_entry(entry: Entry, plan: Plan, device: str, store: Store) -> tuple[list[dict], dict]:
     """Timing rows of one generator and its static facts (MACs, training time)."""
     g = entry.generator
     facts = {
@@ -240,7 +239,7 @@ def _measure_entry(entry: Entry, plan: Plan, device: str) -> tuple[list[dict], d
     }
     rows = []
     threads = _thread_counts(plan) if (device == "cpu" and g.network and not g.one_thread) else [1]
-    for n_threads in threads:  # one warm-up call per scan, dropped (CaloClouds' method)
+    for n_threads in threads:
         scan: list[dict] = []
         if n_threads > 1 and _slow(rows, plan):
             break
@@ -250,7 +249,7 @@ def _measure_entry(entry: Entry, plan: Plan, device: str) -> tuple[list[dict], d
             stopped = stopped or bool(scan) and _too_long(scan[-1], batch, plan)
             if stopped and not (n_threads == 1 and batch == plan.required_batch):
                 continue
-            row = _time(entry, plan, device, n_threads, batch, None, warmup=int(not scan))
+            row = _time(entry, plan, device, n_threads, batch, None, store)
             scan.append(row | {"kind": "batch"})
         rows += scan
     if g.macs is not None:
@@ -261,7 +260,7 @@ def _measure_entry(entry: Entry, plan: Plan, device: str) -> tuple[list[dict], d
     reached = max((r["batch"] for r in rows if r["threads"] == 1), default=plan.energy_batch)
     for energy in _chosen(g.energies, plan.max_energies):
         batch = min(plan.energy_batch, reached)
-        row = _time(entry, plan, device, 1, batch, energy, warmup=int(not rows))
+        row = _time(entry, plan, device, 1, batch, energy, store)
         rows.append(row | {"kind": "energy"})
     return rows, facts
 
@@ -276,7 +275,8 @@ def measure(
     root: Path | None = None,
     progress: bool = False,
 ) -> dict:
-    """Time every generator of ``profile`` on each device (no cache; see :func:`cached`).
+    """Time every generator of ``profile`` on each device (``timing.stored``: a rebuild on the
+    same machine and code, with the same models in the store, reads the timings back).
 
     Returns:
         ``{"timings": [...], "generators": [...], "matmul": [...], "machine": {...}}``: one
@@ -284,6 +284,7 @@ def measure(
         generator and device (MACs per shower, training seconds, sample sets, note; or the
         reason it was not timed), the measured matmul rate per device and thread count.
     """
+    store = Store(root) if root is not None else default_store()
     timings, facts, rates = [], [], []
     for dev in devices(device):
         set_device_policy(dev)
@@ -303,7 +304,7 @@ def measure(
             if dev != "cpu" and not entry.generator.network:
                 continue  # a numpy simulator runs on the CPU whatever the device
             try:
-                rows, fact = _measure_entry(entry, plan, dev)
+                rows, fact = _measure_entry(entry, plan, dev, store)
             except Exception as e:  # noqa: BLE001 - one failing generator is a row, not a crash
                 facts.append(_row(entry, dev, status=f"error: {type(e).__name__}: {e}"))
                 continue
@@ -316,55 +317,6 @@ def _models_digest(root: Path) -> str:
     """Digest of the names of the trained models in the store (a new model re-runs the bench)."""
     names = sorted(str(p.relative_to(root)) for p in (root / "models").rglob("*.pt"))
     return hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
-
-
-def cached(
-    profile: str,
-    plan: Plan | None = None,
-    *,
-    device: str = "auto",
-    train: bool = False,
-    only: list[str] | None = None,
-    store: Store | None = None,
-    progress: bool = False,
-) -> dict:
-    """:func:`measure` through the store: a rebuild on the same machine and code reads it back.
-
-    The key holds the profile, the plan, the devices, ``only``, :func:`machine`, the stored
-    models' names and the source of :data:`CODE`.
-    """
-    store = store or default_store()
-    plan = plan or plan_of(profile)
-    key = {
-        "profile": profile,
-        "plan": asdict(plan),
-        "devices": devices(device),
-        "only": sorted(only or []),
-        "machine": machine(),
-        "models": _models_digest(store.root),
-    }
-
-    def build(tmp: Path) -> None:
-        result = measure(
-            profile,
-            plan,
-            device=device,
-            train=train,
-            only=only,
-            root=store.root,
-            progress=progress,
-        )
-        tmp.write_text(json.dumps(result, default=_json_default, allow_nan=True))
-
-    path = store.get_or_build("bench/timings", key, build, suffix=".bench.json", code=CODE)
-    return json.loads(path.read_text())
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    msg = f"cannot store {value!r} ({type(value).__name__}) in the bench's JSON"
-    raise TypeError(msg)
 
 
 def frames(result: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

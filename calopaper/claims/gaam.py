@@ -11,13 +11,12 @@ import pandas as pd
 
 from calopaper.geometry import GAAM_EXTRAP, GAAM_INTERP, GAAM_MIDDLE, Segmentation
 from calopaper.metrics import Distance, to_table
+from calopaper.models.gaam.paper import CELLS, MS_PER_SHOWER
 from calopaper.observables import LABELS
 from calopaper.results import Claim, verdict
 
 __all__ = [
     "OBSERVABLES",
-    "PAPER_CELLS",
-    "PAPER_MS",
     "PAPER_T3",
     "PAPER_T4",
     "Findings",
@@ -76,11 +75,6 @@ PAPER_T4 = {
         "sigma_phi": (4.22e-3, 7.39e-3),
     },
 }
-#: gaam §5: ms per generated shower of each layer's GAAM on a GPU.
-PAPER_MS = {"inner": 2040.7, "middle": 140.5, "outer": 9.6}
-#: Cells of each layer's largest segmentation in gaam Table 1, (192,48), (48,48) and (24,24):
-#: the paper does not say which segmentation it timed; we assume the largest.
-PAPER_CELLS = {"inner": 9216, "middle": 2304, "outer": 576}
 
 _MODELS = ("GAAM", "unconditional ARM")
 
@@ -268,7 +262,7 @@ def growth_exponents(
     with equal cell counts are skipped.
 
     Example:
-        >>> k = growth_exponents(PAPER_MS, PAPER_CELLS)
+        >>> k = growth_exponents(MS_PER_SHOWER, CELLS)
         >>> {pair: round(v, 2) for pair, v in k.items()}
         {('inner', 'middle'): 1.93, ('inner', 'outer'): 1.93, ('middle', 'outer'): 1.94}
     """
@@ -281,7 +275,7 @@ def growth_exponents(
 
 
 #: The paper's growth exponent of generation time with cells (all three pairs agree).
-PAPER_EXPONENT = float(np.mean(list(growth_exponents(PAPER_MS, PAPER_CELLS).values())))
+PAPER_EXPONENT = float(np.mean(list(growth_exponents(MS_PER_SHOWER, CELLS).values())))
 
 
 def claims(m: Measured) -> list[Claim]:
@@ -360,8 +354,9 @@ def claims(m: Measured) -> list[Claim]:
         ),
         Claim(
             "generation-time",
-            "GAAM's generation time is a function of the number of cells: 2040.7 (inner), "
-            "140.5 (middle) and 9.6 (outer) ms per shower on a GPU (§5).",
+            "GAAM's generation time is a function of the number of cells: "
+            + ", ".join(f"{ms} ({layer})" for layer, ms in MS_PER_SHOWER.items())
+            + " ms per shower on a GPU (§5).",
             f"time ∝ cells^{PAPER_EXPONENT:.1f} between the layers' largest segmentations",
             f"{timed} ms/shower ({m.device}, batches of {m.n_timing}): "
             + (", ".join(f"{a}/{b} cells^{k:.2f}" for (a, b), k in growth.items()) or "n/a"),

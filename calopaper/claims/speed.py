@@ -12,30 +12,27 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from calopaper.claims.supa import PAPER_MS as SUPA_PAPER_MS
+from calopaper.claims.supa import REFERENCE_CODE
+from calopaper.models.gaam.paper import MS_PER_SHOWER as GAAM_MS
+from calopaper.models.savae.paper import MS_PER_SHOWER as SAVAE_MS
 from calopaper.results import Claim, verdict
 
 __all__ = [
     "CC3_OVER_CC2",
     "GAAM_MIDDLE_GOAL_MS",
-    "PAPER_GAAM_MIDDLE_MS",
-    "PAPER_SAVAE_MS",
-    "REFERENCE_CODE_MS",
     "SAVAE_OVER_GAAM",
     "SUPA_GOAL",
     "Measured",
     "claims",
 ]
 
-#: savae §V: ms per shower on a GPU, both batch-generated.
-PAPER_SAVAE_MS, PAPER_GAAM_MIDDLE_MS = 0.568, 140.5
-#: SAVAE's speed-up over GAAM in the paper (140.5 / 0.568).
-SAVAE_OVER_GAAM = PAPER_GAAM_MIDDLE_MS / PAPER_SAVAE_MS
+#: SAVAE's speed-up over GAAM in savae §V (both batch-generated on a GPU).
+SAVAE_OVER_GAAM = SAVAE_MS["GAAM"] / SAVAE_MS["SAVAE"]
 #: Our goal for GAAM's middle layer on one CPU thread: ten times below the paper's GPU time.
-GAAM_MIDDLE_GOAL_MS = PAPER_GAAM_MIDDLE_MS / 10
+GAAM_MIDDLE_GOAL_MS = GAAM_MS["middle"] / 10
 #: caloclouds3 §6, Fig. 14: CC3 is on average over six times faster than CC2 (one CPU thread).
 CC3_OVER_CC2 = 6.0
-#: SUPA's reference code (first release and HEAD settings) timed on the build machine, ms/shower.
-REFERENCE_CODE_MS = (95.0, 147.0)
 #: Our goal for the vectorised SUPA: this many times faster than the reference code.
 SUPA_GOAL = 1000.0
 _NAN = float("nan")
@@ -77,15 +74,14 @@ def _finite(*values: float) -> bool:
 
 
 def _supa(m: Measured) -> Claim:
-    low, high = REFERENCE_CODE_MS
-    ratio = low / m.supa_ms if _finite(m.supa_ms) else _NAN
+    ratio = REFERENCE_CODE.ms / m.supa_ms if _finite(m.supa_ms) else _NAN
     return Claim(
         "speed-supa",
-        "SUPA generates a shower in about 100 ms (supa Table 1); our vectorised SUPA `paper` "
-        f"is to be ≥ {SUPA_GOAL:,.0f}× faster than the reference code timed on this machine.",
-        f"Table 1: 100 ms/shower; reference code here: {low:.0f}–{high:.0f} ms/shower",
+        f"SUPA generates a shower in about {SUPA_PAPER_MS:.0f} ms (supa Table 1); our vectorised "
+        f"SUPA `paper` is to be ≥ {SUPA_GOAL:,.0f}× faster than the reference code.",
+        f"Table 1: {SUPA_PAPER_MS:.0f} ms/shower; reference code: {REFERENCE_CODE}",
         f"{m.supa_ms:.3g} ms/shower (fastest batch, 1 thread): {ratio:,.3g}× faster than "
-        f"the reference code's {low:.0f} ms"
+        f"the reference code's {REFERENCE_CODE.ms:.0f} ms"
         if _finite(ratio)
         else "SUPA not timed",
         verdict(ratio >= SUPA_GOAL, partly=ratio >= SUPA_GOAL / 10)
@@ -98,8 +94,8 @@ def _savae(m: Measured) -> Claim:
     ratio = m.gaam_ms / m.savae_ms if _finite(m.gaam_ms, m.savae_ms) else _NAN
     return Claim(
         "speed-savae-gaam",
-        "SAVAE generates showers much faster than GAAM: 0.568 vs 140.5 ms/shower, both "
-        "batch-generated (savae §V).",
+        f"SAVAE generates showers much faster than GAAM: {SAVAE_MS['SAVAE']} vs "
+        f"{SAVAE_MS['GAAM']} ms/shower, both batch-generated (savae §V).",
         f"{SAVAE_OVER_GAAM:.0f}× (GPU)",
         f"{ratio:,.0f}× at batch {m.batch} (1 CPU thread: SAVAE {m.savae_ms:.3g}, GAAM "
         f"{m.gaam_ms:.3g} ms/shower)"
@@ -115,13 +111,13 @@ def _gaam(m: Measured) -> Claim:
     ms = m.gaam_middle_ms
     return Claim(
         "speed-gaam-middle",
-        "GAAM's middle layer takes 140.5 ms per shower on a GPU (gaam §5); on one CPU thread "
-        f"ours is to take ≤ {GAAM_MIDDLE_GOAL_MS:.1f} ms (ten times less).",
-        f"{PAPER_GAAM_MIDDLE_MS} ms/shower (GPU)",
-        f"{ms:.3g} ms/shower (1 CPU thread): {PAPER_GAAM_MIDDLE_MS / ms:.1f}× below the paper"
+        f"GAAM's middle layer takes {GAAM_MS['middle']} ms per shower on a GPU (gaam §5); on "
+        f"one CPU thread ours is to take ≤ {GAAM_MIDDLE_GOAL_MS:.1f} ms (ten times less).",
+        f"{GAAM_MS['middle']} ms/shower (GPU)",
+        f"{ms:.3g} ms/shower (1 CPU thread): {GAAM_MS['middle'] / ms:.1f}× below the paper"
         if _finite(ms)
         else "GAAM not timed",
-        verdict(ms <= GAAM_MIDDLE_GOAL_MS, partly=ms <= PAPER_GAAM_MIDDLE_MS)
+        verdict(ms <= GAAM_MIDDLE_GOAL_MS, partly=ms <= GAAM_MS["middle"])
         if _finite(ms)
         else "not yet run",
     )

@@ -25,7 +25,6 @@ from calopaper.models.caloclouds.pipeline import (
     fit,
     generated,
     project,
-    timing,
     trained,
 )
 from calopaper.models.caloclouds.pointnet import PointwiseNet
@@ -52,7 +51,6 @@ __all__ = [
     "one_step_sample",
     "prepare",
     "project",
-    "timing",
     "trained",
     "version",
 ]

@@ -7,17 +7,14 @@ the chapter re-executes in seconds once built.
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import asdict, dataclass
 from functools import partial
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import torch
 
-from calopaper import parallel
+from calopaper import parallel, timing
 from calopaper.models.caloclouds.data import BarrelSource
 from calopaper.models.caloclouds.model import CHUNK, CaloClouds, version
 from calopaper.models.caloclouds.pipeline import (
@@ -25,12 +22,11 @@ from calopaper.models.caloclouds.pipeline import (
     TrainConfig,
     generated,
     project,
-    timing,
     trained,
 )
 from calopaper.showers import PointClouds
 from calopaper.sim import gflash
-from calopaper.store import Store, default_store
+from calopaper.store import Store
 from calopaper.truth import Source
 
 __all__ = [
@@ -173,31 +169,26 @@ def generator(model: CaloClouds | None):
     return lambda energy, n: project(model.generate(np.full(n, float(energy)), seed=1))
 
 
-def core_ms(model: CaloClouds, energy: float, points: int, n: int, repeats: int = 3) -> float:
-    """ms per shower of the flow draw plus one student pass over ``points`` points per shower.
+def core_ms(model: CaloClouds, what: dict, energy: float, points: int, n: int) -> float:
+    """ms per shower (stored median, one thread) of the flow draw plus one student pass over
+    ``points`` points per shower; ``what`` names the model.
 
     The two network costs, which depend on the architecture only (not on trained weights):
     used to carry a measured timing over to the paper's sizes.
     """
-    torch_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        e, d = np.full(n, energy), np.tile([0.0, 0.0, 1.0], (n, 1))
-        cond = model.point_conditioning(e, d, np.full(n, points))
-        index = torch.arange(n).repeat_interleave(points)
-        noise = torch.randn(n * points, 4)
-        best = np.inf
-        for k in range(repeats + 1):
-            start = time.perf_counter()
-            with torch.no_grad():
-                model.flow.sample(model.flow_conditioning(e, d))
-                for lo in range(0, len(noise), CHUNK):
-                    model.student(noise[lo : lo + CHUNK] * 80, 80.0, cond, index[lo : lo + CHUNK])
-            if k:  # the first call warms up
-                best = min(best, time.perf_counter() - start)
-        return 1e3 * best / n
-    finally:
-        torch.set_num_threads(torch_threads)
+    e, d = np.full(n, energy), np.tile([0.0, 0.0, 1.0], (n, 1))
+    cond = model.point_conditioning(e, d, np.full(n, points))
+    index = torch.arange(n).repeat_interleave(points)
+    noise = torch.randn(n * points, 4)
+
+    @torch.no_grad()
+    def core(_: int) -> None:
+        model.flow.sample(model.flow_conditioning(e, d))
+        for lo in range(0, len(noise), CHUNK):
+            model.student(noise[lo : lo + CHUNK] * 80, 80.0, cond, index[lo : lo + CHUNK])
+
+    what = {"core": what, "energy": energy, "points": points}
+    return timing.stored(what, core, n, code=CODE, threads=1).ms_median
 
 
 def paper_sized(name: str) -> CaloClouds:
@@ -206,15 +197,9 @@ def paper_sized(name: str) -> CaloClouds:
     return CaloClouds(version(name))
 
 
-def speed(
-    trained_models: dict,
-    energies: list[float],
-    n: int,
-    *,
-    points_at_50: int = 3000,
-    store: Store | None = None,
-) -> dict:
-    """Fig. 14's timing, stored: ms per shower on one thread incl. projection to cells.
+def speed(trained_models: dict, energies: list[float], n: int, *, points_at_50: int = 3000) -> dict:
+    """Fig. 14's timing (``timing.stored`` medians): ms per shower on one thread incl.
+    projection to cells.
 
     Returns:
         {"energies", "ms": {name: [ms per energy]} for CC3, CC2 and the reference simulator,
@@ -222,25 +207,23 @@ def speed(
         time minus the trained model's flow and network cost plus the paper-sized ones
         (``core_ms`` with ``points_at_50`` points per shower).
     """
-    store = store or default_store()
-    keys = {name: key for name, (_, _, key) in trained_models.items()}
-
-    def build(tmp: Path) -> None:
-        gens = {name: generator(model) for name, (model, _, _) in trained_models.items()}
-        gens["reference simulator"] = generator(None)
-        ms = timing(gens, energies, n, repeats=2)
-        at_50 = int(np.argmin(np.abs(np.asarray(energies) - 50)))
-        paper = {}
-        for name, (model, _, _) in trained_models.items():
-            big = paper_sized("cc3" if name == "CaloClouds3" else "cc2")
-            own = core_ms(model, 50.0, points_at_50, n)
-            paper[name] = ms[name][at_50] - own + core_ms(big, 50.0, points_at_50, n)
-        result = {"energies": list(energies), "ms": ms, "paper_ms_50": paper, "n": n}
-        Path(tmp).write_text(json.dumps(result))
-
-    config = {"models": keys, "energies": list(energies), "n": n, "points": points_at_50}
-    path = store.get_or_build("timing/caloclouds", config, build, suffix=".timing.json", code=CODE)
-    return json.loads(Path(path).read_text())
+    timed = {name: (generator(model), key) for name, (model, _, key) in trained_models.items()}
+    timed["reference simulator"] = (generator(None), {"simulator": "gflash ild", "seed": 1})
+    ms = {}
+    for name, (gen, key) in timed.items():
+        timings = (
+            timing.stored({"model": key, "energy": e}, partial(gen, e), n, code=CODE, threads=1)
+            for e in energies
+        )
+        ms[name] = [t.ms_median for t in timings]
+    at_50 = int(np.argmin(np.abs(np.asarray(energies) - 50)))
+    paper = {}
+    for name, (model, _, key) in trained_models.items():
+        size = "cc3" if name == "CaloClouds3" else "cc2"
+        own = core_ms(model, key, 50.0, points_at_50, n)
+        big = core_ms(paper_sized(size), {"paper-sized": size}, 50.0, points_at_50, n)
+        paper[name] = ms[name][at_50] - own + big
+    return {"energies": list(energies), "ms": ms, "paper_ms_50": paper, "n": n}
 
 
 def diphoton(

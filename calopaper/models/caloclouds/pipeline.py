@@ -32,7 +32,6 @@ from calopaper.models.caloclouds.model import (
 from calopaper.showers import PointClouds
 from calopaper.sim import gflash
 from calopaper.store import Store, default_store
-from calopaper.timing import time_per_shower
 from calopaper.training import FitConfig
 from calopaper.truth import Source
 
@@ -43,7 +42,6 @@ __all__ = [
     "generated",
     "point_set",
     "project",
-    "timing",
     "trained",
 ]
 
@@ -259,43 +257,3 @@ def generated(
 
     path = (store or default_store()).get_or_build("samples/caloclouds", config, build, code=CODE)
     return read_points(path)
-
-
-def timing(
-    generators: dict[str, callable],
-    energies: list[float],
-    n: int,
-    *,
-    repeats: int = 3,
-    store: Store | None = None,
-    key: dict | None = None,
-) -> dict[str, list[float]]:
-    """ms per shower on one torch thread of ``generators[name](energy, n)`` at each energy.
-
-    Each generator must produce ``n`` showers *and* their cells. With ``key`` (what is timed)
-    the result is stored, so a warm rebuild does not re-time.
-    """
-
-    def measure() -> dict[str, list[float]]:
-        return {
-            name: [
-                time_per_shower(
-                    lambda k, e=e, gen=gen: gen(e, k), n, repeats=repeats, threads=1
-                ).ms_per_shower
-                for e in energies
-            ]
-            for name, gen in generators.items()
-        }
-
-    if key is None:
-        return measure()
-    store = store or default_store()
-
-    def build(tmp: Path) -> None:
-        Path(tmp).write_text(json.dumps(measure()))
-
-    path = store.get_or_build(
-        "timing/caloclouds", {"what": key, "energies": energies, "n": n}, build,
-        suffix=".timing.json", code=CODE,
-    )  # fmt: skip
-    return json.loads(Path(path).read_text())

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from calopaper import metrics, parallel, training
+from calopaper import metrics, parallel, timing, training
 from calopaper.figures import digest
 from calopaper.models.dvae.data import (
     SHAPES,
@@ -29,9 +29,7 @@ from calopaper.models.dvae.data import (
 )
 from calopaper.models.dvae.model import DVAE, DVAEConfig, architecture
 from calopaper.models.dvae.preprocessing import CellStandardiser
-from calopaper.sim.speed import machine
 from calopaper.store import Store, default_store
-from calopaper.timing import ratio_with_error, time_per_shower
 from calopaper.training import FitConfig, History
 from calopaper.truth import Source
 
@@ -288,39 +286,15 @@ def select_each(
     return out
 
 
-def generation_timing(
-    model: DVAE, n: int, seed: int = 0, store: Store | None = None
-) -> dict[str, float]:
+def generation_timing(model: DVAE, n: int, seed: int = 0) -> dict[str, float]:
     """Per-shower time of the whole generation and of the RBM's Gibbs sampling alone, at 50 GeV.
 
-    ``.cpu()`` waits for a GPU to finish. Stored, keyed by the model's weights and config, ``n``,
-    ``seed``, the device and ``sim.speed.machine()``: a rebuild on the same machine reads it back.
-    Returns a row of the chapter's timing table: the median repetition's ``"ms/shower"`` and
-    ``"Gibbs sampling ms/shower"``, their ratio ``"Gibbs share"`` with its ``"Gibbs share error"``
-    (from the repetitions' spreads, ``Timing.ms_spread``) and the model's ``"parameters"``.
+    Two ``timing.stored`` medians (``.cpu()`` waits for a GPU). Returns a row of the chapter's
+    timing table: ``"ms/shower"``, ``"Gibbs sampling ms/shower"``, their ratio ``"Gibbs share"``
+    with its ``"Gibbs share error"`` (from the repetitions' spreads) and the ``"parameters"``.
     """
     weights = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
-    key = {
-        "weights": digest(weights),
-        "config": asdict(model.config),
-        "n": n,
-        "seed": seed,
-        "device": str(model.prior.weight.device),
-        "machine": machine(),
-    }
-
-    def build(tmp: Path) -> None:
-        tmp.write_text(json.dumps(_time_generation(model, n, seed)))
-
-    store = store or default_store()
-    path = store.get_or_build(
-        "timings/dvae", key, build, suffix=".timing.json", code=EVALUATION_CODE
-    )
-    return json.loads(path.read_text())
-
-
-def _time_generation(model: DVAE, n: int, seed: int) -> dict[str, float]:
-    """The measurement behind :func:`generation_timing`."""
+    what = {"weights": digest(weights), "config": asdict(model.config), "seed": seed}
     generator = torch.Generator().manual_seed(seed)
 
     def generate(k: int) -> torch.Tensor:
@@ -330,9 +304,14 @@ def _time_generation(model: DVAE, n: int, seed: int) -> dict[str, float]:
         return model.prior.sample(k, model.config.gibbs_steps_sample, generator)[0].cpu()
 
     # at ~0.1 ms per shower one call of n = 1,000 takes ~0.1 s: repeat for a second or more
-    repeat = {"repeats": 5, "min_seconds": 1.0, "max_repeats": 50}
-    full, prior = time_per_shower(generate, n, **repeat), time_per_shower(gibbs, n, **repeat)
-    share, error = ratio_with_error(
+    full, prior = (
+        timing.stored(
+            what | {"part": part}, call, n, code=EVALUATION_CODE,
+            device=str(model.prior.weight.device), repeats=5, min_seconds=1.0, max_repeats=50,
+        )
+        for part, call in (("all", generate), ("gibbs", gibbs))
+    )  # fmt: skip
+    share, error = timing.ratio_with_error(
         prior.ms_median, prior.ms_spread, full.ms_median, full.ms_spread
     )
     return {

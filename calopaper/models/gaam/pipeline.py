@@ -9,7 +9,6 @@ segmentation once per model and seed.
 from __future__ import annotations
 
 import importlib
-import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -17,12 +16,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from calopaper import timing
 from calopaper.datasets import read_cells, write_cells
 from calopaper.geometry import Segmentation
 from calopaper.models.gaam.data import SPLIT, TRAINING_SEGMENTATIONS, LayerData, validate_layer
 from calopaper.models.gaam.model import GAAM, GAAMConfig, parse_segmentation
 from calopaper.store import Store, default_store
-from calopaper.timing import time_per_shower
 from calopaper.training import FitConfig, History
 from calopaper.training import trained as trained_model
 from calopaper.truth import Source
@@ -193,42 +192,20 @@ def stored_samples(
 
 
 def generation_ms(
-    layer_model: LayerModel,
-    segmentation: Segmentation | str,
-    n: int,
-    *,
-    repeats: int = 2,
-    warmup: int = 1,
-    store: Store | None = None,
+    layer_model: LayerModel, segmentation: Segmentation | str, n: int, *, repeats: int = 2
 ) -> float:
-    """ms per shower to generate ``n`` showers of one segmentation in one call (best of
-    ``repeats`` after ``warmup`` calls), measured once per model, device and torch threads and
-    kept in the store, so a rebuild shows the first measurement."""
+    """ms per shower (median of ``repeats``, ``timing.stored``) to generate ``n`` showers of
+    one segmentation in one call, on the model's device."""
     segmentation = parse_segmentation(segmentation)
-    store = store or default_store()
     model = layer_model.model
-    device = str(next(model.parameters()).device)
-    key = {
-        "model": layer_model.key,
-        "segmentation": segmentation.to_json(),
-        "n": n,
-        "repeats": repeats,
-        "warmup": warmup,
-        "device": device,
-        "threads": torch.get_num_threads(),
-    }
-
-    def build(tmp: Path) -> None:
-        generator = torch.Generator().manual_seed(0)
-        t = time_per_shower(
-            lambda k: model.sample(k, segmentation, generator).cpu(),
-            n,
-            repeats=repeats,
-            warmup=warmup,
-            device=device,
-        )
-        tmp.write_text(json.dumps({"ms_per_shower": t.ms_per_shower, "seconds": t.seconds}))
-
-    code = (importlib.import_module(GAAM.__module__), __name__, *_CODE)
-    path = store.get_or_build("timings/gaam", key, build, suffix=".timing.json", code=code)
-    return float(json.loads(path.read_text())["ms_per_shower"])
+    generator = torch.Generator().manual_seed(0)
+    what = {"model": layer_model.key, "segmentation": segmentation.to_json()}
+    code = (GAAM.__module__, __name__, *_CODE)
+    return timing.stored(
+        what,
+        lambda k: model.sample(k, segmentation, generator).cpu(),
+        n,
+        code=code,
+        device=str(next(model.parameters()).device),
+        repeats=repeats,
+    ).ms_median

@@ -9,9 +9,11 @@ import pandas as pd
 
 from calopaper.geometry import Segmentation
 from calopaper.metrics import Distance
+from calopaper.models.gaam import paper as gaam_paper
 
 __all__ = [
     "KEYS",
+    "GPU",
     "MS_PER_SHOWER",
     "SYMBOLS",
     "TABLE",
@@ -42,8 +44,10 @@ TABLE_III = {
     "24x24": [(7.47e-5, 7.89e-4), (1.29e-4, 1.12e-4), (4.07e-4, 3.98e-4), (4.18e-4, 3.77e-4)],
     "24x12": [(1.79e-4, 4.23e-4), (1.35e-4, 0.99e-5), (2.76e-3, 1.64e-3), (1.46e-3, 1.39e-3)],
 }
-#: savae §V: generation time per shower on a GPU, ms.
-MS_PER_SHOWER = {"SAVAE": 0.568, "GAAM": 140.5}
+#: savae §V: generation time per shower on a GPU, ms (GAAM's is gaam §5's middle layer).
+MS_PER_SHOWER = {"SAVAE": 0.568, "GAAM": gaam_paper.MS_PER_SHOWER["middle"]}
+#: The hardware of savae §V's SAVAE time.
+GPU = "NVIDIA RTX A5000"
 
 
 def paper_ratios(table: Mapping[str, list[tuple[float, float]]]) -> np.ndarray:

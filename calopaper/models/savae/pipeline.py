@@ -27,7 +27,6 @@ from calopaper.models.savae.model import SAVAE, SAVAEConfig
 from calopaper.models.savae.paper import KEYS
 from calopaper.observables import layer_observables
 from calopaper.store import Store, default_store
-from calopaper.timing import time_per_shower
 from calopaper.training import FitConfig, History
 
 __all__ = [
@@ -48,7 +47,6 @@ __all__ = [
     "reconstruction_spread",
     "sample",
     "spread",
-    "stored_timing",
     "sweep_from_runs",
     "sweep_point",
     "sweep_table",
@@ -556,32 +554,3 @@ def closest_to_paper(points: Mapping[str, SweepPoint], candidates: Sequence[str]
 
     baseline = accuracy(candidates[0])
     return next(c for c in reversed(candidates) if accuracy(c) <= baseline)
-
-
-def stored_timing(
-    what: dict,
-    generate,
-    n: int,
-    *,
-    code: Sequence[str] = CODE,
-    store: Store | None = None,
-    **kw,
-) -> float:
-    """ms per shower of ``generate(n)`` (``timing.time_per_shower``), measured once and stored.
-
-    Args:
-        what: JSON-able key of what is timed (the model's key, segmentation, device, ...).
-        generate: callable producing ``n`` showers.
-        n: showers per call.
-        code: modules whose source is part of the key.
-        **kw: ``repeats``, ``warmup`` for ``time_per_shower``.
-    """
-    store = store or default_store()
-    key = what | {"n": n, "threads": torch.get_num_threads()} | kw
-
-    def build(tmp: Path) -> None:
-        t = time_per_shower(generate, n, **kw)
-        tmp.write_text(json.dumps({"ms_per_shower": t.ms_per_shower, "seconds": t.seconds}))
-
-    path = store.get_or_build("timings", key, build, suffix=".timing.json", code=list(code))
-    return float(json.loads(path.read_text())["ms_per_shower"])
