@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from calopaper.bench import BenchContext, Generator, Unavailable, architecture
 from calopaper.models.caloflow.data import Voxels
@@ -35,7 +36,7 @@ def _generate(model, seed: int):
 
     def generate(n: int, energy: float | None) -> object:
         cond = rng.uniform(*_ENERGY_RANGE, n) if energy is None else np.full(n, energy)
-        return sample(model, n, cond.astype(np.float32), generator=seed)
+        return sample(model, n, cond.astype(np.float32), torch.Generator().manual_seed(seed))
 
     return generate
 
