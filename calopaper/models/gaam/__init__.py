@@ -18,7 +18,6 @@ from calopaper.models.gaam.model import (
     GAAMConfig,
     MaskedLinear,
     hidden_degrees,
-    parse_segmentation,
     to_classes,
 )
 from calopaper.models.gaam.pipeline import (
@@ -50,7 +49,6 @@ __all__ = [
     "middle_layer_model",
     "middle_layer_samples",
     "middle_layer_source",
-    "parse_segmentation",
     "source",
     "stored_samples",
     "to_classes",

@@ -22,7 +22,7 @@ from torch import Tensor
 from calopaper.datasets import read_cells, write_cells
 from calopaper.geometry import Segmentation
 from calopaper.models.gaam.data import SPLIT, TRAINING_SEGMENTATIONS, LayerData, validate_layer
-from calopaper.models.gaam.model import GAAM, GAAMConfig, parse_segmentation
+from calopaper.models.gaam.model import GAAM, GAAMConfig
 from calopaper.profiles import profile_values
 from calopaper.store import Store, default_store
 from calopaper.timing import time_per_shower
@@ -143,7 +143,7 @@ def trained(
     """
     validate_layer(layer)
     config = config or DEFAULTS[layer]
-    names = [str(parse_segmentation(s)) for s in segmentations or TRAINING_SEGMENTATIONS[layer]]
+    names = [str(Segmentation.parse(s)) for s in segmentations or TRAINING_SEGMENTATIONS[layer]]
     data = LayerData.build(truth.clouds(store, progress), layer, names, truth.seed)
     config = replace(
         config,
@@ -196,7 +196,7 @@ def stored_samples(
     Returns:
         (n, n_eta, n_phi) float32 MeV.
     """
-    segmentation = parse_segmentation(segmentation)
+    segmentation = Segmentation.parse(segmentation)
     store = store or default_store()
     key = {"model": layer_model.key, "segmentation": segmentation.to_json(), "n": n, "seed": seed}
     name = f"{layer_model.layer}_{segmentation}"
@@ -226,7 +226,7 @@ def generation_ms(
     """ms per shower to generate ``n`` showers of one segmentation in one call (best of
     ``repeats`` after ``warmup`` calls), measured once per model, device and torch threads and
     kept in the store, so a rebuild shows the first measurement."""
-    segmentation = parse_segmentation(segmentation)
+    segmentation = Segmentation.parse(segmentation)
     store = store or default_store()
     model = layer_model.model
     device = str(next(model.parameters()).device)
