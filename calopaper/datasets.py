@@ -630,8 +630,5 @@ class CellSamples:
     def write(self, path: Path) -> None:
         n = len(next(iter(self.layers.values())))
         energy = np.broadcast_to(np.asarray(self.incident_energy, dtype=float), (n,))
-        segmentations = {
-            k: s if isinstance(s, Segmentation) else Segmentation.parse(s)
-            for k, s in self.segmentations.items()
-        }
+        segmentations = {k: Segmentation.parse(s) for k, s in self.segmentations.items()}
         write_cells(path, dict(self.layers), segmentations, energy, attrs=self.attrs)

@@ -115,11 +115,12 @@ class Segmentation:
     @classmethod
     def parse(
         cls,
-        text: str,
+        text: Segmentation | str,
         eta_range: tuple[float, float] = _DEFAULT_RANGE,
         phi_range: tuple[float, float] = _DEFAULT_RANGE,
     ) -> Segmentation:
-        """Build a segmentation from the papers' ``(n_eta, n_phi)`` notation.
+        """Build a segmentation from the papers' ``(n_eta, n_phi)`` notation (a ``Segmentation``
+        comes back unchanged).
 
         Uniform grids are written "48x48", "(48,48)", "(48, 48)" or "48,48". The two non-uniform
         grids of gaam §3 carry a "*": "36x48*" splits the eta range at its midpoint into 24 cells
@@ -138,6 +139,8 @@ class Segmentation:
             >>> [seg.eta_edges[k] for k in (0, 24, 36)]
             [-240.0, 0.0, 240.0]
         """
+        if isinstance(text, Segmentation):
+            return text
         match = _NOTATION.match(text.strip()) if isinstance(text, str) else None
         if match is None:
             msg = f"unknown segmentation {text!r}; expected e.g. {_ACCEPTED}"
@@ -407,7 +410,7 @@ def rebin(
         >>> overflow.tolist()
         [0.0, 0.0, 16.0]
     """
-    seg = Segmentation.parse(segmentation) if isinstance(segmentation, str) else segmentation
+    seg = Segmentation.parse(segmentation)
     eta, phi, energy = np.asarray(eta), np.asarray(phi), np.asarray(energy)
     offsets = np.asarray(offsets)
     if offsets.dtype.kind not in "iu":

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -70,13 +71,16 @@ class Claim:
             raise ValueError(msg)
 
 
-def verdict(holds: bool, partly: bool = False) -> str:
-    """The book's one verdict rule: ``holds`` -> reproduced, else ``partly`` -> partly, else not.
+def verdict(holds: bool, partly: bool = False, *, measured: float | None = 0.0) -> str:
+    """The book's one verdict rule: ``holds`` -> reproduced, else ``partly`` -> partly, else not;
+    "not yet run" when ``measured``, the number judged, is None, NaN or infinite (no number).
 
     Example:
-        >>> verdict(True), verdict(False, partly=True), verdict(False)
-        ('reproduced', 'partly', 'not reproduced')
+        >>> verdict(True), verdict(False, partly=True), verdict(False, measured=float("nan"))
+        ('reproduced', 'partly', 'not yet run')
     """
+    if measured is None or not math.isfinite(measured):
+        return "not yet run"
     return "reproduced" if holds else "partly" if partly else "not reproduced"
 
 

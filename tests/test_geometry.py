@@ -80,6 +80,11 @@ def test_parse_rejects_bad_strings_naming_them(text):
         Segmentation.parse(text)
 
 
+def test_parse_returns_a_segmentation_unchanged():
+    seg = Segmentation.parse("36x48*")
+    assert Segmentation.parse(seg) is seg
+
+
 def test_parse_rejects_non_strings():
     with pytest.raises(ValueError, match="48"):
         Segmentation.parse(48)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from calopaper.results import Claim, claims_frame, write_results
+from calopaper.results import Claim, claims_frame, verdict, write_results
 
 
 def test_claims_round_trip(tmp_path):
@@ -22,6 +22,15 @@ def test_claims_round_trip(tmp_path):
 def test_unknown_verdict_is_refused():
     with pytest.raises(ValueError, match="'maybe'"):
         Claim("x", "c", "p", "o", "maybe")
+
+
+@pytest.mark.parametrize("measured", [float("nan"), float("inf"), None])
+def test_a_verdict_without_a_measured_number_is_not_yet_run(measured):
+    """A missing number outranks the comparison made with it (NaN compares False, and an
+    ``all()`` over nothing is True): every claim gets "not yet run" from here."""
+    for holds, partly in ((True, True), (False, True), (False, False)):
+        assert verdict(holds, partly, measured=measured) == "not yet run"
+    assert verdict(False, True, measured=0.0) == "partly"
 
 
 def test_no_results_gives_an_empty_table(tmp_path):

@@ -301,18 +301,15 @@ def test_sweep_point_measures_accuracy_diversity_and_kl(tmp_path):
     showers = Showers.load(_point_file(tmp_path / "x.h5", 60), ["6x6", "12x12"], seed=0)
     truth_obs = savae.observables(showers.part("test"))
     cfg = SAVAEConfig(segmentations=("6x6",), beta=1e-3, **TINY)
+    args = (cfg, FitConfig(epochs=1, batch_size=16), showers, truth_obs)
+    store = Store(tmp_path / "data")
     point = savae.sweep_point(
-        cfg,
-        FitConfig(epochs=1, batch_size=16),
-        showers,
-        truth_obs,
-        n_train=14,
-        n_samples=12,
-        seed=0,
-        device="cpu",
-        store=Store(tmp_path / "data"),
-        progress=False,
+        *args, n_train=14, n_samples=12, seed=0, device="cpu", store=store, progress=False
     )
+    again = savae.sweep_point(*args, n_train=14, n_samples=12, seed=0, store=store)  # stored
+    assert asdict(again).keys() == asdict(point).keys()
+    np.testing.assert_array_equal(again.samples["12x12"], point.samples["12x12"])
+    assert again.kl == point.kl and again.cpu_seconds == point.cpu_seconds
     assert point.beta == 1e-3 and point.samples["12x12"].shape == (12, 12, 12)
     values = [point.w1_train, point.w1_unseen, point.width_spread, point.position_spread]
     assert np.all(np.isfinite(values)) and point.kl >= 0

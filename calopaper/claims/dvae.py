@@ -23,9 +23,7 @@ def grade(value: float, good: float, fair: float) -> str:
         >>> grade(0.04, 0.05, 0.15), grade(0.1, 0.05, 0.15), grade(float("nan"), 0.05, 0.15)
         ('reproduced', 'partly', 'not yet run')
     """
-    if not math.isfinite(value):
-        return "not yet run"
-    return verdict(value <= good, partly=value <= fair)
+    return verdict(value <= good, partly=value <= fair, measured=value)
 
 
 @dataclass(frozen=True)
@@ -155,10 +153,10 @@ def claims(m: Measured) -> list[Claim]:
             f"σ/mean at 50 GeV: π+ {m.width_pion_model:.2f} (truth {m.width_pion_truth:.2f}, "
             f"ratio {pion_ratio:.2f}), "
             f"e+ {m.width_e_model:.3f} (truth {m.width_e_truth:.3f})",
-            "not yet run"
-            if not math.isfinite(pion_ratio)
-            else verdict(
-                contrast and 0.8 <= pion_ratio <= 1.25, partly=contrast and 0.5 <= pion_ratio <= 2
+            verdict(
+                contrast and 0.8 <= pion_ratio <= 1.25,
+                partly=contrast and 0.5 <= pion_ratio <= 2,
+                measured=pion_ratio,
             ),
         ),
         Claim(

@@ -78,7 +78,9 @@ def _generate(model: CaloClouds, fixed: bool = False):
             d = barrel_directions(n, rng) if model.config.angular else None
         else:
             e, d = np.full(n, float(energy)), None
-        return project(model.generate(e, d, seed=int(rng.integers(2**31))))
+        return project(
+            model.generate(e, d, torch.Generator().manual_seed(int(rng.integers(2**31))))
+        )
 
     return generate
 

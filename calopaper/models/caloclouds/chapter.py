@@ -166,7 +166,9 @@ def generator(model: CaloClouds | None):
     """
     if model is None:
         return lambda energy, n: project(gflash.simulate("ild", n, seed=1, energy=float(energy)))
-    return lambda energy, n: project(model.generate(np.full(n, float(energy)), seed=1))
+    return lambda energy, n: project(
+        model.generate(np.full(n, float(energy)), None, torch.Generator().manual_seed(1))
+    )
 
 
 def core_ms(model: CaloClouds, what: dict, energy: float, points: int, n: int) -> float:

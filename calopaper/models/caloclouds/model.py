@@ -159,20 +159,19 @@ class CaloClouds(nn.Module):
     # generation --------------------------------------------------------------------------
     @torch.no_grad()
     def sample_layers(
-        self, energy: np.ndarray, direction: np.ndarray, generator: torch.Generator
+        self, energy: np.ndarray, direction: np.ndarray, generator: torch.Generator | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Flow draws -> points (N, 30), energy (N, 30) MeV, CoG (N, 3) or None.
 
         Draws with more than 7 negative layer energies are redrawn (up to 5 times).
         """
         c = self.flow_conditioning(energy, direction)
-        torch.manual_seed(int(torch.randint(0, 2**31, (1,), generator=generator)))
-        x = self.flow.sample(c)
+        x = self.flow.sample(c, generator)
         for _ in range(5):
             bad = (x[:, -N_LAYERS:] < 0).sum(1) > MAX_NEGATIVE
             if not bad.any():
                 break
-            x[bad] = self.flow.sample(c[bad])
+            x[bad] = self.flow.sample(c[bad], generator)
         cog = (self.config.cog_mean, self.config.cog_std)
         return flow_layers(x.numpy(), self.config.version, cog)
 
@@ -181,7 +180,7 @@ class CaloClouds(nn.Module):
         self,
         energy: np.ndarray,
         direction: np.ndarray | None = None,
-        seed: int = 0,
+        generator: torch.Generator | None = None,
         steps: int = 0,
     ) -> PointClouds:
         """Generate showers in the detector frame.
@@ -190,7 +189,7 @@ class CaloClouds(nn.Module):
             energy: (N,) incident energies, GeV, inside ``config.energy_range``.
             direction: (N, 3) unit directions (z into the calorimeter); default orthogonal.
                 CC2 ignores it except for the final re-tilt.
-            seed: random seed.
+            generator: source of every random draw (torch's global one when None).
             steps: 0 for the distilled one-step student, else the teacher with the Heun
                 sampler on that many Karras noise levels.
 
@@ -205,7 +204,6 @@ class CaloClouds(nn.Module):
         if direction is None:
             direction = np.tile([0.0, 0.0, 1.0], (len(energy), 1))
         energy, direction = validate_conditions(energy, direction, self.config.energy_range)
-        generator = torch.Generator().manual_seed(int(seed))
         counts, layer_energy, cog = self.sample_layers(energy, direction, generator)
         total = counts.sum(1)
         over = total > self.config.max_points
@@ -254,11 +252,13 @@ class CaloClouds(nn.Module):
             },
         )
 
-    def sample(self, n: int, cond: np.ndarray, generator: int = 0) -> PointClouds:
+    def sample(
+        self, n: int, cond: np.ndarray, generator: torch.Generator | None = None
+    ) -> PointClouds:
         """``n`` showers for ``cond`` = energies (n,) GeV or (n, 4) [E, p_x, p_y, p_z]."""
         cond = np.asarray(cond, dtype=np.float64).reshape(n, -1)
         direction = cond[:, 1:4] if cond.shape[1] == 4 else None
-        return self.generate(cond[:, 0], direction, seed=generator)
+        return self.generate(cond[:, 0], direction, generator)
 
 
 class EDMObjective(nn.Module):

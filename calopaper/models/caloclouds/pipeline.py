@@ -242,7 +242,11 @@ def generated(
 
     def make() -> PointClouds:
         parts = [
-            model.generate(energy[i : i + batch], direction[i : i + batch], seed=seed + i)
+            model.generate(
+                energy[i : i + batch],
+                direction[i : i + batch],
+                torch.Generator().manual_seed(seed + i),
+            )
             for i in range(0, len(energy), batch)
         ]
         return PointClouds.concatenate(parts)

@@ -87,7 +87,3 @@ class PointwiseNet(nn.Module):
                 h = F.leaky_relu(h) if i < len(self.layers) - 1 else h
             out.append(h)
         return torch.cat(out) if out else x[:, : self.layers[-1].layer.out_features]
-
-    def macs_per_point(self) -> int:
-        """Multiply-accumulates per point of the point path (x through the six layers)."""
-        return sum(layer.layer.in_features * layer.layer.out_features for layer in self.layers)

@@ -106,6 +106,8 @@ class ShowerFlow(nn.Module):
         return -self.flow(c).log_prob(x).mean()
 
     @torch.no_grad()
-    def sample(self, c: Tensor) -> Tensor:
-        """One draw (N, features) per conditioning row of ``c`` (N, context)."""
-        return self.flow(c).sample()
+    def sample(self, c: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """One draw (N, features) per conditioning row of ``c`` (N, context); the base's
+        standard-normal draws come from ``generator`` (CPU; torch's global one when None)."""
+        eps = torch.randn(len(c), self.config.features, generator=generator).to(c.device)
+        return self.flow(c).transform.inv(eps)

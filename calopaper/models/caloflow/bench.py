@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from calopaper.bench.registry import BenchContext, Generator, Unavailable, architecture
 from calopaper.models.caloflow.chapter import CHAPTER, configs
@@ -32,7 +33,7 @@ def _generate(model, seed: int):
 
     def generate(n: int, energy: float | None) -> object:
         cond = rng.uniform(*_ENERGY_RANGE, n) if energy is None else np.full(n, energy)
-        return sample(model, n, cond.astype(np.float32), generator=seed)
+        return sample(model, n, cond.astype(np.float32), torch.Generator().manual_seed(seed))
 
     return generate
 

@@ -90,7 +90,7 @@ def sample(
     model: CaloFlow,
     n: int,
     cond: np.ndarray | float,
-    generator: torch.Generator | int | None = None,
+    generator: torch.Generator | None = None,
     chunk: int = 2000,
 ) -> np.ndarray:
     """``n`` showers at incident energies ``cond`` ((n,) or one value, GeV), ``chunk`` at a time.
@@ -98,8 +98,6 @@ def sample(
     Returns:
         (n, n_voxels) float32 cell energies, MeV (``Voxels.images`` gives the layers).
     """
-    if isinstance(generator, int):
-        generator = torch.Generator().manual_seed(generator)
     energy = np.array(np.broadcast_to(np.asarray(cond, np.float32), (n,)))
     parts = [
         model.sample(len(c), torch.from_numpy(np.ascontiguousarray(c)), generator=generator)
@@ -174,7 +172,7 @@ def evaluate(
         model, history = trained(config, fit_config, voxels, device=device, store=store)
         cells, energy = voxels.part("test")
         nll = -log_prob(model, cells, energy, seed)
-        generated = sample(model, len(energy), energy, seed)
+        generated = sample(model, len(energy), energy, torch.Generator().manual_seed(seed))
         with open(tmp, "wb") as f:
             np.savez(
                 f,

@@ -18,7 +18,6 @@ from calopaper.models.gaam.model import (
     GAAMConfig,
     MaskedLinear,
     hidden_degrees,
-    parse_segmentation,
     to_classes,
 )
 from calopaper.models.gaam.pipeline import (
@@ -40,7 +39,6 @@ __all__ = [
     "MaskedLinear",
     "generation_ms",
     "hidden_degrees",
-    "parse_segmentation",
     "source",
     "stored_samples",
     "to_classes",

@@ -11,7 +11,6 @@ from torch import Tensor
 
 from calopaper.datasets import split
 from calopaper.geometry import GAAM_INNER, GAAM_MIDDLE, GAAM_OUTER, Segmentation
-from calopaper.models.gaam.model import parse_segmentation
 from calopaper.showers import PointClouds
 
 __all__ = ["LAYERS", "SPLIT", "TRAINING_SEGMENTATIONS", "LayerData", "validate_layer"]
@@ -79,7 +78,7 @@ class LayerData:
             layer,
             clouds.layer(k),
             {"train": train, "val": val, "test": test},
-            [parse_segmentation(s) for s in segmentations],
+            [Segmentation.parse(s) for s in segmentations],
         )
         data.length = max(s.n_cells for s in data.segmentations)
         largest = max(float(np.sqrt(data.cells(s, "train").max())) for s in data.segmentations)
@@ -88,7 +87,7 @@ class LayerData:
 
     def cells(self, segmentation: Segmentation | str, part: str = "test") -> np.ndarray:
         """(N_part, n_eta, n_phi) float64 MeV cell energies of one split part."""
-        segmentation = parse_segmentation(segmentation)
+        segmentation = Segmentation.parse(segmentation)
         if part not in self.parts:
             msg = f"unknown part {part!r}; expected one of {list(self.parts)}"
             raise ValueError(msg)
@@ -100,7 +99,7 @@ class LayerData:
 
     def central(self, segmentation: Segmentation | str) -> np.ndarray:
         """(N_train,) MeV: training energies of the first spiral cell, the "known prior"."""
-        segmentation = parse_segmentation(segmentation)
+        segmentation = Segmentation.parse(segmentation)
         cells = self.cells(segmentation, "train").reshape(-1, segmentation.n_cells)
         return cells[:, segmentation.spiral_order()[0]]
 

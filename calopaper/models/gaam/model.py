@@ -54,19 +54,11 @@ __all__ = [
     "GAAMConfig",
     "MaskedLinear",
     "hidden_degrees",
-    "parse_segmentation",
     "to_classes",
 ]
 
 #: Reference cell size of the size features, mm: a feature is log2(size / SIZE_REFERENCE).
 SIZE_REFERENCE = 20.0
-
-
-def parse_segmentation(segmentation: Segmentation | str) -> Segmentation:
-    """A ``Segmentation`` itself, or parsed from its notation (e.g. ``"36x48*"``)."""
-    if isinstance(segmentation, Segmentation):
-        return segmentation
-    return Segmentation.parse(segmentation)
 
 
 def to_classes(energy: Tensor | np.ndarray, n_classes: int) -> Tensor:
@@ -348,7 +340,7 @@ class GAAM(nn.Module):
 
     def _sample(self, n: int, cond, generator: torch.Generator | None) -> Tensor:
         segmentation, start = cond if isinstance(cond, tuple) else (cond, None)
-        segmentation = parse_segmentation(segmentation)
+        segmentation = Segmentation.parse(segmentation)
         device = next(self.parameters()).device
         order = torch.as_tensor(segmentation.spiral_order(), device=device)
         m = min(segmentation.n_cells, self.config.length)

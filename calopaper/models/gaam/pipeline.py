@@ -20,7 +20,7 @@ from calopaper import timing
 from calopaper.datasets import read_cells, write_cells
 from calopaper.geometry import Segmentation
 from calopaper.models.gaam.data import SPLIT, TRAINING_SEGMENTATIONS, LayerData, validate_layer
-from calopaper.models.gaam.model import GAAM, GAAMConfig, parse_segmentation
+from calopaper.models.gaam.model import GAAM, GAAMConfig
 from calopaper.store import Store, default_store
 from calopaper.training import FitConfig, History
 from calopaper.training import trained as trained_model
@@ -120,7 +120,7 @@ def trained(
         store: artifact store (default: ``data/``).
     """
     validate_layer(layer)
-    names = [str(parse_segmentation(s)) for s in segmentations or TRAINING_SEGMENTATIONS[layer]]
+    names = [str(Segmentation.parse(s)) for s in segmentations or TRAINING_SEGMENTATIONS[layer]]
     data = LayerData.build(truth.clouds(store, progress), layer, names, truth.seed)
     config = replace(
         config,
@@ -173,7 +173,7 @@ def stored_samples(
     Returns:
         (n, n_eta, n_phi) float32 MeV.
     """
-    segmentation = parse_segmentation(segmentation)
+    segmentation = Segmentation.parse(segmentation)
     store = store or default_store()
     key = {"model": layer_model.key, "segmentation": segmentation.to_json(), "n": n, "seed": seed}
     name = f"{layer_model.layer}_{segmentation}"
@@ -196,7 +196,7 @@ def generation_ms(
 ) -> float:
     """ms per shower (median of ``repeats``, ``timing.stored``) to generate ``n`` showers of
     one segmentation in one call, on the model's device."""
-    segmentation = parse_segmentation(segmentation)
+    segmentation = Segmentation.parse(segmentation)
     model = layer_model.model
     generator = torch.Generator().manual_seed(0)
     what = {"model": layer_model.key, "segmentation": segmentation.to_json()}

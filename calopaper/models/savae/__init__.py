@@ -11,10 +11,9 @@ from calopaper.models.savae.data import (
     condition,
     from_unit,
     nested_split,
-    prepare,
     to_unit,
 )
-from calopaper.models.savae.model import SAVAE, SAVAEConfig, geometry_specific
+from calopaper.models.savae.model import SAVAE, SAVAEConfig, geometry_specific, prepare
 from calopaper.models.savae.paper import KEYS, TABLE, TABLE_II, TABLE_III, w1_table
 from calopaper.models.savae.pipeline import (
     ABLATION,

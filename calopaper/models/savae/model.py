@@ -43,6 +43,7 @@ one segmentation (:func:`geometry_specific`).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -51,15 +52,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from calopaper.geometry import SAVAE_TRAIN, Segmentation
-from calopaper.models.savae.data import (
-    N_GEOMETRY,
-    cell_geometry,
-    condition,
-    prepare,
-    segmentation_of,
-)
+from calopaper.models.savae.data import N_GEOMETRY, cell_geometry, condition, to_unit
 
-__all__ = ["RECONSTRUCTIONS", "SAVAE", "SAVAEConfig", "geometry_specific"]
+__all__ = ["RECONSTRUCTIONS", "SAVAE", "SAVAEConfig", "geometry_specific", "prepare"]
 
 #: Showers per attention call in ``SAVAE.encode`` (grouped by their number of tokens).
 _GROUP = 32
@@ -148,6 +143,82 @@ def geometry_specific(config: SAVAEConfig, segmentation: str) -> SAVAEConfig:
         ('24x24',)
     """
     return replace(config, segmentations=(segmentation,))
+
+
+def _pad(array: np.ndarray, k: int, value: float = 0) -> np.ndarray:
+    """Pad axis 1 of ``array`` to length ``k`` with ``value``."""
+    width = [(0, 0)] * array.ndim
+    width[1] = (0, k - array.shape[1])
+    return np.pad(array, width, constant_values=value)
+
+
+def _tokens(flat: np.ndarray, x: np.ndarray, geom: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+    """The k most energetic cells as tokens (N, k, 5) and their mask (N, k), brightest first."""
+    part = np.argpartition(-flat, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(flat, part, axis=1), axis=1, kind="stable")
+    top = np.take_along_axis(part, order, axis=1)
+    tokens = np.concatenate([np.take_along_axis(x, top, axis=1)[..., None], geom[top]], axis=-1)
+    mask = np.take_along_axis(flat, top, axis=1) > 0
+    mask[:, 0] = True  # attention needs one key per shower, even for an empty shower
+    return tokens, mask
+
+
+def prepare(images: Mapping[str, np.ndarray], config: SAVAEConfig) -> tuple[Tensor, ...]:
+    """Training tensors for ``SAVAE.loss`` from cell images of the config's segmentations.
+
+    Every shower of every segmentation in ``config.segmentations`` becomes one row.
+
+    Args:
+        images: segmentation name -> (N, n_eta, n_phi) or (N, n_cells) energies in MeV; must
+            hold every name in ``config.segmentations`` (others are ignored).
+        config: the model config (a ``SAVAEConfig``).
+
+    Returns:
+        ``(tokens, mask, index, x)``: ``tokens`` (M, K, 5) float32, the ``(x, g)`` of the
+        most energetic cells, brightest first (K = ``max_tokens``, or with ``None`` the largest
+        number of cells with energy in one shower); ``mask`` (M, K) bool, the non-empty ones
+        (the brightest always kept); ``index`` (M,) int64, the row's segmentation as a
+        position in ``config.segmentations``; ``x`` (M, C) float32, the scaled energies of all
+        cells, zero-padded to the largest grid's C cells. ``M = N x len(segmentations)``.
+
+    Example:
+        >>> cfg = SAVAEConfig(segmentations=("2x2", "1x1"), max_tokens=3)
+        >>> images = {"2x2": np.array([[[5.0, 0.0], [0.0, 1.0]]]), "1x1": np.ones((1, 1, 1))}
+        >>> tokens, mask, index, x = prepare(images, cfg)
+        >>> tuple(tokens.shape), mask.tolist(), index.tolist(), tuple(x.shape)
+        ((2, 3, 5), [[True, True, False], [True, False, False]], [0, 1], (2, 4))
+    """
+    missing = [name for name in config.segmentations if name not in images]
+    if missing:
+        msg = f"images lack segmentations {missing}; expected keys {list(config.segmentations)}"
+        raise ValueError(msg)
+    n_max = max(Segmentation.parse(name).n_cells for name in config.segmentations)
+    flats = {}
+    for name in config.segmentations:
+        flat = np.asarray(images[name], dtype=np.float64).reshape(len(images[name]), -1)
+        n_cells = Segmentation.parse(name).n_cells
+        if flat.shape[1] != n_cells:
+            msg = f"{name} images have {flat.shape[1]} cells; expected {n_cells}"
+            raise ValueError(msg)
+        flats[name] = flat
+    # Tokens per shower: the max_tokens brightest cells, or (None) every cell with energy.
+    n_tokens = config.max_tokens or max(
+        1, *(int((f > 0).sum(1).max(initial=0)) for f in flats.values())
+    )
+    columns = []
+    for i, (name, flat) in enumerate(flats.items()):
+        x = to_unit(flat, config.e_min_mev, config.e_max_mev).astype(np.float32)
+        geom = cell_geometry(name, config.length_mm)
+        tokens, mask = _tokens(flat, x, geom, min(n_tokens, flat.shape[1]))
+        columns.append(
+            (
+                _pad(tokens, n_tokens),
+                _pad(mask, n_tokens, False),
+                np.full(len(flat), i, dtype=np.int64),
+                _pad(x, n_max),
+            )
+        )
+    return tuple(torch.from_numpy(np.concatenate(c)) for c in zip(*columns, strict=True))
 
 
 def _mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:
@@ -298,7 +369,7 @@ class SAVAE(nn.Module):
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             msg = f"n must be a non-negative integer, got {n!r}"
             raise ValueError(msg)
-        segmentation = segmentation_of(cond)
+        segmentation = Segmentation.parse(cond)
         device = self.train_cond.device
         cfg = self.config
         z = torch.randn(n, cfg.latent_dim, generator=generator).to(device)
@@ -327,7 +398,7 @@ class SAVAE(nn.Module):
         Returns:
             (N, n_eta, n_phi) float32 reconstructed energies, MeV, on the CPU.
         """
-        segmentation = segmentation_of(cond)
+        segmentation = Segmentation.parse(cond)
         name, device = str(segmentation), self.train_cond.device
         tokens, mask, _, _ = prepare({name: images}, replace(self.config, segmentations=(name,)))
         vector = torch.from_numpy(condition(segmentation, self.config.cond_scale)).to(device)

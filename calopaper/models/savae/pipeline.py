@@ -8,9 +8,8 @@ a change to any of them retrains the model.
 from __future__ import annotations
 
 import json
-import pickle
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -20,10 +19,10 @@ import torch
 from scipy import stats
 
 from calopaper import metrics, training
-from calopaper.datasets import CellSamples
+from calopaper.datasets import CellSamples, read_cells, write_cells
 from calopaper.geometry import Segmentation
-from calopaper.models.savae.data import Showers, from_unit, prepare, to_unit
-from calopaper.models.savae.model import SAVAE, SAVAEConfig
+from calopaper.models.savae.data import Showers, from_unit, to_unit
+from calopaper.models.savae.model import SAVAE, SAVAEConfig, prepare
 from calopaper.models.savae.paper import KEYS
 from calopaper.observables import layer_observables
 from calopaper.store import Store, default_store
@@ -226,7 +225,7 @@ def offset_table(
         segmentation: their segmentation.
         offsets: the ``E0`` values, MeV.
     """
-    segmentation = Segmentation.parse(str(segmentation))
+    segmentation = Segmentation.parse(segmentation)
     rows = []
     for e0 in offsets:
         mean = from_unit(to_unit(images, e0, e_max_mev).mean(axis=0), e0, e_max_mev)[None]
@@ -319,10 +318,13 @@ def sweep_point(
             progress=progress,
         )
         point = _measure(model, history, config, showers, truth, n_train, n_samples, seed)
-        tmp.write_bytes(pickle.dumps(point))
+        measured = json.dumps({k: v for k, v in asdict(point).items() if k != "samples"})
+        segmentations = {name: Segmentation.parse(name) for name in point.samples}
+        energy = np.full(n_samples, np.nan)  # SAVAE is not conditioned on the energy
+        write_cells(tmp, point.samples, segmentations, energy, attrs={"measured": measured})
 
-    path = store.get_or_build("measurements/savae", key, build, suffix=".pkl", code=CODE)
-    return pickle.loads(path.read_bytes())
+    cells = read_cells(store.get_or_build("measurements/savae", key, build, code=CODE))
+    return SweepPoint(samples=cells.layers, **json.loads(cells.attrs["measured"]))
 
 
 def _measure(
