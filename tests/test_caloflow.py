@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from calopaper.models import caloflow
+from calopaper.store import Store
 from calopaper.timing import torch_threads
 from calopaper.training import FitConfig, load_model, save_model
 from calopaper.truth import Source
@@ -45,10 +46,14 @@ def test_samples_have_the_documented_shape_and_finite_log_prob():
     assert np.all(np.isfinite(log_p))
 
 
-def test_conditioning_on_the_energy_is_learned():
+def test_conditioning_on_the_energy_is_learned(tmp_path):
     cells, energy = synthetic(600)
-    model, _ = caloflow.fit(
-        TINY, FitConfig(epochs=15, batch_size=100, lr=3e-3), _Data(cells, energy)
+    model, _ = caloflow.trained(
+        TINY,
+        FitConfig(epochs=15, batch_size=100, lr=3e-3),
+        _Data(cells, energy),
+        device="cpu",
+        store=Store(tmp_path),
     )
     fractions = {}
     for e in (2.0, 50.0):
@@ -93,10 +98,11 @@ def test_bad_config_is_named():
 
 
 class _Data:
-    """The part of ``Voxels`` that ``fit`` reads: train and val tensors."""
+    """The part of ``Voxels`` that ``trained`` reads: train and val tensors and a store key."""
 
     def __init__(self, cells, energy):
         self.cells, self.energy = cells, energy
+        self.key = {"synthetic": len(cells)}
 
     def tensors(self, name):
         cut = int(0.8 * len(self.cells))

@@ -4,8 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from calopaper.claims.savae import Measured, claims, table2_numbers, table3_numbers
-from calopaper.models.savae import BetaSummary
+from calopaper.claims.savae import BetaSummary, Measured, claims, table2_numbers, table3_numbers
 
 #: β sweep trends as the paper describes them: less diversity and worse interpolation with β.
 PAPER_SWEEP = BetaSummary(

@@ -334,20 +334,6 @@ def test_an_edited_user_file_retrains_the_model(data_root, tmp_path):
     assert sample(first, 4, 50.0, 0).shape == (4, N_CELLS)
 
 
-def test_fit_now_and_trained_through_the_store_give_the_same_model(data_root, tmp_path):
-    path = tmp_path / "showers.h5"
-    _write_showers(path)
-    showers = Showers.load(Source(path=str(path)))
-    config = configure(showers, "I", scale=0.02, n_chains=8, gibbs_steps_sample=2)
-    fit_config = FitConfig(epochs=1, batch_size=16, seed=3)
-    now, _ = pipeline.fit(config, fit_config, showers, device="cpu")
-    stored, history = trained(config, fit_config, showers, device="cpu")
-    assert len(history.train) == 1
-    for (name, a), b in zip(now.state_dict().items(), stored.state_dict().values(), strict=True):
-        torch.testing.assert_close(a, b, msg=name)
-    np.testing.assert_array_equal(sample(now, 5, 20.0, 1), sample(stored, 5, 20.0, 1))
-
-
 def test_energy_response_bias_width_and_table():
     """Truth E_tot exactly 50 GeV; the model's 40 or 60 GeV: mean bias 0, σ/mean 0.2."""
     truth = np.zeros((4, N_CELLS), np.float32)

@@ -13,6 +13,7 @@ from calopaper.datasets import write_points
 from calopaper.geometry import Segmentation
 from calopaper.models import savae
 from calopaper.models.savae import SAVAE, SAVAEConfig, Showers
+from calopaper.models.savae import chapter as savae_chapter
 from calopaper.showers import PointClouds
 from calopaper.store import Store
 from calopaper.training import FitConfig
@@ -149,9 +150,9 @@ def test_nested_split_keeps_the_first_showers_split_and_the_parts_disjoint():
 
 
 def test_closest_to_paper_keeps_the_baseline_unless_matched():
-    point = lambda w: savae.SweepPoint(1e-4, {}, w, w, 1.0, 1.0, 0.0)  # noqa: E731
-    assert savae.closest_to_paper({"a": point(0.3), "b": point(0.5)}, ["a", "b"]) == "a"
-    assert savae.closest_to_paper({"a": point(0.3), "b": point(0.3)}, ["a", "b"]) == "b"
+    point = lambda w: savae.ScanPoint(1e-4, {}, w, w, 1.0, 1.0, 0.0)  # noqa: E731
+    assert savae_chapter.closest_to_paper({"a": point(0.3), "b": point(0.5)}, ["a", "b"]) == "a"
+    assert savae_chapter.closest_to_paper({"a": point(0.3), "b": point(0.3)}, ["a", "b"]) == "b"
 
 
 def test_loss_is_reconstruction_plus_beta_kl():
@@ -297,16 +298,16 @@ def test_sample_gives_every_segmentation_reproducibly():
     assert all(np.array_equal(first[k], again[k]) for k in first)
 
 
-def test_sweep_point_measures_accuracy_diversity_and_kl(tmp_path):
+def test_scan_point_measures_accuracy_diversity_and_kl(tmp_path):
     showers = Showers.load(_point_file(tmp_path / "x.h5", 60), ["6x6", "12x12"], seed=0)
     truth_obs = savae.observables(showers.part("test"))
     cfg = SAVAEConfig(segmentations=("6x6",), beta=1e-3, **TINY)
     args = (cfg, FitConfig(epochs=1, batch_size=16), showers, truth_obs)
     store = Store(tmp_path / "data")
-    point = savae.sweep_point(
+    point = savae.scan_point(
         *args, n_train=14, n_samples=12, seed=0, device="cpu", store=store, progress=False
     )
-    again = savae.sweep_point(*args, n_train=14, n_samples=12, seed=0, store=store)  # stored
+    again = savae.scan_point(*args, n_train=14, n_samples=12, seed=0, store=store)  # stored
     assert asdict(again).keys() == asdict(point).keys()
     np.testing.assert_array_equal(again.samples["12x12"], point.samples["12x12"])
     assert again.kl == point.kl and again.cpu_seconds == point.cpu_seconds
@@ -314,7 +315,7 @@ def test_sweep_point_measures_accuracy_diversity_and_kl(tmp_path):
     values = [point.w1_train, point.w1_unseen, point.width_spread, point.position_spread]
     assert np.all(np.isfinite(values)) and point.kl >= 0
     assert point.reconstruction_spread >= 0 and point.cpu_seconds > 0
-    table = savae.sweep_table([point, point])
+    table = savae_chapter.scan_table([point, point])
     assert table.shape == (2, 6) and table["beta"].tolist() == [1e-3, 1e-3]
 
 

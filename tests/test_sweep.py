@@ -17,7 +17,7 @@ from distributed import Client, LocalCluster
 
 from calopaper import sweep
 from calopaper.cli import main
-from calopaper.models.savae.pipeline import SWEEP_COLUMNS, beta_figure, sweep_from_runs
+from calopaper.models.savae.chapter import SCAN_COLUMNS, beta_figure, scan_from_sweep
 
 # Two points that complete, and a bad value that passes the up-front type check but that the
 # chapter refuses (no showers), so its run fails.
@@ -122,13 +122,13 @@ def test_savae_beta_figure_from_a_sweep_summary(tmp_path):
     """Runs that split the βs (and one that repeats a β) pool into one β sweep."""
     paths = []
     for i, betas in enumerate([[1e-5, 1e-4], [1e-4, 1e-3]]):
-        rows = [{"beta": b} | {c: float(i) for c in SWEEP_COLUMNS.values()} for b in betas]
+        rows = [{"beta": b} | {c: float(i) for c in SCAN_COLUMNS.values()} for b in betas]
         paths.append(tmp_path / f"{i}.json")
         paths[-1].write_text(json.dumps({"tables": {"beta_sweep": rows}}))
     summary = pd.DataFrame({"status": ["done", "done", "failed"], "results": [*paths, None]})
-    table = sweep_from_runs(summary)
+    table = scan_from_sweep(summary)
     assert table["beta"].tolist() == [1e-5, 1e-4, 1e-3]
-    assert table[SWEEP_COLUMNS["kl"]].tolist() == [0.0, 0.5, 1.0]
+    assert table[SCAN_COLUMNS["kl"]].tolist() == [0.0, 0.5, 1.0]
     fig = beta_figure(table)
     assert len(fig.axes) == 2
     plt.close(fig)

@@ -11,12 +11,12 @@ import numpy as np
 from calopaper.geometry import SAVAE_TRAIN
 from calopaper.models.savae.paper import KEYS, MS_PER_SHOWER, TABLE, TABLE_II, TABLE_III
 from calopaper.models.savae.paper import paper_ratios as _paper_ratios
-from calopaper.models.savae.pipeline import BetaSummary
 from calopaper.results import Claim, verdict
 
 __all__ = [
     "PAPER_BETA",
     "SEEN",
+    "BetaSummary",
     "Measured",
     "beta_verdict",
     "claims",
@@ -69,6 +69,30 @@ def table3_numbers(savae_over_specific: Sequence[float]) -> dict[str, float]:
 
 
 @dataclass(frozen=True)
+class BetaSummary:
+    """What the β sweep shows: trends from the smallest to the largest β.
+
+    Attributes:
+        rho_spread, rho_unseen: Spearman correlation of β with the width spread and with the
+            unseen segmentations' W1.
+        best_beta: the β of the lowest W1 on the unseen segmentations.
+        beta_lo, beta_hi: the smallest and largest β.
+        spread_lo, spread_hi: width spread at ``beta_lo`` and ``beta_hi``.
+        unseen_lo, unseen_hi: unseen segmentations' W1 / σ_truth at ``beta_lo`` and ``beta_hi``.
+    """
+
+    rho_spread: float
+    rho_unseen: float
+    best_beta: float
+    beta_lo: float
+    beta_hi: float
+    spread_lo: float
+    spread_hi: float
+    unseen_lo: float
+    unseen_hi: float
+
+
+@dataclass(frozen=True)
 class Measured:
     """What chapter 02 measured.
 
@@ -78,7 +102,7 @@ class Measured:
         widths_ratio: spread of SAVAE's σ_η, σ_φ relative to the truth's, mean over the
             training segmentations (``metrics.spread_ratio``).
         betas: the β of the sweep.
-        sweep: its trends (``savae.beta_summary``).
+        sweep: its trends (``savae.chapter.beta_summary``).
         ms_savae, ms_gaam: generation time per shower, ms, both timed on batches of
             ``n_timing`` showers.
         device: where the times were measured.

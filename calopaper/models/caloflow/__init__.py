@@ -2,7 +2,7 @@
 
 Modules: ``model`` (flow I for the layer energies, flow II for the normalised voxels, the
 capacity variants of supa Fig. 6), ``data`` (showers of a truth ``Source`` binned at 1x, 2x or
-3x, split 70/10/20, and supa §4's marginals) and ``pipeline`` (``fit``, the cached ``trained``,
+3x, split 70/10/20, and supa §4's marginals) and ``pipeline`` (the cached ``trained``,
 ``sample``, ``log_prob`` and the cached ``evaluate``).
 """
 
@@ -12,7 +12,6 @@ from calopaper.models.caloflow.pipeline import (
     CODE,
     Evaluation,
     evaluate,
-    fit,
     log_prob,
     sample,
     trained,
@@ -28,7 +27,6 @@ __all__ = [
     "Evaluation",
     "Voxels",
     "evaluate",
-    "fit",
     "log_prob",
     "marginals",
     "sample",

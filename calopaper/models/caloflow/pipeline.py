@@ -22,7 +22,7 @@ from calopaper.models.caloflow.model import CaloFlow, CaloFlowConfig
 from calopaper.store import Store, default_store
 from calopaper.training import FitConfig, History
 
-__all__ = ["CODE", "Evaluation", "evaluate", "fit", "log_prob", "sample", "trained"]
+__all__ = ["CODE", "Evaluation", "evaluate", "log_prob", "sample", "trained"]
 
 #: Code whose source is part of a trained model's key: this package, the regridding and the
 #: split (``datasets.SplitShowers``).
@@ -34,29 +34,6 @@ CODE = (
     "calopaper.geometry",
     "calopaper.datasets",
 )
-
-
-def fit(
-    config: CaloFlowConfig,
-    fit_config: FitConfig,
-    voxels: Voxels,
-    *,
-    device: str = "auto",
-    progress: bool = False,
-) -> tuple[CaloFlow, History]:
-    """Train a CaloFlow on the training part of ``voxels`` now (no store); best val epoch kept."""
-    training.seed_everything(fit_config.seed)  # the initial weights depend on the seed only
-    model = CaloFlow(config)
-    history = training.fit(
-        model,
-        voxels.tensors("train"),
-        voxels.tensors("val"),
-        fit_config,
-        device=device,
-        progress=progress,
-        description="CaloFlow",
-    )
-    return model, history
 
 
 def trained(

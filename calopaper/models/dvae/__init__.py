@@ -4,7 +4,7 @@ Modules: ``rbm`` (the RBM prior and its block-Gibbs sampler), ``preprocessing`` 
 layout and the hit-only per-cell standardisation of calodvae App. 6.1), ``model`` (the
 hierarchical encoder, the masked decoder, the GumBolt objective, generation), ``data`` (one
 particle's showers from a truth ``Source``, split 80/10/10) and ``pipeline`` (``configure``,
-``fit``, the cached ``trained``, ``sample``, the KS model selection, the energy response).
+the cached ``trained``, ``sample``, the KS model selection, the energy response).
 """
 
 from calopaper.models.dvae.data import (
@@ -33,7 +33,6 @@ from calopaper.models.dvae.pipeline import (
     EnergyResponse,
     ablation,
     configure,
-    fit,
     generation_timing,
     non_showering_check,
     reconstruct,
@@ -73,7 +72,6 @@ __all__ = [
     "architecture",
     "cell_samples",
     "configure",
-    "fit",
     "flatten_layers",
     "generation_timing",
     "non_showering_check",

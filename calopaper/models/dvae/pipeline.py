@@ -39,7 +39,6 @@ __all__ = [
     "EnergyResponse",
     "ablation",
     "configure",
-    "fit",
     "generation_timing",
     "response_figure",
     "non_showering_check",
@@ -78,23 +77,6 @@ def configure(showers: Showers, name: str = "I", scale: float = 1.0, **fields) -
     cells, _ = showers.part("train")
     standardisation = CellStandardiser.fit(cells).to_config()
     return architecture(name, scale=scale, standardisation=standardisation, **fields)
-
-
-def fit(
-    config: DVAEConfig,
-    fit_config: FitConfig,
-    showers: Showers,
-    *,
-    device: str = "auto",
-    progress: bool = False,
-) -> tuple[DVAE, History]:
-    """Train a CaloDVAE on the training part of ``showers`` now (no store)."""
-    training.seed_everything(fit_config.seed)  # the initial weights depend on the seed only
-    model = DVAE(config)
-    history = training.fit(
-        model, showers.tensors("train"), None, fit_config, device=device, progress=progress
-    )
-    return model, history
 
 
 def trained(

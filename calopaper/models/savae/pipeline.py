@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
 
 from calopaper import metrics, training
 from calopaper.datasets import CellSamples, read_cells, write_cells
@@ -29,26 +27,16 @@ from calopaper.store import Store, default_store
 from calopaper.training import FitConfig, History
 
 __all__ = [
-    "ABLATION",
-    "BetaSummary",
-    "SweepPoint",
-    "ablation_config",
-    "ablation_table",
-    "beta_figure",
-    "beta_summary",
+    "ScanPoint",
     "cell_samples",
-    "closest_to_paper",
     "distances",
-    "fit",
     "kl_nats",
     "observables",
     "offset_table",
     "reconstruction_spread",
     "sample",
     "spread",
-    "sweep_from_runs",
-    "sweep_point",
-    "sweep_table",
+    "scan_point",
     "tensors",
     "trained",
 ]
@@ -74,29 +62,6 @@ def tensors(
     train = showers.part("train", names, n_train)
     val = showers.part("val", names, _n_val(n_train))
     return prepare(train, config), prepare(val, config)
-
-
-def fit(
-    config: SAVAEConfig,
-    fit_config: FitConfig,
-    showers: Showers,
-    *,
-    n_train: int | None = None,
-    device: str = "auto",
-    progress: bool = True,
-) -> tuple[SAVAE, History]:
-    """Train a SAVAE now, without the store (see :func:`trained` for the cached one).
-
-    The initial weights depend on ``fit_config.seed`` only; the weights of the best
-    validation epoch are kept.
-    """
-    train, val = tensors(config, showers, n_train)
-    training.seed_everything(fit_config.seed)
-    model = SAVAE(config)
-    history = training.fit(
-        model, train, val, fit_config, device=device, progress=progress, description="SAVAE"
-    )
-    return model, history
 
 
 def trained(
@@ -242,8 +207,8 @@ def cell_samples(
 
 
 @dataclass(frozen=True, eq=False)
-class SweepPoint:
-    """One model of the β sweep and what it measured.
+class ScanPoint:
+    """One model of the β scan or the ablation and what it measured.
 
     Attributes:
         beta: its KL weight.
@@ -269,7 +234,7 @@ class SweepPoint:
     cpu_seconds: float = 0.0
 
 
-def sweep_point(
+def scan_point(
     config: SAVAEConfig,
     fit_config: FitConfig,
     showers: Showers,
@@ -281,8 +246,8 @@ def sweep_point(
     device: str = "auto",
     store: Store | None = None,
     progress: bool = True,
-) -> SweepPoint:
-    """Train (or load) one smaller model of the β sweep (savae §IV-V) and measure it.
+) -> ScanPoint:
+    """Train (or load) one model of the β scan or the ablation (savae §IV-V) and measure it.
 
     Args:
         config: the model config, with the β of this point.
@@ -324,7 +289,7 @@ def sweep_point(
         write_cells(tmp, point.samples, segmentations, energy, attrs={"measured": measured})
 
     cells = read_cells(store.get_or_build("measurements/savae", key, build, code=CODE))
-    return SweepPoint(samples=cells.layers, **json.loads(cells.attrs["measured"]))
+    return ScanPoint(samples=cells.layers, **json.loads(cells.attrs["measured"]))
 
 
 def _measure(
@@ -336,8 +301,8 @@ def _measure(
     n_train: int | None,
     n_samples: int,
     seed: int,
-) -> SweepPoint:
-    """What :func:`sweep_point` measures of a trained model."""
+) -> ScanPoint:
+    """What :func:`scan_point` measures of a trained model."""
     samples = sample(model, list(truth), n_samples, seed=seed)
     test = showers.part("test", list(truth), n_samples)
     generated = observables(samples)
@@ -348,7 +313,7 @@ def _measure(
     seen = [name for name in truth if name in config.segmentations]
     unseen = [name for name in truth if name not in config.segmentations]
     val = showers.part("val", config.segmentations, _n_val(n_train))
-    return SweepPoint(
+    return ScanPoint(
         beta=config.beta,
         samples=samples,
         w1_train=float(np.mean([scaled[n] for n in seen])),
@@ -374,185 +339,3 @@ def reconstruction_spread(model: SAVAE, images: Mapping[str, np.ndarray]) -> flo
     truth = observables(images)
     decoded = observables({n: model.reconstruct(x, n).numpy() for n, x in images.items()})
     return spread(truth, decoded, ("eta_mean", "phi_mean"))
-
-
-#: Columns of :func:`sweep_table` after "beta".
-SWEEP_COLUMNS = {
-    "w1_train": "W1 / σ_truth, training segmentations",
-    "w1_unseen": "W1 / σ_truth, unseen segmentations",
-    "width_spread": "spread of σ_η, σ_φ / truth",
-    "position_spread": "spread of η̄, φ̄ / truth",
-    "kl": "D_KL [nat]",
-}
-
-
-def sweep_table(points: Sequence[SweepPoint]) -> pd.DataFrame:
-    """One row per β: the accuracy, diversity and KL columns of ``SWEEP_COLUMNS``."""
-    return pd.DataFrame(
-        [{"beta": p.beta} | {c: getattr(p, f) for f, c in SWEEP_COLUMNS.items()} for p in points]
-    )
-
-
-def sweep_from_runs(summary: pd.DataFrame) -> pd.DataFrame:
-    """The β sweep of a ``calopaper sweep`` of this chapter, as :func:`sweep_table` gives it.
-
-    Every finished run published its own β sweep (``tables["beta_sweep"]``, the ``betas`` it
-    was given); their rows are pooled, and a β measured by several runs (a seed study) gets
-    the mean of their values. :func:`beta_figure` and :func:`beta_summary` take the result.
-
-    Args:
-        summary: ``calopaper.sweep.summary(name)`` of a sweep of ``02_savae``; its ``status``
-            and ``results`` (the path of each run's results file) columns are read.
-
-    Returns:
-        One row per β, in increasing β.
-    """
-    done = summary[summary["status"] == "done"]
-    rows = [
-        row
-        for path in done["results"]
-        for row in json.loads(Path(path).read_text())["tables"]["beta_sweep"]
-    ]
-    if not rows:
-        msg = "no finished run of the sweep published a beta sweep (02_savae's beta_sweep table)"
-        raise ValueError(msg)
-    return pd.DataFrame(rows).groupby("beta", as_index=False).mean()
-
-
-@dataclass(frozen=True)
-class BetaSummary:
-    """What the β sweep shows: trends from the smallest to the largest β.
-
-    Attributes:
-        rho_spread, rho_unseen: Spearman correlation of β with the width spread and with the
-            unseen segmentations' W1.
-        best_beta: the β of the lowest W1 on the unseen segmentations.
-        beta_lo, beta_hi: the smallest and largest β.
-        spread_lo, spread_hi: width spread at ``beta_lo`` and ``beta_hi``.
-        unseen_lo, unseen_hi: unseen segmentations' W1 / σ_truth at ``beta_lo`` and ``beta_hi``.
-    """
-
-    rho_spread: float
-    rho_unseen: float
-    best_beta: float
-    beta_lo: float
-    beta_hi: float
-    spread_lo: float
-    spread_hi: float
-    unseen_lo: float
-    unseen_hi: float
-
-
-def beta_summary(sweep: pd.DataFrame) -> BetaSummary:
-    """Trends of a :func:`sweep_table` with at least two different β.
-
-    Example:
-        >>> sweep = pd.DataFrame({"beta": [1e-5, 1e-4, 1e-3],
-        ...     SWEEP_COLUMNS["width_spread"]: [0.9, 0.8, 0.5],
-        ...     SWEEP_COLUMNS["w1_unseen"]: [0.3, 0.2, 0.6]})
-        >>> s = beta_summary(sweep)
-        >>> s.rho_spread, s.best_beta, s.unseen_hi
-        (-1.0, 0.0001, 0.6)
-    """
-    beta = sweep["beta"].to_numpy(dtype=float)
-    if len(np.unique(beta)) < 2:
-        msg = f"the β sweep needs at least two different β, got {beta.tolist()}"
-        raise ValueError(msg)
-    widths = sweep[SWEEP_COLUMNS["width_spread"]].to_numpy(dtype=float)
-    unseen = sweep[SWEEP_COLUMNS["w1_unseen"]].to_numpy(dtype=float)
-    lo, hi = np.argmin(beta), np.argmax(beta)
-    return BetaSummary(
-        rho_spread=float(stats.spearmanr(beta, widths).statistic),
-        rho_unseen=float(stats.spearmanr(beta, unseen).statistic),
-        best_beta=float(beta[np.argmin(unseen)]),
-        beta_lo=float(beta[lo]),
-        beta_hi=float(beta[hi]),
-        spread_lo=float(widths[lo]),
-        spread_hi=float(widths[hi]),
-        unseen_lo=float(unseen[lo]),
-        unseen_hi=float(unseen[hi]),
-    )
-
-
-def beta_figure(sweep: pd.DataFrame):
-    """Mean W1 (left) and the spread of the generated distributions (right) against β.
-
-    A β of 0 is drawn a decade below the smallest positive β (log axis).
-    """
-    fig, (ax_w, ax_s) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
-    beta = sweep["beta"].to_numpy(dtype=float)
-    floor = beta[beta > 0].min() / 10 if np.any(beta > 0) else 1e-6
-    x = np.where(beta > 0, beta, floor)
-    columns = SWEEP_COLUMNS
-    ax_w.plot(x, sweep[columns["w1_train"]], "o-", label="training segmentations")
-    ax_w.plot(x, sweep[columns["w1_unseen"]], "s--", label="unseen segmentations")
-    ax_w.set_ylabel(r"mean $W_1 / \sigma_\mathrm{truth}$")
-    ax_s.plot(x, sweep[columns["width_spread"]], "o-", label=r"$\sigma_\eta$, $\sigma_\phi$")
-    ax_s.plot(x, sweep[columns["position_spread"]], "s--", label=r"$\bar\eta$, $\bar\phi$")
-    ax_s.axhline(1.0, color="0.4", lw=0.8, ls=":")
-    ax_s.set_ylabel("spread of the generated distribution / truth")
-    for ax in (ax_w, ax_s):
-        ax.set_xscale("log")
-        ax.set_xlabel(r"$\beta$")
-        ax.legend(fontsize="small")
-    return fig
-
-
-#: The encoder/R variants of the ablation: label -> (max_tokens, reconstruction). The baseline
-#: attends over the 64 most energetic cells and averages R over the cells; the paper's
-#: attention runs over the cells ("handles variable-length samples").
-ABLATION = {
-    "top-64 cells, R mean": (64, "mean"),
-    "all hit cells, R mean": (None, "mean"),
-    "top-64 cells, R sum": (64, "sum"),
-    "all hit cells, R sum": (None, "sum"),
-}
-
-#: Columns of :func:`ablation_table` after "variant".
-ABLATION_COLUMNS = {
-    "reconstruction_spread": "spread of η̄, φ̄ / truth, reconstructions at z = μ",
-    "position_spread": "spread of η̄, φ̄ / truth, generated",
-    "width_spread": "spread of σ_η, σ_φ / truth, generated",
-    "w1_train": "W1 / σ_truth, training segmentations",
-    "w1_unseen": "W1 / σ_truth, unseen segmentations",
-    "kl": "D_KL [nat]",
-    "cpu_seconds": "training CPU time [s]",
-}
-
-
-def ablation_config(config: SAVAEConfig, variant: str) -> SAVAEConfig:
-    """``config`` with the encoder and R of one :data:`ABLATION` variant."""
-    if variant not in ABLATION:
-        msg = f"unknown ablation variant {variant!r}; expected one of {list(ABLATION)}"
-        raise ValueError(msg)
-    max_tokens, reconstruction = ABLATION[variant]
-    return replace(config, max_tokens=max_tokens, reconstruction=reconstruction)
-
-
-def ablation_table(points: Mapping[str, SweepPoint]) -> pd.DataFrame:
-    """One row per variant (label -> :class:`SweepPoint`): the columns of ``ABLATION_COLUMNS``."""
-    return pd.DataFrame(
-        [
-            {"variant": label} | {c: getattr(p, f) for f, c in ABLATION_COLUMNS.items()}
-            for label, p in points.items()
-        ]
-    )
-
-
-def closest_to_paper(points: Mapping[str, SweepPoint], candidates: Sequence[str]) -> str:
-    """The variant of ``candidates`` nearest the paper that is at least as accurate as the first.
-
-    ``candidates`` runs from the furthest from the paper (the baseline) to the nearest;
-    accuracy is the mean of W1/σ_truth on the training and the unseen segmentations.
-
-    Example:
-        >>> p = lambda w: SweepPoint(1e-4, {}, w, w, 1.0, 1.0, 0.0)
-        >>> closest_to_paper({"a": p(0.5), "b": p(0.4), "c": p(0.6)}, ["a", "b", "c"])
-        'b'
-    """
-
-    def accuracy(label: str) -> float:
-        return float(np.nanmean([points[label].w1_train, points[label].w1_unseen]))
-
-    baseline = accuracy(candidates[0])
-    return next(c for c in reversed(candidates) if accuracy(c) <= baseline)
