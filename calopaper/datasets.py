@@ -583,12 +583,12 @@ def _validate_split(n: int, fractions: tuple[float, ...]) -> None:
 class SplitShowers:
     """Base of a training set: showers split into named parts.
 
-    A subclass provides ``cells`` ((N, C) float32 MeV), ``energy`` ((N,) incident energies,
-    GeV) and ``parts`` (name, e.g. "train", "val", "test" -> sorted shower indices).
+    A subclass provides ``cells`` ((N, C) float32 MeV), ``incident_energy`` ((N,) GeV) and
+    ``parts`` (name, e.g. "train", "val", "test" -> sorted shower indices).
     """
 
     cells: np.ndarray
-    energy: np.ndarray
+    incident_energy: np.ndarray
     parts: dict[str, np.ndarray]
 
     def part(self, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -601,7 +601,7 @@ class SplitShowers:
             msg = f"unknown part {name!r}; expected one of {tuple(self.parts)}"
             raise ValueError(msg)
         index = self.parts[name]
-        return self.cells[index], self.energy[index]
+        return self.cells[index], self.incident_energy[index]
 
     def tensors(self, name: str):
         """``part(name)`` as torch tensors: cells as they are, energies as float32."""

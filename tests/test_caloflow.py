@@ -101,13 +101,13 @@ class _Data:
     """The part of ``Voxels`` that ``trained`` reads: train and val tensors and a store key."""
 
     def __init__(self, cells, energy):
-        self.cells, self.energy = cells, energy
+        self.cells, self.incident_energy = cells, energy
         self.key = {"synthetic": len(cells)}
 
     def tensors(self, name):
         cut = int(0.8 * len(self.cells))
         part = slice(None, cut) if name == "train" else slice(cut, None)
-        return self.cells[part], self.energy[part]
+        return self.cells[part], self.incident_energy[part]
 
 
 def test_voxels_read_a_calogan_layout_file(tmp_path, data_root):

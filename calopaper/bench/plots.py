@@ -98,10 +98,12 @@ def _curves(ax, rows: pd.DataFrame, x: str, label=lambda name, line: name) -> No
             )
 
 
-def energy_curves(timings: pd.DataFrame, device: str = "cpu"):
-    """ms/shower against incident energy for the generators whose cost depends on it."""
+def energy_curves(timings: pd.DataFrame, device: str = "cpu", ax=None):
+    """ms/shower against incident energy for the generators whose cost depends on it (on
+    ``ax``, or a new figure's); returns the figure."""
     rows = timings[(timings["kind"] == "energy") & (timings["device"] == device)]
-    fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
     _curves(
         ax, rows, "energy", label=lambda name, line: f"{name} (batch {line['batch'].iloc[0]:.0f})"
     )
@@ -113,7 +115,7 @@ def energy_curves(timings: pd.DataFrame, device: str = "cpu"):
         title=f"{device.upper()}, 1 thread",
     )
     ax.legend(frameon=False, fontsize="x-small", loc="center left", bbox_to_anchor=(1, 0.5))
-    return fig
+    return ax.figure
 
 
 def scoreboard(board: pd.DataFrame, simulators: dict[str, float], titles: dict[str, str]):

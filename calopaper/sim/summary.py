@@ -109,16 +109,18 @@ def calogan_shapes(sources: dict[str, Source], store: Store | None = None) -> di
     return shapes
 
 
-def probability_figure(config: supa.SupaConfig) -> Figure:
-    """Stop, split and pass probability per slice; dotted lines separate the readout layers."""
-    fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
+def probability_figure(config: supa.SupaConfig, ax=None) -> Figure:
+    """Stop, split and pass probability per slice; dotted lines separate the readout layers
+    (on ``ax``, or a new figure's)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
     p_stop, p_split = config.p_stop(), config.p_split()
     for label, p in {"stop": p_stop, "split": p_split, "pass": 1 - p_stop - p_split}.items():
         ax.stairs(p, np.arange(config.n_slices + 1) - 0.5, label=label, lw=2)
     ax.vlines(np.asarray(config.readout_edges[1:-1]) - 0.5, 0, 1, color="0.5", ls=":")
     ax.set(xlabel="slice $l$", ylabel="probability per slice")
     ax.legend(frameon=False)
-    return fig
+    return ax.figure
 
 
 def event_figure(event: np.ndarray, n_layers: int = 3) -> Figure:

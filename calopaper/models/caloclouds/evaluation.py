@@ -15,7 +15,7 @@ import pandas as pd
 
 from calopaper.metrics import jensen_shannon
 from calopaper.models.caloclouds.data import CELL, LAYER_Z, N_LAYERS
-from calopaper.plotting import COLOURS, colour
+from calopaper.plotting import binned_compare, colour
 from calopaper.showers import PointClouds
 
 __all__ = [
@@ -206,29 +206,20 @@ def draw_binned(
     truth_label: str = "truth",
     logx: bool = False,
     logy: bool = False,
-):
-    """Summed counts normalised to unit sum: truth filled, models as steps, ratio underneath.
-
-    Returns:
-        The artists drawn on ``ax``.
-    """
-    norm = lambda c: np.asarray(c, float) / max(float(np.sum(c)), 1e-300)  # noqa: E731
-    ref = norm(truth)
-    grey = COLOURS.get(truth_label, COLOURS["truth"])
-    artists = [ax.stairs(ref, edges, fill=True, color=grey, alpha=0.5, label=truth_label)]
+) -> None:
+    """``plotting.binned_compare`` of summed counts on ``ax``, each model over the truth on
+    ``ax_ratio`` underneath."""
+    binned_compare(edges, truth, models, ax=ax, truth_label=truth_label)
+    ref = np.asarray(truth, float) / max(float(np.sum(truth)), 1e-300)
     for name, counts in models.items():
-        c = norm(counts)
-        artists.append(ax.stairs(c, edges, color=colour(name), lw=1.5, label=name))
+        c = np.asarray(counts, float) / max(float(np.sum(counts)), 1e-300)
         ratio = np.divide(c, ref, out=np.full(len(c), np.nan), where=ref > 0)
         ax_ratio.stairs(ratio, edges, color=colour(name), lw=1.2)
     ax_ratio.axhline(1, color="0.4", lw=0.8, ls="--")
     ax_ratio.set(ylim=(0.0, 2.0), xlabel=xlabel, ylabel="ratio")
-    ax.set(ylabel="fraction")
-    if logx:
-        ax.set_xscale("log")
-    if logy:
-        ax.set_yscale("log")
-    return artists
+    ax.set_xlabel("")
+    ax.set_xscale("log" if logx else "linear")
+    ax.set_yscale("log" if logy else "linear")
 
 
 def figure_grid(names: list[str], columns: int = 3, width: float = 4.2):

@@ -95,7 +95,7 @@ class Voxels(SplitShowers):
         scale: the resolution, 1 (1x), 2 or 3.
         grids: layer index -> grid, for the layers kept, in layer order.
         cells: (N, n_voxels) float32 MeV, the layers' cells flattened and concatenated.
-        energy: (N,) incident energies, GeV.
+        incident_energy: (N,) GeV.
         parts: "train", "val", "test" -> sorted shower indices.
         split_seed: seed of the split.
     """
@@ -104,7 +104,7 @@ class Voxels(SplitShowers):
     scale: int
     grids: Mapping[int, Segmentation]
     cells: np.ndarray
-    energy: np.ndarray
+    incident_energy: np.ndarray
     parts: Mapping[str, np.ndarray]
     split_seed: int = 0
 

@@ -114,14 +114,14 @@ class Showers(SplitShowers):
         source: where the showers come from; its ``key`` (simulator code, or the file's SHA-256)
             is part of every model key built on them.
         cells: (N, 504) float32 energies, MeV (``preprocessing.flatten_layers`` order).
-        energy: (N,) incident energies, GeV.
+        incident_energy: (N,) GeV.
         parts: ``"train"``, ``"val"``, ``"test"`` -> sorted shower indices.
         split_seed: seed of the split.
     """
 
     source: Source
     cells: np.ndarray
-    energy: np.ndarray
+    incident_energy: np.ndarray
     parts: Mapping[str, np.ndarray]
     split_seed: int
 
