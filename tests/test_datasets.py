@@ -16,13 +16,13 @@ from calopaper.datasets import (
     read_calogan,
     read_cells,
     read_points,
-    split,
     write_calogan,
     write_cells,
     write_points,
 )
 from calopaper.geometry import CALOGAN, Segmentation
 from calopaper.showers import PointClouds
+from calopaper.splits import split
 
 REAL_CALOGAN = (
     Path(__file__).resolve().parents[2] / "shared" / "realdata" / "HEPCAT_CaloGAN_test.h5"

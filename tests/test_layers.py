@@ -25,6 +25,7 @@ LAYERS = {
         "calopaper.plotting",
         "calopaper.provenance",
         "calopaper.showers",
+        "calopaper.splits",
         "calopaper.store",
         "calopaper.tables",
         "calopaper.timing",

@@ -138,7 +138,7 @@ def test_reconstruct_decodes_at_the_posterior_mean():
 
 
 def test_nested_split_keeps_the_first_showers_split_and_the_parts_disjoint():
-    from calopaper.datasets import split
+    from calopaper.splits import split
 
     parts = savae.nested_split(5000, 1200, seed=1234)
     gaam_train, gaam_val, gaam_test = split(1200, savae.data.SPLIT, seed=1234)

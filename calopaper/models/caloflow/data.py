@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from calopaper import observables
-from calopaper.datasets import CellSamples, SplitShowers, read_calogan, split
+from calopaper.datasets import CellSamples, read_calogan
 from calopaper.geometry import CALOGAN, Segmentation
 from calopaper.grids import bin_layers, layer_grids
+from calopaper.splits import SplitShowers, split
 from calopaper.store import Store, default_store
 from calopaper.truth import Source
 

@@ -25,7 +25,7 @@ from calopaper.training import FitConfig, History
 __all__ = ["CODE", "Evaluation", "evaluate", "log_prob", "sample", "trained"]
 
 #: Code whose source is part of a trained model's key: this package, the regridding and the
-#: split (``datasets.SplitShowers``).
+#: split (``splits.SplitShowers``).
 CODE = (
     "calopaper.models.caloflow.model",
     "calopaper.models.caloflow.data",

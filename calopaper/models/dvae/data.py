@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from calopaper import observables
-from calopaper.datasets import CellSamples, SplitShowers, clouds_to_calogan, read_calogan, split
+from calopaper.datasets import CellSamples, clouds_to_calogan, read_calogan
 from calopaper.geometry import CALOGAN
 from calopaper.models.dvae.preprocessing import CALOGAN_LAYERS, flatten_layers, split_layers
+from calopaper.splits import SplitShowers, split
 from calopaper.store import Store, default_store
 from calopaper.truth import Source
 

@@ -9,9 +9,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from calopaper.datasets import split
 from calopaper.geometry import GAAM_INNER, GAAM_MIDDLE, GAAM_OUTER, Segmentation
 from calopaper.showers import PointClouds
+from calopaper.splits import split
 
 __all__ = ["LAYERS", "SPLIT", "TRAINING_SEGMENTATIONS", "LayerData", "validate_layer"]
 

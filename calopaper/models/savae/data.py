@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calopaper.datasets import split
 from calopaper.geometry import Segmentation
+from calopaper.splits import split
 from calopaper.store import Store
 from calopaper.truth import Source
 
