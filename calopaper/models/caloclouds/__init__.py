@@ -9,48 +9,20 @@ cached ``trained``, generation, projection to cells, timing) and ``evaluation`` 
 observables and Jensen-Shannon tables).
 """
 
-from calopaper.models.caloclouds.data import BarrelSource, barrel_directions, prepare
-from calopaper.models.caloclouds.diffusion import (
-    ConsistencyDistiller,
-    Denoiser,
-    edm_loss,
-    heun_sample,
-    karras_sigmas,
-    one_step_sample,
-)
-from calopaper.models.caloclouds.model import VERSIONS, CaloClouds, CaloCloudsConfig, version
-from calopaper.models.caloclouds.pipeline import (
-    TrainConfig,
-    configure,
-    fit,
-    generated,
-    project,
-    trained,
-)
-from calopaper.models.caloclouds.pointnet import PointwiseNet
-from calopaper.models.caloclouds.showerflow import FlowConfig, ShowerFlow
+# The package's names are its modules' public names (each module's ``__all__``).
+from calopaper.models.caloclouds import data, diffusion, model, pipeline, pointnet, showerflow
+from calopaper.models.caloclouds.data import *  # noqa: F403
+from calopaper.models.caloclouds.diffusion import *  # noqa: F403
+from calopaper.models.caloclouds.model import *  # noqa: F403
+from calopaper.models.caloclouds.pipeline import *  # noqa: F403
+from calopaper.models.caloclouds.pointnet import *  # noqa: F403
+from calopaper.models.caloclouds.showerflow import *  # noqa: F403
 
 __all__ = [
-    "VERSIONS",
-    "BarrelSource",
-    "CaloClouds",
-    "CaloCloudsConfig",
-    "ConsistencyDistiller",
-    "Denoiser",
-    "FlowConfig",
-    "PointwiseNet",
-    "ShowerFlow",
-    "TrainConfig",
-    "barrel_directions",
-    "configure",
-    "edm_loss",
-    "fit",
-    "generated",
-    "heun_sample",
-    "karras_sigmas",
-    "one_step_sample",
-    "prepare",
-    "project",
-    "trained",
-    "version",
+    *data.__all__,
+    *diffusion.__all__,
+    *model.__all__,
+    *pipeline.__all__,
+    *pointnet.__all__,
+    *showerflow.__all__,
 ]

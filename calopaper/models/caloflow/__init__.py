@@ -6,30 +6,10 @@ capacity variants of supa Fig. 6), ``data`` (showers of a truth ``Source`` binne
 ``sample``, ``log_prob`` and the cached ``evaluate``).
 """
 
-from calopaper.models.caloflow.data import PARTS, SPLIT, Voxels, marginals
-from calopaper.models.caloflow.model import VARIANTS, CaloFlow, CaloFlowConfig, variant
-from calopaper.models.caloflow.pipeline import (
-    CODE,
-    Evaluation,
-    evaluate,
-    log_prob,
-    sample,
-    trained,
-)
+# The package's names are its modules' public names (each module's ``__all__``).
+from calopaper.models.caloflow import data, model, pipeline
+from calopaper.models.caloflow.data import *  # noqa: F403
+from calopaper.models.caloflow.model import *  # noqa: F403
+from calopaper.models.caloflow.pipeline import *  # noqa: F403
 
-__all__ = [
-    "CODE",
-    "PARTS",
-    "SPLIT",
-    "VARIANTS",
-    "CaloFlow",
-    "CaloFlowConfig",
-    "Evaluation",
-    "Voxels",
-    "evaluate",
-    "log_prob",
-    "marginals",
-    "sample",
-    "trained",
-    "variant",
-]
+__all__ = [*data.__all__, *model.__all__, *pipeline.__all__]

@@ -7,84 +7,12 @@ particle's showers from a truth ``Source``, split 80/10/10) and ``pipeline`` (``
 the cached ``trained``, ``sample``, the KS model selection, the energy response).
 """
 
-from calopaper.models.dvae.data import (
-    SHAPES,
-    SPARSITY,
-    VARIABLES,
-    Showers,
-    cell_samples,
-    non_showering_fraction,
-    read_cells,
-    shower_shapes,
-    supa_source,
-)
-from calopaper.models.dvae.model import (
-    ARCHITECTURES,
-    DVAE,
-    MASKS,
-    NEGATIVE_PHASES,
-    DVAEConfig,
-    architecture,
-    relaxed_bernoulli,
-)
-from calopaper.models.dvae.pipeline import (
-    ABLATIONS,
-    Candidate,
-    EnergyResponse,
-    ablation,
-    configure,
-    generation_timing,
-    non_showering_check,
-    reconstruct,
-    response_figure,
-    sample,
-    select,
-    select_each,
-    trained,
-)
-from calopaper.models.dvae.preprocessing import (
-    CALOGAN_LAYERS,
-    N_CELLS,
-    CellStandardiser,
-    flatten_layers,
-    split_layers,
-)
-from calopaper.models.dvae.rbm import RBM
+# The package's names are its modules' public names (each module's ``__all__``).
+from calopaper.models.dvae import data, model, pipeline, preprocessing, rbm
+from calopaper.models.dvae.data import *  # noqa: F403
+from calopaper.models.dvae.model import *  # noqa: F403
+from calopaper.models.dvae.pipeline import *  # noqa: F403
+from calopaper.models.dvae.preprocessing import *  # noqa: F403
+from calopaper.models.dvae.rbm import *  # noqa: F403
 
-__all__ = [
-    "ABLATIONS",
-    "ARCHITECTURES",
-    "CALOGAN_LAYERS",
-    "DVAE",
-    "DVAEConfig",
-    "MASKS",
-    "NEGATIVE_PHASES",
-    "N_CELLS",
-    "RBM",
-    "SHAPES",
-    "SPARSITY",
-    "VARIABLES",
-    "Candidate",
-    "CellStandardiser",
-    "EnergyResponse",
-    "Showers",
-    "ablation",
-    "architecture",
-    "cell_samples",
-    "configure",
-    "flatten_layers",
-    "generation_timing",
-    "non_showering_check",
-    "non_showering_fraction",
-    "read_cells",
-    "reconstruct",
-    "relaxed_bernoulli",
-    "response_figure",
-    "sample",
-    "select",
-    "select_each",
-    "shower_shapes",
-    "split_layers",
-    "supa_source",
-    "trained",
-]
+__all__ = [*data.__all__, *model.__all__, *pipeline.__all__, *preprocessing.__all__, *rbm.__all__]

@@ -6,42 +6,10 @@ sequences), ``pipeline`` (training through the store, stored samples), ``chapter
 models configured from its parameters; its middle-layer GAAM for chapter 2) and ``bench``.
 """
 
-from calopaper.models.gaam.data import (
-    LAYERS,
-    SPLIT,
-    TRAINING_SEGMENTATIONS,
-    LayerData,
-    validate_layer,
-)
-from calopaper.models.gaam.model import (
-    GAAM,
-    GAAMConfig,
-    MaskedLinear,
-    hidden_degrees,
-    to_classes,
-)
-from calopaper.models.gaam.pipeline import (
-    LayerModel,
-    generation_ms,
-    source,
-    stored_samples,
-    trained,
-)
+# The package's names are its modules' public names (each module's ``__all__``).
+from calopaper.models.gaam import data, model, pipeline
+from calopaper.models.gaam.data import *  # noqa: F403
+from calopaper.models.gaam.model import *  # noqa: F403
+from calopaper.models.gaam.pipeline import *  # noqa: F403
 
-__all__ = [
-    "GAAM",
-    "LAYERS",
-    "SPLIT",
-    "TRAINING_SEGMENTATIONS",
-    "GAAMConfig",
-    "LayerData",
-    "LayerModel",
-    "MaskedLinear",
-    "generation_ms",
-    "hidden_degrees",
-    "source",
-    "stored_samples",
-    "to_classes",
-    "trained",
-    "validate_layer",
-]
+__all__ = [*data.__all__, *model.__all__, *pipeline.__all__]

@@ -6,57 +6,11 @@ chapter 2's configurations and studies (ablation, main model, β scan), ``bench`
 and ``paper`` the published tables.
 """
 
-from calopaper.models.savae.data import (
-    Showers,
-    cell_geometry,
-    condition,
-    from_unit,
-    nested_split,
-    to_unit,
-)
-from calopaper.models.savae.model import SAVAE, SAVAEConfig, geometry_specific, prepare
-from calopaper.models.savae.paper import KEYS, TABLE, TABLE_II, TABLE_III, w1_table
-from calopaper.models.savae.pipeline import (
-    ScanPoint,
-    cell_samples,
-    distances,
-    kl_nats,
-    observables,
-    offset_table,
-    reconstruction_spread,
-    sample,
-    scan_point,
-    spread,
-    tensors,
-    trained,
-)
+# The package's names are its modules' public names (each module's ``__all__``).
+from calopaper.models.savae import data, model, paper, pipeline
+from calopaper.models.savae.data import *  # noqa: F403
+from calopaper.models.savae.model import *  # noqa: F403
+from calopaper.models.savae.paper import *  # noqa: F403
+from calopaper.models.savae.pipeline import *  # noqa: F403
 
-__all__ = [
-    "KEYS",
-    "SAVAE",
-    "TABLE",
-    "TABLE_II",
-    "TABLE_III",
-    "SAVAEConfig",
-    "ScanPoint",
-    "Showers",
-    "cell_geometry",
-    "cell_samples",
-    "condition",
-    "distances",
-    "from_unit",
-    "geometry_specific",
-    "kl_nats",
-    "nested_split",
-    "observables",
-    "offset_table",
-    "prepare",
-    "reconstruction_spread",
-    "sample",
-    "scan_point",
-    "spread",
-    "tensors",
-    "to_unit",
-    "trained",
-    "w1_table",
-]
+__all__ = [*data.__all__, *model.__all__, *paper.__all__, *pipeline.__all__]
