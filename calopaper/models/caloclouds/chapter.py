@@ -31,7 +31,6 @@ from calopaper.truth import Source
 
 __all__ = [
     "CHAPTER",
-    "FIXED_ENERGIES",
     "Setup",
     "configs",
     "models",
@@ -48,8 +47,6 @@ CHAPTER = "06_caloclouds3"
 #: caloclouds3 Fig. 13: energies of the di-photon pairs, GeV; separations drawn up to this, mm.
 DIPHOTON_ENERGIES = (5.0, 20.0, 100.0)
 DIPHOTON_MAX_MM = 30.0
-#: caloclouds3 §4.2: fixed incident energies at random angles, GeV (the book and paper profiles).
-FIXED_ENERGIES = tuple(float(e) for e in range(10, 101, 10))
 
 
 @dataclass(frozen=True)
