@@ -76,14 +76,11 @@ class Measured:
 
 def _diagnosis(m: Measured) -> str:
     """Where the π+ modes go wrong: encode→decode and long-run prior fractions, when measured."""
-    parts = [
-        f"{label} {value:.1%}"
-        for label, value in (
-            ("encode→decode", m.pion_low_reconstruction),
-            ("prior after 1,000 sweeps", m.pion_low_prior_long),
-        )
-        if math.isfinite(value)
-    ]
+    fractions = {
+        "encode→decode": m.pion_low_reconstruction,
+        "prior after 1,000 sweeps": m.pion_low_prior_long,
+    }
+    parts = [f"{label} {value:.1%}" for label, value in fractions.items() if math.isfinite(value)]
     return f" ({', '.join(parts)})" if parts else ""
 
 

@@ -187,15 +187,14 @@ def findings(m: Measured) -> Findings:
         for q in OBSERVABLES
     )
     roles = {"training": GAAM_MIDDLE, "interpolation": GAAM_INTERP, "extrapolation": GAAM_EXTRAP}
-    by_role = {
-        role: float(np.mean([m.scaled["middle", "GAAM", n] for n in names]))
-        for role, names in roles.items()
-    }
     cases = {layer: [n for lay, n in PAPER_T3 if lay == layer] for layer in _LAYERS}
-    layer_scaled = {
-        lay: float(np.mean([m.scaled[lay, "GAAM", n] for n in names]))
-        for lay, names in cases.items()
-    }
+
+    def mean_scaled(layer: str, names) -> float:
+        """GAAM's mean W1/σ_truth over the segmentations ``names`` of ``layer``."""
+        return float(np.mean([m.scaled[layer, "GAAM", n] for n in names]))
+
+    by_role = {role: mean_scaled("middle", names) for role, names in roles.items()}
+    layer_scaled = {lay: mean_scaled(lay, names) for lay, names in cases.items()}
     layer_w1 = {
         lay: float(np.mean([m.w1[lay, "GAAM", n][q] for n in names for q in OBSERVABLES]))
         for lay, names in cases.items()
