@@ -95,7 +95,7 @@ def claims(measured: Measured) -> list[Claim]:
         return bool(diff > 2 * sigma)
 
     diagonal = [_entry(value, s, s) for s in ("1x", "2x", "3x")]
-    monotonic = diagonal[0] < diagonal[1] < diagonal[2]
+    increasing = diagonal[0] < diagonal[1] < diagonal[2] and significant("1x", "1x", "3x", "3x")
     top = [_entry(value, "1x", s) for s in ("1x", "2x", "3x")]
     beyond = [significant("1x", "1x", "1x", s) for s in ("2x", "3x")]
     return [
@@ -109,10 +109,7 @@ def claims(measured: Measured) -> list[Claim]:
             "{:.3g} / {:.3g} / {:.3g} (×{:.2f} / ×{:.2f} of 1x)".format(
                 *diagonal, diagonal[1] / diagonal[0], diagonal[2] / diagonal[0]
             ),
-            verdict(
-                monotonic and significant("1x", "1x", "3x", "3x"),
-                partly=diagonal[2] > diagonal[0],
-            ),
+            verdict(increasing, partly=diagonal[2] > diagonal[0]),
         ),
         Claim(
             "supa-resolution-downsampled",
