@@ -101,110 +101,96 @@ def _fmt(x: float) -> str:
 def claims(m: Measured) -> list[Claim]:
     """The chapter's claims, judged by ``results.verdict``."""
     t = m.table2
-    out = []
     ratio = geometric_mean_ratio(t["CaloClouds3"], t["CaloClouds2"])
-    paper_ratio = geometric_mean_ratio(
-        [v[1] for v in PAPER_TABLE2.values()], [v[0] for v in PAPER_TABLE2.values()]
-    )
-    out.append(
+    paper_cc2, paper_cc3 = zip(*PAPER_TABLE2.values(), strict=True)
+    better = [k for k in LAYER_PROFILES if t.loc[k, "CaloClouds3"] < t.loc[k, "CaloClouds2"]]
+    cog_ratio = [t.loc[k, "CaloClouds3"] / max(t.loc[k, "CaloClouds2"], 1e-12) for k in COG_XY]
+    cog_worse = [t.loc[k, "CaloClouds3"] > t.loc[k, "CaloClouds2"] for k in COG_XY]
+    table2 = [
         Claim(
             "cc3-comparable",
             "After shrinking the networks and adding angular conditioning, CC3's kinematics "
             "stay comparable to CC2's (Table 2)",
-            f"Table 2: CC3/CC2 JSD, geometric mean over 10 observables {_fmt(paper_ratio)}",
+            "Table 2: CC3/CC2 JSD, geometric mean over 10 observables "
+            + _fmt(geometric_mean_ratio(paper_cc3, paper_cc2)),
             f"CC3/CC2 geometric mean {_fmt(ratio)}",
             verdict(ratio <= 2.0, partly=ratio <= 4.0),
-        )
-    )
-    layer_better = [t.loc[k, "CaloClouds3"] < t.loc[k, "CaloClouds2"] for k in LAYER_PROFILES]
-    out.append(
+        ),
         Claim(
             "cc3-layer-profiles",
             "CC3 has the flatter energy and occupancy profiles through the layers (Figs. 4-5)",
             "Table 2: CC3 better on energy and occupancy per layer",
-            "CC3 better on " + (", ".join(k for k, b in zip(LAYER_PROFILES, layer_better,
-                                                            strict=True) if b) or "neither"),
-            verdict(all(layer_better), partly=any(layer_better)),
-        )
-    )  # fmt: skip
-    cog_worse = [t.loc[k, "CaloClouds3"] > t.loc[k, "CaloClouds2"] for k in COG_XY]
-    out.append(
+            "CC3 better on " + (", ".join(better) or "neither"),
+            verdict(len(better) == len(LAYER_PROFILES), partly=bool(better)),
+        ),
         Claim(
             "cc3-cog-xy",
             "Without CoG calibration, CC3's transverse centre of gravity is worse than CC2's "
             "(Fig. 6)",
             "Table 2: CoG x, y JSD 2.2x and 14x CC2's",
-            "CC3/CC2 JSD: "
-            + ", ".join(
-                _fmt(t.loc[k, "CaloClouds3"] / max(t.loc[k, "CaloClouds2"], 1e-12)) for k in COG_XY
-            ),
+            "CC3/CC2 JSD: " + ", ".join(_fmt(r) for r in cog_ratio),
             verdict(all(cog_worse), partly=any(cog_worse)),
-        )
+        ),
+    ]
+    return [*table2, _energy_trend(m), _pca_top4(m), _speed(m), _diphoton(m)]
+
+
+def _energy_trend(m: Measured) -> Claim:
+    if not (m.fixed and len(m.energies) >= 3):
+        return _not_run("cc3-energy-trend", "CC3's JSDs fall with the incident energy (Fig. 9)")
+    rho = float(np.nanmean([spearmanr(m.energies, v).statistic for v in m.fixed.values()]))
+    return Claim(
+        "cc3-energy-trend",
+        "CC3 performs best at higher energies: its JSDs fall with the incident energy (Fig. 9)",
+        "Fig. 9: JSDs fall from 10 to 100 GeV",
+        f"mean Spearman ρ(JSD, E) = {rho:.2f}",
+        verdict(rho < -0.5, partly=rho < 0),
     )
-    if m.fixed and len(m.energies) >= 3:
-        rhos = [spearmanr(m.energies, v).statistic for v in m.fixed.values()]
-        rho = float(np.nanmean(rhos))
-        out.append(
-            Claim(
-                "cc3-energy-trend",
-                "CC3 performs best at higher energies: its JSDs fall with the incident energy "
-                "(Fig. 9)",
-                "Fig. 9: JSDs fall from 10 to 100 GeV",
-                f"mean Spearman ρ(JSD, E) = {rho:.2f}",
-                verdict(rho < -0.5, partly=rho < 0),
-            )
-        )
-    else:
-        out.append(
-            _not_run("cc3-energy-trend", "CC3's JSDs fall with the incident energy (Fig. 9)")
-        )
-    if m.pca and m.pca_truth_median:
-        jsd_better = m.pca["4%"] < m.pca["100%"]
-        bias_better = m.pca_truth_median["4%"] < m.pca_truth_median["100%"]
-        out.append(
-            Claim(
-                "pca-top4",
-                "A PCA of the 4 % highest-energy hits removes the bias of the internal angle, "
-                "and CC3 matches the truth better there (Table 4, Fig. 11)",
-                "angular-error JSD 7.8e-3 (4 %) vs 1.5e-2 (100 %)",
-                f"JSD {_fmt(m.pca['4%'])} (4 %) vs {_fmt(m.pca['100%'])} (100 %); truth median "
-                f"error {_fmt(m.pca_truth_median['4%'])} vs {_fmt(m.pca_truth_median['100%'])} rad",
-                verdict(jsd_better and bias_better, partly=jsd_better or bias_better),
-            )
-        )
-    else:
-        out.append(_not_run("pca-top4", "A PCA of the top 4 % of hits removes the angle bias"))
-    if np.isfinite(m.speed_ratio):
-        out.append(
-            Claim(
-                "cc3-speed",
-                "CC3 is over 6 times faster than CC2 on one CPU thread, including the projection "
-                "to cells (Fig. 14)",
-                "> 6x",
-                f"{m.speed_ratio:.1f}x (paper sizes, 50 GeV)",
-                verdict(m.speed_ratio > PAPER_SPEED_RATIO, partly=m.speed_ratio > 2.0),
-            )
-        )
-    else:
-        out.append(_not_run("cc3-speed", "CC3 is over 6 times faster than CC2 (Fig. 14)"))
+
+
+def _pca_top4(m: Measured) -> Claim:
+    if not (m.pca and m.pca_truth_median):
+        return _not_run("pca-top4", "A PCA of the top 4 % of hits removes the angle bias")
+    jsd_better = m.pca["4%"] < m.pca["100%"]
+    bias_better = m.pca_truth_median["4%"] < m.pca_truth_median["100%"]
+    return Claim(
+        "pca-top4",
+        "A PCA of the 4 % highest-energy hits removes the bias of the internal angle, "
+        "and CC3 matches the truth better there (Table 4, Fig. 11)",
+        "angular-error JSD 7.8e-3 (4 %) vs 1.5e-2 (100 %)",
+        f"JSD {_fmt(m.pca['4%'])} (4 %) vs {_fmt(m.pca['100%'])} (100 %); truth median "
+        f"error {_fmt(m.pca_truth_median['4%'])} vs {_fmt(m.pca_truth_median['100%'])} rad",
+        verdict(jsd_better and bias_better, partly=jsd_better or bias_better),
+    )
+
+
+def _speed(m: Measured) -> Claim:
+    if not np.isfinite(m.speed_ratio):
+        return _not_run("cc3-speed", "CC3 is over 6 times faster than CC2 (Fig. 14)")
+    return Claim(
+        "cc3-speed",
+        "CC3 is over 6 times faster than CC2 on one CPU thread, including the projection "
+        "to cells (Fig. 14)",
+        "> 6x",
+        f"{m.speed_ratio:.1f}x (paper sizes, 50 GeV)",
+        verdict(m.speed_ratio > PAPER_SPEED_RATIO, partly=m.speed_ratio > 2.0),
+    )
+
+
+def _diphoton(m: Measured) -> Claim:
     text = "CC3 reproduces the reconstructed di-photon multiplicity vs separation (Fig. 13)"
-    if np.isfinite(m.diphoton_gap):
-        out.append(
-            Claim(
-                "diphoton",
-                text,
-                "Fig. 13: CC3 within the errors of Geant4 at 5, 20, 100 GeV",
-                f"largest gap in the two-photon fraction {m.diphoton_gap:.2f} "
-                f"(± {m.diphoton_sigma:.2f}; clustering stand-in for the reconstruction)",
-                verdict(
-                    m.diphoton_gap <= max(2 * m.diphoton_sigma, 0.1), partly=m.diphoton_gap <= 0.25
-                ),
-            )
-        )
-    else:
-        out.append(_not_run("diphoton", text))
-    return out
+    if not np.isfinite(m.diphoton_gap):
+        return _not_run("diphoton", text)
+    return Claim(
+        "diphoton",
+        text,
+        "Fig. 13: CC3 within the errors of Geant4 at 5, 20, 100 GeV",
+        f"largest gap in the two-photon fraction {m.diphoton_gap:.2f} "
+        f"(± {m.diphoton_sigma:.2f}; clustering stand-in for the reconstruction)",
+        verdict(m.diphoton_gap <= max(2 * m.diphoton_sigma, 0.1), partly=m.diphoton_gap <= 0.25),
+    )
 
 
 def _not_run(claim_id: str, text: str) -> Claim:
+    """A claim whose measurement the chapter did not make."""
     return Claim(claim_id, text, "see the paper", "not measured in this chapter", "not yet run")

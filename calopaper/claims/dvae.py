@@ -76,14 +76,11 @@ class Measured:
 
 def _diagnosis(m: Measured) -> str:
     """Where the π+ modes go wrong: encode→decode and long-run prior fractions, when measured."""
-    parts = [
-        f"{label} {value:.1%}"
-        for label, value in (
-            ("encode→decode", m.pion_low_reconstruction),
-            ("prior after 1,000 sweeps", m.pion_low_prior_long),
-        )
-        if math.isfinite(value)
-    ]
+    fractions = {
+        "encode→decode": m.pion_low_reconstruction,
+        "prior after 1,000 sweeps": m.pion_low_prior_long,
+    }
+    parts = [f"{label} {value:.1%}" for label, value in fractions.items() if math.isfinite(value)]
     return f" ({', '.join(parts)})" if parts else ""
 
 
@@ -105,6 +102,7 @@ def claims(m: Measured) -> list[Claim]:
     judged = bool(deep) and any(a in DEEP for a in archs) and any(a not in DEEP for a in archs)
     pion_ratio = m.width_pion_model / m.width_pion_truth if m.width_pion_truth else _NAN
     contrast = m.width_pion_model > 3 * m.width_e_model or not math.isfinite(m.width_e_model)
+    share, error = m.gibbs_share, m.gibbs_share_error
     return [
         Claim(
             "dvae-shower-shapes",
@@ -172,12 +170,9 @@ def claims(m: Measured) -> list[Claim]:
             "dvae-gibbs-cost",
             "Generation time is dominated by the Monte-Carlo sampling of the RBM (checklist 3d).",
             "qualitative",
-            f"Gibbs sampling {m.gibbs_share:.0%} ± {m.gibbs_share_error:.0%} of "
-            f"{m.ms_per_shower:.3g} ms/shower ({m.device})",
+            f"Gibbs sampling {share:.0%} ± {error:.0%} of {m.ms_per_shower:.3g} ms/shower "
+            f"({m.device})",
             # more than half of the time, beyond the timing's spread; partly when within it
-            verdict(
-                m.gibbs_share - m.gibbs_share_error > 0.5,
-                partly=m.gibbs_share + m.gibbs_share_error > 0.5,
-            ),
+            verdict(share - error > 0.5, partly=share + error > 0.5),
         ),
     ]

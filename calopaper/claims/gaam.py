@@ -33,51 +33,32 @@ __all__ = [
 #: The per-shower observables of gaam Tables 3-4 (gaam Eqs. 5.1-5.2), mm.
 OBSERVABLES = ("eta_mean", "phi_mean", "sigma_eta", "sigma_phi")
 
+
+def _paper_table(*rows) -> dict:
+    """(layer, segmentation, 4 GAAM W1, 4 baseline W1), each four in :data:`OBSERVABLES` order
+    -> {(layer, segmentation): {observable: (GAAM W1, baseline W1)}}."""
+    return {
+        (layer, name): dict(zip(OBSERVABLES, zip(w1[:4], w1[4:], strict=True), strict=True))
+        for layer, name, *w1 in rows
+    }
+
+
 #: gaam Table 3: (layer, segmentation) -> observable -> (GAAM W1, baseline W1), Geant4 truth,
 #: the paper's units; the outer layer has no baseline.
-PAPER_T3 = {
-    ("inner", "192x12"): {
-        "eta_mean": (1.80e-2, 1.30e-2),
-        "phi_mean": (8.50e-4, 1.36e-3),
-        "sigma_eta": (2.44e-2, 1.63e-1),
-        "sigma_phi": (2.71e-3, 6.45e-3),
-    },
-    ("middle", "48x48"): {
-        "eta_mean": (5.95e-4, 6.98e-3),
-        "phi_mean": (4.05e-4, 2.61e-3),
-        "sigma_eta": (4.35e-3, 1.25e-2),
-        "sigma_phi": (7.07e-3, 1.00e-2),
-    },
-    ("middle", "36x48*"): {
-        "eta_mean": (1.25e-2, 2.45e-2),
-        "phi_mean": (4.54e-4, 5.58e-4),
-        "sigma_eta": (1.18e-3, 1.00e-2),
-        "sigma_phi": (1.24e-3, 5.60e-3),
-    },
-    ("outer", "24x24"): {
-        "eta_mean": (8.31e-4, None),
-        "phi_mean": (1.12e-3, None),
-        "sigma_eta": (9.08e-4, None),
-        "sigma_phi": (9.71e-4, None),
-    },
-}
+PAPER_T3 = _paper_table(
+    ("inner", "192x12", 1.80e-2, 8.50e-4, 2.44e-2, 2.71e-3, 1.30e-2, 1.36e-3, 1.63e-1, 6.45e-3),
+    ("middle", "48x48", 5.95e-4, 4.05e-4, 4.35e-3, 7.07e-3, 6.98e-3, 2.61e-3, 1.25e-2, 1.00e-2),
+    ("middle", "36x48*", 1.25e-2, 4.54e-4, 1.18e-3, 1.24e-3, 2.45e-2, 5.58e-4, 1.00e-2, 5.60e-3),
+    ("outer", "24x24", 8.31e-4, 1.12e-3, 9.08e-4, 9.71e-4, None, None, None, None),
+)
 #: gaam Table 4: the interpolation segmentations of the middle layer, as in :data:`PAPER_T3`.
-PAPER_T4 = {
-    ("middle", "24x24"): {
-        "eta_mean": (2.90e-4, 7.74e-3),
-        "phi_mean": (6.21e-4, 1.06e-3),
-        "sigma_eta": (8.98e-3, 1.63e-2),
-        "sigma_phi": (4.22e-3, 7.39e-3),
-    },
-    ("middle", "24x12"): {
-        "eta_mean": (4.77e-4, 7.74e-3),
-        "phi_mean": (1.02e-3, 1.06e-3),
-        "sigma_eta": (8.98e-3, 1.63e-2),
-        "sigma_phi": (4.22e-3, 7.39e-3),
-    },
-}
+PAPER_T4 = _paper_table(
+    ("middle", "24x24", 2.90e-4, 6.21e-4, 8.98e-3, 4.22e-3, 7.74e-3, 1.06e-3, 1.63e-2, 7.39e-3),
+    ("middle", "24x12", 4.77e-4, 1.02e-3, 8.98e-3, 4.22e-3, 7.74e-3, 1.06e-3, 1.63e-2, 7.39e-3),
+)
 
 _MODELS = ("GAAM", "unconditional ARM")
+_LAYERS = ("inner", "middle", "outer")
 
 
 def w1_table(
@@ -206,32 +187,21 @@ def findings(m: Measured) -> Findings:
         for q in OBSERVABLES
     )
     roles = {"training": GAAM_MIDDLE, "interpolation": GAAM_INTERP, "extrapolation": GAAM_EXTRAP}
-    by_role = {
-        role: float(np.mean([m.scaled["middle", "GAAM", n] for n in names]))
-        for role, names in roles.items()
-    }
-    layer_scaled = {
-        layer: float(np.mean([m.scaled[lay, "GAAM", n] for lay, n in PAPER_T3 if lay == layer]))
-        for layer in ("inner", "middle", "outer")
-    }
+    cases = {layer: [n for lay, n in PAPER_T3 if lay == layer] for layer in _LAYERS}
+
+    def mean_scaled(layer: str, names) -> float:
+        """GAAM's mean W1/σ_truth over the segmentations ``names`` of ``layer``."""
+        return float(np.mean([m.scaled[layer, "GAAM", n] for n in names]))
+
+    by_role = {role: mean_scaled("middle", names) for role, names in roles.items()}
+    layer_scaled = {lay: mean_scaled(lay, names) for lay, names in cases.items()}
     layer_w1 = {
-        layer: float(
-            np.mean(
-                [
-                    m.w1[c[0], "GAAM", c[1]][q]
-                    for c in PAPER_T3
-                    if c[0] == layer
-                    for q in OBSERVABLES
-                ]
-            )
-        )
-        for layer in ("inner", "middle", "outer")
+        lay: float(np.mean([m.w1[lay, "GAAM", n][q] for n in names for q in OBSERVABLES]))
+        for lay, names in cases.items()
     }
     paper_layer_w1 = {
-        layer: float(
-            np.mean([PAPER_T3[c][q][0] for c in PAPER_T3 if c[0] == layer for q in OBSERVABLES])
-        )
-        for layer in ("inner", "middle", "outer")
+        lay: float(np.mean([PAPER_T3[lay, n][q][0] for n in names for q in OBSERVABLES]))
+        for lay, names in cases.items()
     }
     worst = max(m.scaled["middle", "GAAM", n] for n in GAAM_INTERP)
     failed = tuple(n for n in GAAM_EXTRAP if m.scaled["middle", "GAAM", n] > worst)
@@ -247,6 +217,11 @@ def findings(m: Measured) -> Findings:
         float(worst),
         failed,
     )
+
+
+def _by_layer(values: Mapping[str, float], spec: str) -> str:
+    """'inner 0.12, middle 0.05, outer 0.01' with each value formatted by ``spec``."""
+    return ", ".join(f"{layer} {v:{spec}}" for layer, v in values.items())
 
 
 def _notation(names) -> str:
@@ -320,13 +295,9 @@ def claims(m: Measured) -> list[Claim]:
             "inner-hardest",
             "The inner layer is particularly challenging for GAAM due to its high granularity "
             "(§5.1).",
-            "mean W1 of Table 3: "
-            + ", ".join(f"{layer} {v:.2g}" for layer, v in f.paper_layer_w1.items())
-            + " (inner largest)",
-            "mean W1 [mm]: "
-            + ", ".join(f"{layer} {v:.2f}" for layer, v in f.layer_w1.items())
-            + "; mean W1/sigma_truth: "
-            + ", ".join(f"{layer} {v:.3f}" for layer, v in f.layer_scaled.items()),
+            f"mean W1 of Table 3: {_by_layer(f.paper_layer_w1, '.2g')} (inner largest)",
+            f"mean W1 [mm]: {_by_layer(f.layer_w1, '.2f')}; "
+            f"mean W1/sigma_truth: {_by_layer(f.layer_scaled, '.3f')}",
             verdict(
                 f.layer_w1["inner"] == max(f.layer_w1.values()),
                 partly=f.layer_scaled["inner"] == max(f.layer_scaled.values()),
@@ -423,15 +394,13 @@ def layer_table(m: Measured) -> pd.DataFrame:
     segmentations (gaam Table 3's measure, the paper's values beside) and mean W1/σ_truth.
     Rank 1 is the hardest layer."""
     f = findings(m)
-    table = pd.DataFrame(
-        {
-            "layer": list(f.layer_w1),
-            "mean W1 [mm]": list(f.layer_w1.values()),
-            "mean W1/σ_truth": [f.layer_scaled[layer] for layer in f.layer_w1],
-            "paper mean W1": [f.paper_layer_w1[layer] for layer in f.layer_w1],
-        }
-    )
-    for column in ("mean W1 [mm]", "mean W1/σ_truth", "paper mean W1"):
+    columns = {
+        "mean W1 [mm]": f.layer_w1,
+        "mean W1/σ_truth": f.layer_scaled,
+        "paper mean W1": f.paper_layer_w1,
+    }
+    table = pd.DataFrame(columns).rename_axis("layer").reset_index()
+    for column in columns:
         rank = table[column].rank(ascending=False).astype(int)
         table.insert(table.columns.get_loc(column) + 1, f"rank ({column})", rank)
     return table

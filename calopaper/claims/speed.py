@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from calopaper.claims.caloclouds3 import PAPER_SPEED_RATIO as CC3_OVER_CC2
 from calopaper.claims.supa import PAPER_MS as SUPA_PAPER_MS
 from calopaper.claims.supa import REFERENCE_CODE
 from calopaper.models.gaam.paper import MS_PER_SHOWER as GAAM_MS
@@ -31,8 +32,6 @@ __all__ = [
 SAVAE_OVER_GAAM = SAVAE_MS["GAAM"] / SAVAE_MS["SAVAE"]
 #: Our goal for GAAM's middle layer on one CPU thread: ten times below the paper's GPU time.
 GAAM_MIDDLE_GOAL_MS = GAAM_MS["middle"] / 10
-#: caloclouds3 §6, Fig. 14: CC3 is on average over six times faster than CC2 (one CPU thread).
-CC3_OVER_CC2 = 6.0
 #: Our goal for the vectorised SUPA: this many times faster than the reference code.
 SUPA_GOAL = 1000.0
 _NAN = float("nan")

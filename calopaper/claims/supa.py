@@ -91,9 +91,8 @@ def punch_through_bounds(config: SupaConfig = PRESETS["calogan"]) -> tuple[float
         [0.435, 0.717]
     """
     start, end = config.readout_edges[1:3]
-    return math.exp(-end / config.pion_interaction_mean), math.exp(
-        -start / config.pion_interaction_mean
-    )
+    mean = config.pion_interaction_mean
+    return math.exp(-end / mean), math.exp(-start / mean)
 
 
 @dataclass(frozen=True)

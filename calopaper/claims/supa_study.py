@@ -26,11 +26,11 @@ PAPER_TABLE_2 = pd.DataFrame(
 )
 #: "Roughly monotonic" (supa §5.1) is read as a Spearman ρ of at least this.
 MIN_RHO = 0.7
-_FIGURES = {"nll": "Fig. 6", "mean_discrepancy": "Fig. 7", "average_rank": "Fig. 8"}
-_WHAT = {
-    "nll": "test negative log-likelihoods",
-    "mean_discrepancy": "mean discrepancies",
-    "average_rank": "average ranks",
+#: Score -> (the paper's figure, what the score is).
+_SCORES = {
+    "nll": ("Fig. 6", "test negative log-likelihoods"),
+    "mean_discrepancy": ("Fig. 7", "mean discrepancies"),
+    "average_rank": ("Fig. 8", "average ranks"),
 }
 
 
@@ -55,13 +55,14 @@ class Measured:
 
 def _ranking_claim(name: str, rho: float, low: float, high: float, level: float) -> Claim:
     holds = rho >= MIN_RHO and low > 0
+    figure, what = _SCORES[name]
     return Claim(
         f"supa-ranking-{name.replace('_', '-')}",
-        f"The CaloFlow variants' {_WHAT[name]} on SUPA and on the detailed simulator are "
-        f"roughly monotonically related, so rankings on SUPA carry over (supa {_FIGURES[name]}); "
+        f"The CaloFlow variants' {what} on SUPA and on the detailed simulator are "
+        f"roughly monotonically related, so rankings on SUPA carry over (supa {figure}); "
         f"judged as Spearman ρ >= {MIN_RHO} with the lower end of its {level:.0%} bootstrap "
         "interval above 0 (partly: ρ > 0).",
-        f"10 variants, 'roughly monotonic' ({_FIGURES[name]}, no ρ given)",
+        f"10 variants, 'roughly monotonic' ({figure}, no ρ given)",
         f"ρ = {rho:.2f}, {level:.0%} interval [{low:.2f}, {high:.2f}]",
         verdict(bool(holds), partly=bool(rho > 0)),
     )
@@ -85,10 +86,6 @@ def claims(measured: Measured) -> list[Claim]:
         >>> [c.verdict for c in claims(m)]
         ['reproduced', 'reproduced', 'reproduced', 'reproduced', 'reproduced']
     """
-    rows = [
-        _ranking_claim(name, *measured.correlations[name], measured.level)
-        for name in ("nll", "mean_discrepancy", "average_rank")
-    ]
     value, error = measured.resolution, measured.resolution_error
 
     def significant(test_a: str, train_a: str, test_b: str, train_b: str) -> bool:
@@ -98,8 +95,11 @@ def claims(measured: Measured) -> list[Claim]:
         return bool(diff > 2 * sigma)
 
     diagonal = [_entry(value, s, s) for s in ("1x", "2x", "3x")]
-    monotonic = diagonal[0] < diagonal[1] < diagonal[2]
-    rows.append(
+    increasing = diagonal[0] < diagonal[1] < diagonal[2] and significant("1x", "1x", "3x", "3x")
+    top = [_entry(value, "1x", s) for s in ("1x", "2x", "3x")]
+    beyond = [significant("1x", "1x", "1x", s) for s in ("2x", "3x")]
+    return [
+        *(_ranking_claim(name, *measured.correlations[name], measured.level) for name in _SCORES),
         Claim(
             "supa-resolution-diagonal",
             "CaloFlow's performance degrades when the resolution increases: the mean "
@@ -109,15 +109,8 @@ def claims(measured: Measured) -> list[Claim]:
             "{:.3g} / {:.3g} / {:.3g} (×{:.2f} / ×{:.2f} of 1x)".format(
                 *diagonal, diagonal[1] / diagonal[0], diagonal[2] / diagonal[0]
             ),
-            verdict(
-                monotonic and significant("1x", "1x", "3x", "3x"),
-                partly=diagonal[2] > diagonal[0],
-            ),
-        )
-    )
-    top = [_entry(value, "1x", s) for s in ("1x", "2x", "3x")]
-    beyond = [significant("1x", "1x", "1x", s) for s in ("2x", "3x")]
-    rows.append(
+            verdict(increasing, partly=diagonal[2] > diagonal[0]),
+        ),
         Claim(
             "supa-resolution-downsampled",
             "Samples of models trained at 2x and 3x, summed into 1x cells, are worse than those "
@@ -127,6 +120,5 @@ def claims(measured: Measured) -> list[Claim]:
             "1x: 3.57; from 2x: 6.35; from 3x: 7.20",
             "1x: {:.3g}; from 2x: {:.3g}; from 3x: {:.3g}".format(*top),
             verdict(all(beyond), partly=any(beyond) or min(top[1:]) > top[0]),
-        )
-    )
-    return rows
+        ),
+    ]
