@@ -279,9 +279,7 @@ def _print_summary(name: str | None) -> int:
 
     if name is None:
         raise SweepError("usage: calopaper sweep summary NAME")
-    frame = summary(name)
-    shown = frame.drop(columns=["notebook", "results"])
-    print(shown.to_string(index=False))
+    print(summary(name).drop(columns=["notebook", "results"]).to_string(index=False))
     return 0
 
 
