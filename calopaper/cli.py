@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
+from dataclasses import asdict, replace
+from functools import partial
 from pathlib import Path
 
 __all__ = ["main"]
-
-
-def _simulator(name: str, preset: str):
-    """Return ``generate(n, seed) -> PointClouds`` for a simulator preset."""
-    if name == "supa":
-        from calopaper.sim import supa
-
-        table, run = supa.PRESETS, supa.simulate
-    else:
-        from calopaper.sim import gflash
-
-        table, run = gflash.CALORIMETERS, gflash.simulate
-    if preset not in table:
-        msg = f"unknown {name} preset {preset!r}; expected one of {sorted(table)}"
-        raise SystemExit(msg)
-    config = table[preset]
-    return lambda n, seed=0: run(config, n, seed=seed)
 
 
 def _positive(text: str) -> int:
@@ -146,37 +132,68 @@ def main(argv: list[str] | None = None) -> int:
         return _simulate(args)
     elif args.command == "sweep":
         return _sweep(args)
-    elif args.command == "bench" and args.simulator is None:
+    elif args.simulator is not None:
+        return _time_simulator(args)
+    try:
         return _bench(args)
-    elif args.command == "bench":
-        from calopaper.timing import time_per_shower
+    except ValueError as e:
+        raise SystemExit(f"calopaper bench: {e}") from None
 
-        presets = args.preset or _all_presets(args.simulator)
-        for preset in presets:
-            generate = _simulator(args.simulator, preset)
-            timing = time_per_shower(generate, args.n, repeats=args.repeats)
-            print(f"{args.simulator}/{preset}: {timing}")
+
+def _time_simulator(args: argparse.Namespace) -> int:
+    """``calopaper bench SIMULATOR``: ms/shower of each ``--preset`` (default: every one)."""
+    from calopaper.sim import gflash, supa
+    from calopaper.timing import time_per_shower
+    from calopaper.truth import presets
+
+    sim, table = supa if args.simulator == "supa" else gflash, presets(args.simulator)
+    for preset in args.preset or sorted(table):
+        if preset not in table:
+            msg = f"unknown {args.simulator} preset {preset!r}; expected one of {sorted(table)}"
+            raise SystemExit(msg)
+        generate = partial(sim.simulate, table[preset], seed=0)
+        timing = time_per_shower(generate, args.n, repeats=args.repeats)
+        print(f"{args.simulator}/{preset}: {timing}")
     return 0
 
 
 def _bench(args: argparse.Namespace) -> int:
-    """``calopaper bench``: time every generator, print the table (or JSON), write the results."""
-    from calopaper.bench import cli as bench_cli
+    """``calopaper bench``: time every generator of the profile (``--quick``: the smoke plan, CPU
+    only), print the summary table or (``--json``) the whole result; a full run also writes
+    ``data/results/07_speed.json`` with the speed claims. ``--record``: write a GPU record
+    instead (``bench.records``); ``--plan``: the timing plan of another profile."""
+    if args.record and not args.device.startswith("cuda"):
+        msg = f"--record needs --device cuda (a GPU record), got --device {args.device}"
+        raise ValueError(msg)
+    import pandas as pd
 
-    try:
-        return bench_cli.run(
-            profile="smoke" if args.quick else args.profile,
-            quick=args.quick,
-            only=args.only,
-            batches=args.batch,
-            device=args.device,
-            train=args.train,
-            as_json=args.json,
-            record=args.record,
-            plan=args.plan,
-        )
-    except ValueError as e:
-        raise SystemExit(f"calopaper bench: {e}") from None
+    from calopaper.bench import PLANS, measure, plan_of, records, report
+    from calopaper.claims.speed import claims
+    from calopaper.results import write_results
+
+    profile = "smoke" if args.quick else args.profile
+    timing = PLANS["smoke"] if args.quick else PLANS[args.plan] if args.plan else plan_of(profile)
+    if args.batch:
+        timing = replace(timing, batches=tuple(sorted(set(args.batch))))
+    device = "cpu" if args.quick else args.device
+    result = measure(
+        profile, timing, device=device, train=args.train, only=args.only, progress=not args.json
+    )
+    table = report.summary(result)
+    found = claims(report.measured(result))
+    if args.json:
+        print(json.dumps(result | {"claims": [asdict(c) for c in found]}, default=str))
+    else:
+        with pd.option_context("display.width", 200, "display.max_colwidth", 60):
+            print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        for claim in found:
+            print(f"{claim.id}: {claim.ours} -> {claim.verdict}")
+    if args.record:
+        path = records.write(records.record(result, args.device, profile), Path(args.record))
+        print(f"bench: GPU record written to {path}", file=sys.stderr)
+    elif not args.quick and not args.only:
+        write_results("07_speed", found, {"bench": result, "summary": table.to_dict("records")})
+    return 0
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -262,18 +279,8 @@ def _print_summary(name: str | None) -> int:
 
     if name is None:
         raise SweepError("usage: calopaper sweep summary NAME")
-    frame = summary(name)
-    shown = frame.drop(columns=["notebook", "results"])
-    print(shown.to_string(index=False))
+    print(summary(name).drop(columns=["notebook", "results"]).to_string(index=False))
     return 0
-
-
-def _all_presets(name: str) -> list[str]:
-    if name == "supa":
-        from calopaper.sim.supa import PRESETS
-    else:
-        from calopaper.sim.gflash import CALORIMETERS as PRESETS
-    return sorted(PRESETS)
 
 
 if __name__ == "__main__":

@@ -467,8 +467,7 @@ class Sweep:
         self._write_spec()
         if not todo:
             return summary(self.name, self.data)
-        cluster = None
-        threads = None
+        cluster = threads = None
         if client is None:
             from distributed import Client, LocalCluster
 

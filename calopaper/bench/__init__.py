@@ -6,40 +6,17 @@ stored per machine; batch sizes, threads, devices, incident energies); ``floor``
 counts multiply-adds and measures the machine's matmul rate; ``report`` makes the tables.
 """
 
-from calopaper.bench.registry import (
-    PROVIDERS,
-    BenchContext,
-    Entry,
-    Generator,
-    Unavailable,
-    architecture,
-    collect,
-)
-from calopaper.bench.report import at_batch, summary
-from calopaper.bench.run import (
-    PLANS,
-    Plan,
-    devices,
-    frames,
-    machine,
-    measure,
-    plan_of,
-)
+from calopaper.bench.registry import BenchContext, Generator, Unavailable, collect
+from calopaper.bench.report import summary
+from calopaper.bench.run import PLANS, frames, measure, plan_of
 
 __all__ = [
     "PLANS",
-    "PROVIDERS",
     "BenchContext",
-    "Entry",
     "Generator",
-    "Plan",
     "Unavailable",
-    "architecture",
-    "at_batch",
     "collect",
-    "devices",
     "frames",
-    "machine",
     "measure",
     "plan_of",
     "summary",

@@ -58,13 +58,9 @@ def batch_curves(timings: pd.DataFrame, device: str = "cpu"):
     """
     rows = timings[(timings["kind"] == "batch") & (timings["device"] == device)]
     counts = sorted(rows["threads"].unique())
+    n = max(1, len(counts))
     fig, axes = plt.subplots(
-        1,
-        max(1, len(counts)),
-        figsize=(7 * max(1, len(counts)), 5.5),
-        layout="constrained",
-        squeeze=False,
-        sharey=True,
+        1, n, figsize=(7 * n, 5.5), layout="constrained", squeeze=False, sharey=True
     )
     for ax, threads in zip(axes[0], counts, strict=False):
         _curves(ax, rows[rows["threads"] == threads], "batch")
@@ -85,17 +81,9 @@ def _curves(ax, rows: pd.DataFrame, x: str, label=lambda name, line: name) -> No
         styles = _styles(list(group["generator"].unique()))
         for name, line in group.groupby("generator", sort=False):
             line = line.sort_values(x)
-            ax.errorbar(
-                line[x],
-                line["ms"],
-                yerr=line["spread"],
-                label=label(name, line),
-                color=_colour(name, family),
-                ls=styles[name],
-                marker="o",
-                ms=3,
-                capsize=2,
-            )
+            style = {"color": _colour(name, family), "ls": styles[name], "marker": "o", "ms": 3}
+            style |= {"capsize": 2, "label": label(name, line)}
+            ax.errorbar(line[x], line["ms"], yerr=line["spread"], **style)
 
 
 def energy_curves(timings: pd.DataFrame, device: str = "cpu", ax=None):

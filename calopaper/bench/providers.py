@@ -20,15 +20,11 @@ def supa(ctx: BenchContext) -> list[Generator]:
 
     def make(preset: str) -> Generator:
         config = sim.PRESETS[preset]
-
-        def generate(n: int, energy: float | None) -> object:
-            return sim.simulate(config, n, seed=0, energy=energy)
-
         return Generator(
             name=f"SUPA {preset}",
             paper="supa",
             truth="calogan" if preset == "calogan" else "gaam-middle" if preset == "gaam" else "",
-            generate=generate,
+            generate=lambda n, energy: sim.simulate(config, n, seed=0, energy=energy),
             energies=CALOGAN_ENERGIES if config.energy_max > config.energy_min else (),
             note=f"SUPA preset {preset!r}, vectorised numpy, {config.particle}",
             network=False,
@@ -42,14 +38,11 @@ def reference_simulator(ctx: BenchContext) -> list[Generator]:
     from calopaper.sim import gflash
 
     def make(name: str, energies: tuple[float, ...]) -> Generator:
-        def generate(n: int, energy: float | None) -> object:
-            return gflash.simulate(name, n, seed=0, energy=energy)
-
         return Generator(
             name=f"reference simulator {name}",
             paper="caloclouds3" if name == "ild" else "calodvae",
             truth=name,
-            generate=generate,
+            generate=lambda n, energy: gflash.simulate(name, n, seed=0, energy=energy),
             energies=energies,
             note=f"GFlash-style parameterised shower in the {name} calorimeter (numpy)",
             network=False,

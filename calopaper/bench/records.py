@@ -27,15 +27,7 @@ import pandas as pd
 from calopaper import dryrun
 from calopaper.provenance import commit
 
-__all__ = [
-    "RECORDS",
-    "device_facts",
-    "gpu_column",
-    "newest",
-    "provenance",
-    "record",
-    "write",
-]
+__all__ = ["RECORDS", "device_facts", "gpu_column", "newest", "provenance", "record", "write"]
 
 #: The records committed with the book.
 RECORDS = Path(__file__).resolve().parents[2] / "book" / "records"

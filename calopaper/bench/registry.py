@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -134,17 +135,12 @@ class BenchContext:
     device: str = "cpu"
     train: bool = False
     root: Path | None = None
-    _store: Store = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        root = self.root if self.root is not None else default_store().root
-        store = Store(root) if self.train else _NoTrainingStore(root)
-        object.__setattr__(self, "_store", store)
-
-    @property
+    @cached_property
     def store(self) -> Store:
         """The store to load models from; without ``train`` it refuses to train them."""
-        return self._store
+        root = self.root if self.root is not None else default_store().root
+        return Store(root) if self.train else _NoTrainingStore(root)
 
     def chapter_parameters(self, chapter: str) -> SimpleNamespace:
         """The chapter notebook's parameters resolved for this profile and device

@@ -15,15 +15,19 @@ from calopaper.timing import ratio_with_error
 __all__ = ["PAPER_FIGURES", "at_batch", "energy_ratio", "measured", "paper_table", "summary"]
 
 
+def _rows(t: pd.DataFrame, generator: str, device="cpu", kind="batch", threads=1) -> pd.DataFrame:
+    """A generator's timing rows of a kind ("batch" or "energy") on a device, on ``threads``
+    threads (``None``: more than one)."""
+    if t.empty:
+        return t
+    rows = t[(t["generator"] == generator) & (t["device"] == device) & (t["kind"] == kind)]
+    return rows[rows["threads"] > 1] if threads is None else rows[rows["threads"] == threads]
+
+
 def _best(timings: pd.DataFrame, generator: str, device: str, threads: int | None) -> pd.Series:
     """The fastest batch-scan row of a generator (median ms/shower) on a device, on one thread
     (``threads=1``) or on more (``None``); None when there is no such row."""
-    rows = timings[
-        (timings["generator"] == generator)
-        & (timings["device"] == device)
-        & (timings["kind"] == "batch")
-    ]
-    rows = rows[rows["threads"] == threads] if threads == 1 else rows[rows["threads"] > 1]
+    rows = _rows(timings, generator, device, "batch", threads)
     return rows.loc[rows["ms"].idxmin()] if len(rows) else None
 
 
@@ -68,15 +72,8 @@ def at_batch(
     timings: pd.DataFrame, generator: str, device: str, batch: int, threads: int = 1
 ) -> float:
     """Median ms/shower of a generator at one batch size (NaN when not measured)."""
-    if timings.empty:
-        return np.nan
-    rows = timings[
-        (timings["generator"] == generator)
-        & (timings["device"] == device)
-        & (timings["kind"] == "batch")
-        & (timings["batch"] == batch)
-        & (timings["threads"] == threads)
-    ]
+    rows = _rows(timings, generator, device, "batch", threads)
+    rows = rows[rows["batch"] == batch] if len(rows) else rows
     return float(rows["ms"].iloc[0]) if len(rows) else np.nan
 
 
@@ -86,20 +83,8 @@ SUPA, SAVAE, GAAM_MIDDLE = "SUPA paper", "SAVAE (48,48)", "GAAM middle (48,48)"
 CC2, CC3, DVAE = "CC2 (paper sizes)", "CC3 (paper sizes)", "CaloDVAE e+"
 
 
-def _scan(timings: pd.DataFrame, generator: str, kind: str = "batch") -> pd.DataFrame:
-    """One generator's one-thread CPU rows of a kind ("batch" or "energy")."""
-    if timings.empty:
-        return timings
-    return timings[
-        (timings["generator"] == generator)
-        & (timings["device"] == "cpu")
-        & (timings["threads"] == 1)
-        & (timings["kind"] == kind)
-    ]
-
-
 def _fastest(timings: pd.DataFrame, generator: str) -> float:
-    rows = _scan(timings, generator)
+    rows = _rows(timings, generator)
     return float(rows["ms"].min()) if len(rows) else np.nan
 
 
@@ -107,8 +92,8 @@ def _paired(timings: pd.DataFrame, a: str, b: str, column: str, value: str = "ms
     """``value`` (median ms/shower, or its ``"spread"``) of ``a`` and ``b`` at the values of
     ``column`` both were timed at."""
     kind = "energy" if column == "energy" else "batch"
-    left = _scan(timings, a, kind).set_index(column)[value]
-    right = _scan(timings, b, kind).set_index(column)[value]
+    left = _rows(timings, a, kind=kind).set_index(column)[value]
+    right = _rows(timings, b, kind=kind).set_index(column)[value]
     return pd.concat({a: left, b: right}, axis=1).dropna().sort_index()
 
 

@@ -135,24 +135,13 @@ def _thread_counts(plan: Plan) -> list[int]:
 
 
 def _row(entry: Entry, device: str, **fields) -> dict:
+    """A timing row of ``entry`` (times NaN until ``fields`` give them), or why it has none."""
     g = entry.generator
-    base = {
-        "generator": entry.name,
-        "family": entry.family,
-        "paper": g.paper if g else "",
-        "truth": g.truth if g else "",
-        "device": device,
-        "threads": None,
-        "batch": None,
-        "energy": None,
-        "ms": np.nan,
-        "spread": np.nan,
-        "best": np.nan,
-        "cpu_ms": np.nan,
-        "repeats": 0,
-        "status": "ok" if g else entry.reason,
-    }
-    return base | fields
+    row = {"generator": entry.name, "family": entry.family}
+    row |= {"paper": g.paper, "truth": g.truth} if g else {"paper": "", "truth": ""}
+    row |= {"device": device, "threads": None, "batch": None, "energy": None}
+    row |= dict.fromkeys(("ms", "spread", "best", "cpu_ms"), np.nan)
+    return row | {"repeats": 0, "status": "ok" if g else entry.reason} | fields
 
 
 def _time(
@@ -174,17 +163,9 @@ def _time(
         max_repeats=plan.max_repeats,
         budget_seconds=plan.budget_seconds,
     )
+    found = {"ms": t.ms_median, "spread": t.ms_spread, "best": t.ms_best, "cpu_ms": t.cpu_ms_median}
     return _row(
-        entry,
-        device,
-        threads=threads,
-        batch=batch,
-        energy=energy,
-        ms=t.ms_median,
-        spread=t.ms_spread,
-        best=t.ms_best,
-        cpu_ms=t.cpu_ms_median,
-        repeats=len(t.seconds),
+        entry, device, threads=threads, batch=batch, energy=energy, **found, repeats=len(t.seconds)
     )
 
 
@@ -192,11 +173,6 @@ def _too_long(last: dict, batch: int, plan: Plan) -> bool:
     """Whether a batch scan stops before ``batch`` (see ``Plan.max_call_seconds``)."""
     call = last["ms"] * last["batch"] / 1e3
     return call > plan.max_call_seconds or call * batch / last["batch"] > 8 * plan.max_call_seconds
-
-
-def _sizes(batches: tuple[int, ...], cap: int | None) -> list[int]:
-    """Batch sizes in order, within ``cap``; the caller stops when a call grows too long."""
-    return [b for b in batches if cap is None or b <= cap]
 
 
 def _chosen(energies: tuple[float, ...], most: int) -> list[float]:
@@ -213,39 +189,25 @@ def _first_call(rows: list[dict]) -> float:
     return first[0]["ms"] * first[0]["batch"] / 1e3 if first else 0.0
 
 
-def _slow(rows: list[dict], plan: Plan) -> bool:
-    """Whether one thread's first call took longer than an eighth of ``max_call_seconds``: such
-    a generator (e.g. one that generates cell after cell, in thousands of small operations) is
-    not timed with more threads, where each small operation can cost ten times more."""
-    return _first_call(rows) > plan.max_call_seconds / 8
-
-
 def _measure_entry(entry: Entry, plan: Plan, device: str, store: Store) -> tuple[list[dict], dict]:
     """Timing rows of one generator and its static facts (MACs, training time)."""
     g = entry.generator
-    facts = {
-        "generator": entry.name,
-        "family": entry.family,
-        "paper": g.paper,
-        "truth": g.truth,
-        "device": device,
-        "macs": np.nan,
-        "training_seconds": g.training_seconds,
-        "samples": g.samples,
-        "truth_samples": g.truth_samples,
-        "energies": list(g.energies),
-        "note": g.note,
-        "architecture": g.architecture,
-    }
+    facts = {"generator": entry.name, "family": entry.family, "paper": g.paper, "truth": g.truth}
+    facts |= {"device": device, "macs": np.nan, "training_seconds": g.training_seconds}
+    facts |= {"samples": g.samples, "truth_samples": g.truth_samples, "energies": list(g.energies)}
+    facts |= {"note": g.note, "architecture": g.architecture}
     rows = []
     threads = _thread_counts(plan) if (device == "cpu" and g.network and not g.one_thread) else [1]
     for n_threads in threads:
         scan: list[dict] = []
-        if n_threads > 1 and _slow(rows, plan):
+        # a generator whose first one-thread call took over an eighth of max_call_seconds (e.g.
+        # one making cell after cell, in thousands of small operations) is not timed with more
+        # threads, where each small operation can cost ten times more
+        if n_threads > 1 and _first_call(rows) > plan.max_call_seconds / 8:
             break
         batches = plan.batches if n_threads == 1 else plan.more_threads_batches
         stopped = False
-        for batch in _sizes(batches, g.max_batch):
+        for batch in [b for b in batches if g.max_batch is None or b <= g.max_batch]:
             stopped = stopped or bool(scan) and _too_long(scan[-1], batch, plan)
             if stopped and not (n_threads == 1 and batch == plan.required_batch):
                 continue
@@ -321,8 +283,4 @@ def _models_digest(root: Path) -> str:
 
 def frames(result: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The result of :func:`measure` as (timings, generators, matmul) DataFrames."""
-    return (
-        pd.DataFrame(result["timings"]),
-        pd.DataFrame(result["generators"]),
-        pd.DataFrame(result["matmul"]),
-    )
+    return tuple(pd.DataFrame(result[k]) for k in ("timings", "generators", "matmul"))
