@@ -17,6 +17,7 @@ LAYERS = {
         "calopaper",
         "calopaper.device",
         "calopaper.dryrun",
+        "calopaper.fidelity",
         "calopaper.figures",
         "calopaper.geometry",
         "calopaper.metrics",
