@@ -169,9 +169,9 @@ def test_the_scoreboard_draws_before_any_chapter_saved_samples():
     import pandas as pd
 
     from calopaper.bench import plots
+    from calopaper.bench.scoreboard import COLUMNS
 
-    board = pd.DataFrame(columns=["generator", "family", "truth", "status", "ms/shower",
-                                  "fidelity", "floor"])  # fmt: skip
-    fig = plots.scoreboard(board, {"ild": 3.0}, {"ild": "ILD photons"})
+    columns = ["generator", "family", "truth", "status", "ms/shower", *COLUMNS]
+    fig = plots.scoreboard(pd.DataFrame(columns=columns), {"ild": 3.0}, {"ild": "ILD photons"})
     fig.savefig(io.BytesIO(), format="png")  # drawing a log axis with no data used to raise
-    assert "no generator" in fig.axes[0].texts[0].get_text()
+    assert any("no generator" in t.get_text() for t in fig.axes[0].texts)

@@ -107,44 +107,55 @@ def energy_curves(timings: pd.DataFrame, device: str = "cpu", ax=None):
 
 
 def scoreboard(board: pd.DataFrame, simulators: dict[str, float], titles: dict[str, str]):
-    """Fidelity (mean W1/σ_truth) against ms/shower, one panel per shared truth; a dash in
-    the same colour under each generator is the truth's floor at that generator's sample sizes.
+    """Every generator's high-level classifier AUC (± its fold spread) against its ms/shower on
+    one CPU thread, in one panel: a marker per truth, the family's colour, each point labelled;
+    the grey band spans the generators' floors (truth against an independent truth sample) and
+    a dotted line marks each truth's simulator. When most AUCs exceed 0.99 the AUC cannot rank
+    them, and the y axis is the Fréchet physics distance over its floor instead.
 
     Args:
-        board: ``scoreboard.table`` rows with status "ok".
-        simulators: truth -> ms/shower of the simulator that made it (dotted vertical line).
-        titles: truth -> panel title.
+        board: ``scoreboard.table`` (rows with status "ok" are drawn).
+        simulators: truth -> ms/shower of the simulator that made it.
+        titles: truth -> its name in the legend.
     """
-    done = board[board["status"] == "ok"]
-    truths = [t for t in titles if t in set(done["truth"])] or list(titles)[:1]
-    fig, axes = plt.subplots(
-        1, len(truths), figsize=(5.5 * len(truths), 5), layout="constrained", squeeze=False
-    )
-    for ax, truth in zip(axes[0], truths, strict=True):
-        part = done[done["truth"] == truth]
-        for _, row in part.iterrows():
-            where = (row["ms/shower"], row["fidelity"])
-            name, colour = row["generator"], _colour(row["generator"], row.get("family", ""))
-            ax.scatter(*where, color=colour, s=40, zorder=3)
-            ax.scatter(row["ms/shower"], row["floor"], color=colour, marker="_", s=300, lw=2)
-            ax.annotate(name, where, fontsize="x-small", xytext=(4, 4), textcoords="offset points")
-        ax.scatter([], [], color="0.4", marker="_", s=300, lw=2, label="truth floor, its sizes")
-        if np.isfinite(simulators.get(truth, np.nan)):
-            ax.axvline(simulators[truth], color="0.3", ls=":", lw=1, label="its simulator")
-        xs = [*part["ms/shower"], simulators.get(truth, np.nan)]
-        xs = [x for x in xs if np.isfinite(x) and x > 0]
-        if xs:  # whole decades, so that both ends carry a label
-            ax.set_xlim(10 ** np.floor(np.log10(min(xs) / 3)), 10 ** np.ceil(np.log10(max(xs) * 3)))
-        if part.empty:  # a log axis with nothing on it cannot be drawn
-            ax.text(0.5, 0.5, "no generator of this truth\nhas saved samples yet", ha="center",
-                    va="center", transform=ax.transAxes, color="0.4")  # fmt: skip
+    done = board[board["status"] == "ok"].sort_values("ms/shower")
+    fig, ax = plt.subplots(figsize=(10, 6.2), layout="constrained")
+    saturated = not done.empty and (done["AUC high"] > 0.99).mean() > 0.5
+    if saturated:
+        y = done["FPD"] / done["FPD floor"].clip(lower=1e-12)
+        ax.set(yscale="log", ylabel="FPD / its floor (1 = as close as a second truth sample)")
+        ax.axhline(1.0, color="0.5", lw=1)
+    else:
+        y = done["AUC high"]
+        floors = done["AUC high floor"]
+        if not done.empty:
+            ax.axhspan(floors.min(), floors.max(), color="0.85", label="floors: truth vs truth")
         ax.set(
-            xscale="log",
-            yscale="linear" if part.empty else "log",
-            xlabel="generation time [ms / shower, 1 CPU thread]",
-            title=titles[truth],
+            ylim=(0.45, 1.02), ylabel="classifier AUC, high-level features (0.5 = no difference)"
         )
-        ax.xaxis.set_minor_formatter(NullFormatter())  # labels on decades only
-        ax.legend(frameon=False, fontsize="x-small")
-    axes[0][0].set_ylabel(r"mean $W_1 / \sigma_\mathrm{truth}$ (lower is better)")
+    markers = dict(zip(titles, "osD^vP", strict=False))
+    for k, ((_, row), value) in enumerate(zip(done.iterrows(), y, strict=True)):
+        colour = _colour(row["generator"], row.get("family", ""))
+        spread = 0.0 if saturated else row["AUC high ±"]
+        ax.errorbar(row["ms/shower"], value, yerr=spread, color=colour, capsize=2,
+                    marker=markers.get(row["truth"], "o"), ms=7, zorder=3)  # fmt: skip
+        ax.annotate(row["generator"], (row["ms/shower"], value), fontsize="small",
+                    xytext=(6, 6 if k % 2 else -12), textcoords="offset points")  # fmt: skip
+    for truth, ms in simulators.items():
+        if np.isfinite(ms) and ms > 0:
+            ax.axvline(ms, color="0.35", ls=":", lw=1)
+            ax.text(ms, 1.0, f" {truth} simulator", transform=ax.get_xaxis_transform(),
+                    rotation=90, va="top", fontsize="x-small", color="0.35")  # fmt: skip
+    for truth in dict.fromkeys(done["truth"]):
+        ax.scatter([], [], marker=markers.get(truth, "o"), color="0.3", label=titles[truth])
+    xs = [x for x in [*done["ms/shower"], *simulators.values()] if np.isfinite(x) and x > 0]
+    if xs:  # whole decades, so that both ends carry a label
+        ax.set_xlim(10 ** np.floor(np.log10(min(xs) / 3)), 10 ** np.ceil(np.log10(max(xs) * 3)))
+    if done.empty:
+        ax.text(0.5, 0.5, "no generator has common-scale numbers yet", ha="center",
+                va="center", transform=ax.transAxes, color="0.4")  # fmt: skip
+    ax.set(xscale="log", xlabel="generation time [ms / shower, 1 CPU thread]")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    if ax.get_legend_handles_labels()[1]:
+        ax.legend(frameon=False, fontsize="small", loc="lower right")
     return fig

@@ -33,7 +33,6 @@ def generators(ctx: BenchContext) -> list[Generator | Unavailable]:
             continue
         model = trained.model
         stem = "gaam" if label == "GAAM" else "unconditional"
-        middle = layer == "middle"
         rows.append(
             Generator(
                 name=title,
@@ -41,8 +40,8 @@ def generators(ctx: BenchContext) -> list[Generator | Unavailable]:
                 truth=f"gaam-{layer}",
                 generate=lambda n, energy, model=model, name=name: model.sample(n, name),
                 training_seconds=trained.history.seconds,
-                samples=f"{CHAPTER}/{stem}_{layer}" if middle else "",
-                truth_samples=f"{CHAPTER}/truth_{layer}" if middle else "",
+                samples=f"{CHAPTER}/{stem}_{layer}",
+                truth_samples=f"{CHAPTER}/truth_{layer}",
                 note=f"chapter 3, {ctx.profile} profile: {segmentation.n_cells} cells one "
                 f"after the other, hidden {model.config.hidden}",
                 architecture=architecture(model.config, ARCHITECTURE),
