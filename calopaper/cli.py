@@ -1,4 +1,5 @@
-"""The ``calopaper`` command: simulate showers, benchmark the simulators, sweep a chapter."""
+"""The ``calopaper`` command: simulate showers, benchmark the simulators, sweep a chapter, and
+render an executed run as a book page."""
 
 from __future__ import annotations
 
@@ -87,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         usage=(
             "calopaper sweep NOTEBOOK -p NAME V1 [V2 ...] [-p ...] [--name NAME] [--workers N] "
             "[--scheduler ADDRESS | --cluster {slurm,htcondor} [--cluster-option KEY=VALUE ...]]"
-            "\n       calopaper sweep summary NAME"
+            "\n       calopaper sweep summary NAME [--html]"
         ),
         description=(
             "Each point of the cartesian product of the values is one papermill run of the "
@@ -97,6 +98,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("notebook", help="chapter (e.g. 02_savae) or notebook path; or `summary`")
     sweep.add_argument("summary_name", nargs="?", metavar="NAME", help="(summary) the sweep")
+    sweep.add_argument(
+        "--html", action="store_true", help="(summary) also render the runs and the table as pages"
+    )
     sweep.add_argument(
         "-p",
         "--parameter",
@@ -123,6 +127,17 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="dask-jobqueue option, e.g. cores=4 memory=16GB walltime=02:00:00 account=...",
     )
+    page = commands.add_parser(
+        "page",
+        help="render an executed notebook (a papermill run) as a page of the book",
+        description=(
+            "Builds the executed notebooks with the book's configuration (bibliography, "
+            "MathJax served from the build, hidden inputs, the appendices beside them), "
+            "executing nothing; the first notebook is the front page."
+        ),
+    )
+    page.add_argument("notebooks", nargs="+", type=Path, help="executed .ipynb files")
+    page.add_argument("--out", type=Path, help="build folder (default: NOTEBOOK's _build/STEM)")
     return parser
 
 
@@ -132,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         return _simulate(args)
     elif args.command == "sweep":
         return _sweep(args)
+    elif args.command == "page":
+        return _page(args.notebooks, args.out)
     elif args.simulator is not None:
         return _time_simulator(args)
     try:
@@ -222,7 +239,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
     try:
         if args.notebook == "summary":
-            return _print_summary(args.summary_name)
+            return _print_summary(args.summary_name, args.html)
         if args.summary_name is not None:
             msg = f"unexpected argument {args.summary_name!r}; parameters go after -p NAME"
             raise sweep.SweepError(msg)
@@ -274,12 +291,32 @@ def _client(args: argparse.Namespace, options: dict, n_runs: int):
         yield stack.enter_context(Client(target))
 
 
-def _print_summary(name: str | None) -> int:
+def _print_summary(name: str | None, html: bool = False) -> int:
     from calopaper.sweep import SweepError, summary
 
     if name is None:
-        raise SweepError("usage: calopaper sweep summary NAME")
-    print(summary(name).drop(columns=["notebook", "results"]).to_string(index=False))
+        raise SweepError("usage: calopaper sweep summary NAME [--html]")
+    frame = summary(name)
+    table = frame.drop(columns=["notebook", "results"])
+    print(table.to_string(index=False))
+    if html:
+        runs = [n for n in frame["notebook"] if n is not None]
+        if not runs:
+            raise SweepError(f"sweep {name} has no executed run to render yet")
+        out = Path(runs[0]).parents[1] / "_build"
+        return _page(runs, out, title=f"Sweep {name}", table=table)
+    return 0
+
+
+def _page(notebooks: list[Path], out: Path | None, **front) -> int:
+    """Render executed notebooks as book pages and print where the front page is."""
+    from calopaper.page import render
+
+    try:
+        index = render(notebooks, out, **front)
+    except (FileNotFoundError, RuntimeError) as e:
+        raise SystemExit(f"calopaper page: {e}") from None
+    print(f"the page is at {index}")
     return 0
 
 

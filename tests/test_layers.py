@@ -40,8 +40,15 @@ LAYERS = {
         "calopaper.claims.*",
         "calopaper.models.*.chapter",
     ],
-    "app": ["calopaper.bench", "calopaper.bench.*", "calopaper.models.*.bench",
-            "calopaper.bookcache", "calopaper.cli", "calopaper.sweep"],  # fmt: skip
+    "app": [
+        "calopaper.bench",
+        "calopaper.bench.*",
+        "calopaper.models.*.bench",
+        "calopaper.bookcache",
+        "calopaper.cli",
+        "calopaper.page",
+        "calopaper.sweep",
+    ],
 }
 #: Between data and chapters: the trained models (everything else under ``models``).
 MODELS = ["calopaper.training", "calopaper.models", "calopaper.models.*"]

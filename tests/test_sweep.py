@@ -86,6 +86,15 @@ def test_two_point_smoke_sweep_writes_each_run_and_the_summary(swept):
     assert sweep.summary(NAME, plan.data).equals(frame)
 
 
+def test_the_summary_renders_as_a_page_linking_every_run(swept, monkeypatch, capsys):
+    plan, frame = swept
+    monkeypatch.setenv("CALOPAPER_DATA", os.fspath(plan.data))
+    assert main(["sweep", "summary", NAME, "--html"]) == 0
+    index = Path(capsys.readouterr().out.strip().splitlines()[-1].split(" at ")[-1])
+    text = index.read_text()
+    assert f"Sweep {NAME}" in text and all(run in text for run in frame["run"])
+
+
 def test_a_bad_parameter_fails_its_run_and_the_others_complete(swept):
     _, frame = swept
     failed = frame[frame["n_showers"] == 0].iloc[0]
