@@ -80,6 +80,7 @@ def render(
         stems.append(stem)
     for name in APPENDICES:
         shutil.copy(BOOK / name, source / name)
+    shutil.copytree(BOOK / "_static", source / "_static")  # the book's own CSS
     if table is not None:
         (source / "index.md").write_text(_index(title or "Runs", table, stems))
         root, chapters = "index", stems

@@ -36,7 +36,8 @@ def _styles(names: list[str]) -> dict[str, str]:
 
 
 def _legend(fig, axes) -> None:
-    """One legend right of the figure with every labelled line of ``axes`` once."""
+    """One legend under the figure, in columns of at most eight entries, with every labelled
+    line of ``axes`` once."""
     handles = {}
     for ax in axes:
         handles |= dict(zip(*ax.get_legend_handles_labels()[::-1], strict=True))
@@ -44,9 +45,10 @@ def _legend(fig, axes) -> None:
         fig.legend(
             handles.values(),
             handles.keys(),
-            loc="outside right center",
+            loc="outside lower center",
+            ncols=-(-len(handles) // 8),
             frameon=False,
-            fontsize="x-small",
+            fontsize="small",
         )
 
 
