@@ -209,7 +209,12 @@ def _bench(args: argparse.Namespace) -> int:
         path = records.write(records.record(result, args.device, profile), Path(args.record))
         print(f"bench: GPU record written to {path}", file=sys.stderr)
     elif not args.quick and not args.only:
-        write_results("07_speed", found, {"bench": result, "summary": table.to_dict("records")})
+        from calopaper.provenance import collect
+
+        parameters = {"profile": profile, "plan": args.plan or profile, "device": args.device}
+        tables = {"bench": result, "summary": table.to_dict("records")}
+        command = {"command": "calopaper bench"}  # a run not made by the book's chapter 7
+        write_results("07_speed", found, tables, provenance=collect(parameters, command))
     return 0
 
 
