@@ -52,7 +52,13 @@ RECORD = Path(__file__).resolve().parents[1] / "book" / "records" / "paper-dryru
 SIZES: dict[str, dict[str, Any]] = {
     "01_dataset": {"n_showers": 200, "n_images": 100},
     # batch 128: 0.7 x 400 showers = 280 training showers
-    "02_savae": {"n_showers": 400, "n_samples": 40, "sweep_showers": 40, "n_timing": 10},
+    "02_savae": {
+        "n_showers": 400,
+        "n_samples": 40,
+        "n_fidelity": 40,
+        "sweep_showers": 40,
+        "n_timing": 10,
+    },
     "03_gaam": {"n_showers": 100, "n_samples": 10, "n_timing": 4},
     # batch 100: 0.8 x 300 showers = 240 training showers
     "04_dvae": {"n_showers": 300, "n_response": 20, "n_timing": 20},

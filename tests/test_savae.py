@@ -3,12 +3,13 @@ its pipeline: training cached in the store under a key that holds the truth's so
 
 import json
 from dataclasses import asdict
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
-from calopaper import training, truth
+from calopaper import fidelity, training, truth
 from calopaper.datasets import write_points
 from calopaper.geometry import Segmentation
 from calopaper.models import savae
@@ -324,3 +325,68 @@ def test_offset_table_narrows_the_mean_image_for_small_offsets():
     table = savae.offset_table(images, "12x12", [0.01, 100.0])
     widths = table["σ_η of the mean-x image [mm]"].tolist()
     assert widths[0] < widths[1]
+
+
+def test_fidelity_table_gives_a_row_per_model_and_segmentation_and_finds_a_bad_model(tmp_path):
+    truth, fresh, good = ({"6x6": _showers(300, (6, 6), seed)} for seed in (1, 2, 3))
+    models = {
+        "SAVAE": good,
+        "scaled": {"6x6": 1.3 * _showers(300, (6, 6), 4)},  # every energy 1.3 times too large
+        "tiny": {"6x6": good["6x6"][:8]},  # too few showers for five folds
+        "elsewhere": {"12x12": _showers(30, (12, 12))},  # no truth in its segmentation
+    }
+    kw = {"incident_energy": 65e3, "n": 250, "seed": 0, "store": Store(tmp_path / "data")}
+    table = savae_chapter.fidelity_table(truth, fresh, models, particle="gamma", **kw)
+    keys = ["generator", "model", "segmentation", "layer", "particle", "showers"]
+    assert list(table.columns) == [*keys, *fidelity.COLUMNS.values(), "note"]
+    assert table["generator"].tolist() == ["SAVAE (6,6)", "scaled (6,6)", "tiny (6,6)"]
+    assert table["showers"].tolist() == [250, 250, 8]
+    assert table.loc[0, ["layer", "particle"]].tolist() == ["middle", "gamma"]
+    good_row, bad, tiny = (table.iloc[i] for i in range(3))
+    assert good_row["AUC high floor"] == bad["AUC high floor"]  # the same truth and fresh sample
+    assert bad["AUC high"] > bad["AUC high floor"] + 0.2
+    assert bad["FPD"] > 10 * bad["FPD floor"]
+    assert np.isnan(tiny["AUC low"]) and "8 showers" in tiny["note"]
+    # a rebuild reads every row back from the store
+    kw["store"] = Store(tmp_path / "data")
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(fidelity, "compare", lambda *a, **k: pytest.fail("recomputed"))
+        again = savae_chapter.fidelity_table(truth, fresh, models, particle="gamma", **kw)
+    assert again.equals(table)
+
+
+def test_fidelity_rows_take_the_floors_from_a_fresh_simulation(monkeypatch):
+    images = {name: _showers(40, Segmentation.parse(name).shape) for name in savae.TABLE}
+    source = Source("supa", "gaam", 40, seed=5)
+    parts = {"train": np.arange(28), "val": np.arange(28, 32), "test": np.arange(32, 40)}
+    showers = Showers(source, images, np.full(40, 65.0), parts, seed=5)
+    loaded, seen = [], {}
+
+    def load(source, segmentations, seed, **kw):
+        loaded.append(source)
+        fresh = {name: _showers(source.n, Segmentation.parse(name).shape, 9) for name in images}
+        return Showers(source, fresh, np.full(source.n, 65.0), parts, seed)
+
+    monkeypatch.setattr(savae_chapter.Showers, "load", load)
+    monkeypatch.setattr(savae_chapter, "fidelity_table", lambda *a, **k: seen.update(a=a, k=k))
+    p = SimpleNamespace(seed=5, dataset_path="", n_fidelity=30)
+    savae_chapter.fidelity_rows(p, showers, {"SAVAE": images, "GAAM": images})
+    (fresh_source,) = loaded
+    assert fresh_source.seed == 5 + savae_chapter.FRESH_SEED != source.seed
+    assert fresh_source.n == len(parts["test"]) and fresh_source.preset == source.preset
+    truth, fresh, models = seen["a"]
+    np.testing.assert_array_equal(truth["48x48"], images["48x48"][32:])
+    assert not np.array_equal(fresh["48x48"], truth["48x48"])
+    assert list(models) == ["SAVAE", "GAAM middle"]
+    assert seen["k"]["n"] == 30 and seen["k"]["particle"] == "gamma"
+    assert seen["k"]["incident_energy"] == 65e3
+    with pytest.raises(ValueError, match="unknown models"):
+        savae_chapter.fidelity_rows(p, showers, {"VAE": images})
+
+
+def test_fresh_truth_of_a_users_file_is_disjoint_from_its_test_showers(tmp_path):
+    showers = Showers.load(_point_file(tmp_path / "x.h5", 40), ["6x6"], seed=0)
+    p = SimpleNamespace(seed=0, dataset_path=str(tmp_path / "x.h5"))
+    fresh = savae_chapter.fresh_truth(p, showers, ["6x6"])
+    expected = showers.images["6x6"][showers.parts["train"][: len(showers.parts["test"])]]
+    np.testing.assert_array_equal(fresh["6x6"], expected)

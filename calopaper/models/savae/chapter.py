@@ -16,14 +16,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from calopaper import parallel
+from calopaper import fidelity, parallel
 from calopaper.claims.savae import BetaSummary
-from calopaper.geometry import SAVAE_INTERP, SAVAE_TRAIN
+from calopaper.figures import digest
+from calopaper.geometry import SAVAE_INTERP, SAVAE_TRAIN, Segmentation
 from calopaper.models.gaam import chapter as gaam_chapter
 from calopaper.models.savae.data import Showers
 from calopaper.models.savae.model import SAVAEConfig
+from calopaper.models.savae.paper import TABLE
 from calopaper.models.savae.pipeline import ScanPoint, observables, scan_point
-from calopaper.store import Store
+from calopaper.store import Store, default_store
 from calopaper.training import FitConfig
 from calopaper.truth import Source
 
@@ -31,6 +33,8 @@ __all__ = [
     "ABLATION",
     "ABLATION_COLUMNS",
     "CHAPTER",
+    "FIDELITY_MODELS",
+    "FRESH_SEED",
     "MAIN_CANDIDATES",
     "SCAN_COLUMNS",
     "ablation",
@@ -40,6 +44,10 @@ __all__ = [
     "beta_summary",
     "closest_to_paper",
     "configs",
+    "fidelity_rows",
+    "fidelity_summary",
+    "fidelity_table",
+    "fresh_truth",
     "main",
     "scan_from_sweep",
     "scan_table",
@@ -306,3 +314,180 @@ def closest_to_paper(points: Mapping[str, ScanPoint], candidates: Sequence[str])
 
     baseline = accuracy(candidates[0])
     return next(c for c in reversed(candidates) if accuracy(c) <= baseline)
+
+
+#: The fresh truth sample behind the floors of the common scale is simulated with the chapter's
+#: seed plus this offset (a prime, far from any seed the chapter uses).
+FRESH_SEED = 7919
+#: The models on the book's common scale: the notebook's label -> the generator's name before the
+#: segmentation, as the speed chapter's bench names the (48,48) rows.
+FIDELITY_MODELS = {
+    "SAVAE": "SAVAE",
+    "geometry-specific": "geometry-specific SAVAE",
+    "GAAM": "GAAM middle",
+}
+
+
+def fresh_truth(
+    p: SimpleNamespace,
+    truth: Showers,
+    segmentations: Sequence[str] = TABLE,
+    *,
+    store: Store | None = None,
+    progress: bool = True,
+) -> dict[str, np.ndarray]:
+    """An independent truth sample as large as the test part: the floors of the common scale.
+
+    ``len(truth.parts["test"])`` SUPA `gaam` showers simulated (through the store) with the seed
+    ``p.seed + FRESH_SEED``, and regrouped into ``segmentations`` as :func:`showers` regroups
+    the chapter's truth. A user's file (``p.dataset_path``) holds no second sample to simulate;
+    its first training showers, disjoint from the test showers, stand in.
+
+    Returns:
+        Segmentation name -> (n, n_eta, n_phi) float64 cell energies, MeV.
+    """
+    n = len(truth.parts["test"])
+    if p.dataset_path:
+        return truth.part("train", list(segmentations), n)
+    source = Source("supa", "gaam", n, p.seed + FRESH_SEED)
+    return dict(Showers.load(source, segmentations, p.seed, store=store, progress=progress).images)
+
+
+def _features(images: np.ndarray, name: str, energy_mev: float) -> tuple[np.ndarray, dict]:
+    """The common scale's features of (N, n_eta, n_phi) images in segmentation ``name``: cells
+    over the incident energy, and the chapter's observables with the total energy (MeV)."""
+    images = np.clip(images, 0, None)
+    high = observables({name: images})[name] | {"E_total": images.reshape(len(images), -1).sum(1)}
+    return fidelity.low_level(images, energy_mev), high
+
+
+def fidelity_table(
+    truth: Mapping[str, np.ndarray],
+    fresh: Mapping[str, np.ndarray],
+    models: Mapping[str, Mapping[str, np.ndarray]],
+    *,
+    incident_energy: float,
+    n: int,
+    seed: int,
+    layer: str = "middle",
+    particle: str = "",
+    store: Store | None = None,
+) -> pd.DataFrame:
+    """Each model in each segmentation on the book's common scale (``fidelity.compare``).
+
+    Truth, fresh truth and model are cut to one size, their first ``n`` showers or fewer; a
+    row with fewer than ``2 * fidelity.FOLDS`` showers is kept with NaN values and a note. Each
+    row is stored (keyed by the content of its three samples, the energy and the seed), so a
+    rebuild reads it back.
+
+    Args:
+        truth: segmentation name -> (N, n_eta, n_phi) test showers, MeV; one row per
+            segmentation of ``truth`` that a model has.
+        fresh: segmentation name -> an independent truth sample (:func:`fresh_truth`).
+        models: generator name (e.g. "SAVAE", "GAAM middle") -> segmentation -> images, MeV.
+        incident_energy: of every shower, MeV (the low-level features are cells over it).
+        n: showers per class at most.
+        seed: seeds the classifiers.
+        layer, particle: what the rows describe, for the results file.
+
+    Returns:
+        One row per model and segmentation: "generator" ("SAVAE (48,48)"), "model",
+        "segmentation", "layer", "particle", "showers" (per class), the columns of
+        ``fidelity.COLUMNS`` and "note".
+    """
+    store = store or default_store()
+    rows = []
+    for label, samples in models.items():
+        for name in (name for name in truth if name in samples):
+            notation = Segmentation.parse(name).notation
+            k = min(n, len(truth[name]), len(fresh[name]), len(samples[name]))
+            row = {"generator": f"{label} {notation}", "model": label, "segmentation": notation}
+            row |= {"layer": layer, "particle": particle, "showers": k}
+            if k < 2 * fidelity.FOLDS:
+                values = dict.fromkeys(fidelity.COLUMNS.values(), float("nan"))
+                note = f"skipped: {k} showers, the classifiers need {2 * fidelity.FOLDS}"
+                rows.append(row | values | {"separates most": "", "note": note})
+                continue
+            parts = [truth[name][:k], fresh[name][:k], samples[name][:k]]
+            key = {"samples": digest(*parts), "energy": incident_energy, "seed": seed}
+
+            def build(tmp: Path, parts=parts, name=name) -> None:
+                features = [_features(x, name, incident_energy) for x in parts]
+                tmp.write_text(json.dumps(fidelity.compare(*features, seed=seed).row()))
+
+            path = store.get_or_build(
+                "measurements/fidelity",
+                key,
+                build,
+                suffix=".result.json",
+                code=("calopaper.fidelity", "calopaper.observables", __name__),
+            )
+            rows.append(row | json.loads(path.read_text()) | {"note": ""})
+    return pd.DataFrame(rows)
+
+
+def fidelity_rows(
+    p: SimpleNamespace,
+    truth: Showers,
+    models: Mapping[str, Mapping[str, np.ndarray]],
+    *,
+    store: Store | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Chapter 2's models on the book's common scale: :func:`fidelity_table` of the test
+    showers against a :func:`fresh_truth` sample, ``p.n_fidelity`` showers per class.
+
+    Args:
+        p: the chapter's resolved parameters.
+        truth: the chapter's showers (:func:`showers`).
+        models: a key of ``FIDELITY_MODELS`` -> segmentation -> generated images, MeV; every
+            segmentation of savae Tables II-III that a model has gets a row.
+    """
+    unknown = sorted(set(models) - set(FIDELITY_MODELS))
+    if unknown:
+        msg = f"unknown models {unknown} on the common scale; expected {list(FIDELITY_MODELS)}"
+        raise ValueError(msg)
+    source = truth.source
+    return fidelity_table(
+        truth.part("test", list(TABLE)),
+        fresh_truth(p, truth, store=store, progress=progress),
+        {FIDELITY_MODELS[label]: samples for label, samples in models.items()},
+        incident_energy=float(np.median(truth.incident_energy)) * 1e3,
+        n=p.n_fidelity,
+        seed=p.seed,
+        particle="" if source.path else source.key["config"]["particle"],
+        store=store,
+    )
+
+
+def fidelity_summary(table: pd.DataFrame) -> dict[str, float | int | str]:
+    """The numbers the chapter's prose quotes from a :func:`fidelity_table`: showers per class,
+    the rows scored and skipped, the closest and the furthest model on the high-level features,
+    the range of their floors, and the rows whose low-level AUC exceeds 0.9.
+
+    Example:
+        >>> t = pd.DataFrame({"generator": ["a", "b", "c"], "showers": [50, 50, 5],
+        ...     "AUC high": [0.6, 0.95, float("nan")], "AUC high floor": [0.5, 0.52, float("nan")],
+        ...     "AUC low": [0.99, 0.7, float("nan")]})
+        >>> s = fidelity_summary(t)
+        >>> s["fid_best"], s["fid_worst_auc"], s["fid_low_above_90"], s["fid_skipped"]
+        ('a', 0.95, 1, 1)
+    """
+    scored = table.dropna(subset=["AUC high"])
+    if scored.empty:
+        msg = "no row of the fidelity table was scored; every sample has fewer than 10 showers"
+        raise ValueError(msg)
+    best = scored.loc[scored["AUC high"].idxmin()]
+    worst = scored.loc[scored["AUC high"].idxmax()]
+    return {
+        "fid_showers": int(scored["showers"].max()),
+        "fid_rows": len(scored),
+        "fid_skipped": len(table) - len(scored),
+        "fid_best": str(best["generator"]),
+        "fid_best_auc": float(best["AUC high"]),
+        "fid_worst": str(worst["generator"]),
+        "fid_worst_auc": float(worst["AUC high"]),
+        "fid_floor_lo": float(scored["AUC high floor"].min()),
+        "fid_floor_hi": float(scored["AUC high floor"].max()),
+        "fid_low_above_90": int((scored["AUC low"] > 0.9).sum()),
+    }
