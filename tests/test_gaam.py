@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from calopaper import truth
+from calopaper import fidelity, truth
 from calopaper.datasets import write_points
 from calopaper.geometry import Segmentation
 from calopaper.models import gaam
@@ -290,3 +290,63 @@ def test_both_models_start_unseen_segmentations_from_the_same_known_prior(tmp_pa
         gaam.stored_samples(model, "6x6", 4, seed=1, store=store)  # (6,6): not a training grid
     assert starts[0] is not None and torch.equal(starts[0], starts[1])
     assert set(starts[0].tolist()) <= set(model.data.central("6x6").tolist())
+
+
+def _fidelity_case(n_showers: int = 200, seed: int = 3):
+    """Chapter 3 on ``n_showers`` SUPA showers: its chapter, middle-layer data and test size."""
+    chapter = gaam_chapter.configs(gaam_chapter.parameters("smoke", seed, device="cpu"))
+    chapter = replace(chapter, truth=gaam.source(n_showers, seed))
+    clouds = chapter.truth.clouds(progress=False)
+    data = {"middle": LayerData.build(clouds, "middle", ["12x12"], seed)}
+    return chapter, data, len(data["middle"].parts["test"])
+
+
+def test_fidelity_rows_take_their_floors_from_a_fresh_truth_sample(data_root, monkeypatch):
+    """The common scale: floors from newly simulated showers, a model with 1.3x the energy far
+    above them, a too-small sample skipped with a note."""
+    chapter, data, n = _fidelity_case()
+    train = data["middle"].cells("12x12", "train")
+    samples = {
+        ("middle", "GAAM", "12x12"): train[:n] * 1.3,
+        ("middle", "unconditional ARM", "12x12"): train[n : n + 5],
+    }
+    drawn = []
+    clouds = truth.Source.clouds
+    monkeypatch.setattr(
+        truth.Source, "clouds", lambda self, *a, **k: drawn.append(self) or clouds(self, *a, **k)
+    )
+    cases = [("middle", "12x12")]
+    table = gaam_chapter.fidelity_rows(chapter, data, samples, seed=0, cases=cases, progress=False)
+    assert [(s.n, s.seed) for s in drawn] == [(n, 3 + gaam_chapter.FRESH_SEED)]
+    assert drawn[0].key != chapter.truth.key
+    assert list(table["generator"]) == ["GAAM middle (12,12)", "unconditional ARM middle (12,12)"]
+    assert set(fidelity.COLUMNS.values()) <= set(table.columns)
+    assert {"model", "layer", "segmentation", "particle", "showers", "note"} <= set(table.columns)
+    bad, small = (row for _, row in table.iterrows())
+    assert bad["particle"] == "gamma" and bad["showers"] == n and not bad["note"]
+    assert bad["AUC high"] > 0.9 > bad["AUC high floor"] and bad["separates most"]
+    assert bad["FPD"] > 10 * bad["FPD floor"]
+    assert np.isnan(small["AUC low"]) and "needs at least 10" in small["note"]
+    assert gaam_chapter.fidelity_glue(table)["fidelity_worst"] == "GAAM middle (12,12)"
+
+
+def test_fidelity_rows_measure_each_floor_once_and_as_compare_does(data_root, monkeypatch):
+    """The second model of a case reuses the first one's floors; they equal a full compare's."""
+    chapter, data, n = _fidelity_case(100)
+    calls = []
+
+    def auc(truth, model, *, seed=0, names=None):  # a cheap stand-in for the classifier
+        calls.append(len(truth))
+        return float(np.mean(model) - np.mean(truth)), 0.0, {}
+
+    monkeypatch.setattr(fidelity, "classifier_auc", auc)
+    train = data["middle"].cells("12x12", "train")
+    samples = {("middle", "GAAM", "12x12"): train[:n] * 1.3}
+    samples["middle", "unconditional ARM", "12x12"] = train[n : 2 * n]
+    kwargs = {"seed": 0, "cases": [("middle", "12x12")], "progress": False}
+    both = gaam_chapter.fidelity_rows(chapter, data, samples, **kwargs)
+    assert len(calls) == 6  # two floors, two AUCs per model
+    alone = gaam_chapter.fidelity_rows(chapter, data, dict(list(samples.items())[1:]), **kwargs)
+    assert both.iloc[1].equals(alone.iloc[0].rename(1))
+    floors = [c for c in both.columns if "floor" in c]
+    assert both.iloc[0][floors].equals(both.iloc[1][floors].rename(0))

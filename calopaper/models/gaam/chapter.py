@@ -3,21 +3,26 @@
 ``configs(p)`` turns the chapter's resolved parameters into the truth, the fit settings and one
 config per (layer, model); the notebook, the bench and chapter 2 (which compares SAVAE with
 chapter 3's middle-layer GAAM) all build their GAAMs through it, so the settings live in the
-notebook's parameters cell and the profiles only.
+notebook's parameters cell and the profiles only. ``fidelity_rows`` puts every generated
+segmentation on the book's common scale (``calopaper.fidelity``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 
-from calopaper.geometry import GAAM_EXTRAP, GAAM_INTERP, GAAM_MIDDLE
-from calopaper.models.gaam.data import TRAINING_SEGMENTATIONS
+from calopaper import fidelity, observables
+from calopaper.geometry import GAAM_EXTRAP, GAAM_INTERP, GAAM_MIDDLE, Segmentation
+from calopaper.models.gaam.data import LAYERS, TRAINING_SEGMENTATIONS, LayerData
 from calopaper.models.gaam.model import GAAMConfig
 from calopaper.models.gaam.pipeline import LayerModel, source, stored_samples, trained
 from calopaper.profiles import chapter_parameters
+from calopaper.showers import PARTICLES, PointClouds
 from calopaper.store import Store
 from calopaper.training import FitConfig
 from calopaper.truth import Source
@@ -27,6 +32,9 @@ __all__ = [
     "MODELS",
     "Chapter",
     "configs",
+    "fidelity_glue",
+    "fidelity_rows",
+    "fresh_truth",
     "middle_layer",
     "parameters",
     "middle_layer_samples",
@@ -37,6 +45,20 @@ CHAPTER = "03_gaam"
 MODELS = ("GAAM", "unconditional ARM")
 #: Hidden masked layers per layer model (gaam §4.1: one for the inner layer, five otherwise).
 DEPTH = {"inner": 1, "middle": 5, "outer": 5}
+#: Added to the chapter's seed for the independent truth sample behind the common scale's floors.
+FRESH_SEED = 7919
+#: The (layer, segmentation) pairs on the common scale in the ``book`` profile's ~90 s: the
+#: bench's rows (each layer's largest training segmentation, the middle's for both models) and
+#: the interpolation segmentations (gaam Table 4). A classifier on the middle layer's 2304
+#: cells of 480 showers takes ~20 s on one core, so (36,48)*, (48,24), (12,12) and the
+#: extrapolation segmentations are left out.
+FIDELITY_CASES = (
+    ("inner", "192x12"),
+    ("middle", "48x48"),
+    ("outer", "24x24"),
+    ("middle", "24x24"),
+    ("middle", "24x12"),
+)
 
 
 @dataclass(frozen=True)
@@ -138,3 +160,154 @@ def middle_layer_samples(
     p = parameters(profile, seed, path, device)
     model = configs(p).trained("middle", "GAAM", device=device, progress=progress, store=store)
     return {name: stored_samples(model, name, p.n_samples, seed, store) for name in segmentations}
+
+
+def fresh_truth(
+    chapter: Chapter, n: int, *, store: Store | None = None, progress: bool = True
+) -> PointClouds:
+    """``n`` showers of the chapter's truth simulated anew with seed ``+ FRESH_SEED``: an
+    independent truth sample, the same preset and energies as the test showers, for the floors
+    of the common scale.
+
+    Raises:
+        ValueError: the truth is a user's file, which has no second sample to draw.
+    """
+    truth = chapter.truth
+    if truth.path:
+        msg = f"the truth {truth.path!r} is a file with no independent second sample; the common "
+        msg += "scale's floors need simulated showers (leave dataset_path empty)"
+        raise ValueError(msg)
+    return replace(truth, n=n, seed=truth.seed + FRESH_SEED).clouds(store, progress)
+
+
+def _features(cells: np.ndarray, energy: np.ndarray, segmentation: Segmentation) -> tuple:
+    """(cells / E_inc, high-level observables) of (N, n_eta, n_phi) MeV cells at E_inc (N,) MeV:
+    the layer observables (gaam Eqs. 5.1-5.2) and the layer energy."""
+    high = observables.layer_observables(cells, segmentation)
+    high["energy"] = cells.reshape(len(cells), -1).sum(1)
+    return fidelity.low_level(cells, energy), high
+
+
+def _compare(truth, fresh, model, seed: int, floor: fidelity.Fidelity | None) -> fidelity.Fidelity:
+    """``fidelity.compare``; with ``floor`` (an earlier compare of the same truth and fresh
+    samples, whose floors do not depend on the model) only the model's half is measured."""
+    if floor is None:
+        return fidelity.compare(truth, fresh, model, seed=seed)
+    (t_low, t_high), (m_low, m_high) = truth, model
+    (t, names), (m, _) = fidelity.high_level(t_high), fidelity.high_level(m_high)
+    low = fidelity.classifier_auc(t_low, m_low, seed=seed)
+    high = fidelity.classifier_auc(t, m, seed=seed, names=names)
+    return replace(
+        floor,
+        auc_low=low[0],
+        auc_low_spread=low[1],
+        auc_high=high[0],
+        auc_high_spread=high[1],
+        fpd=fidelity.fpd(t, m),
+        kpd=fidelity.kpd(t, m),
+        separating=", ".join(high[2]),
+    )
+
+
+def fidelity_rows(
+    chapter: Chapter,
+    data: Mapping[str, LayerData],
+    samples: Mapping[tuple[str, str, str], np.ndarray],
+    *,
+    seed: int,
+    cases: Iterable[tuple[str, str]] = FIDELITY_CASES,
+    store: Store | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """The generated samples of ``cases`` on the book's common scale (``fidelity.compare``):
+    the test showers against each model's, the floors from ``fresh_truth`` (as many showers as
+    the test part), measured once per case.
+
+    All three samples are cut to the smallest one's size. The low-level features are the cells
+    over the incident energy, leaving out cells empty in every shower of all three samples
+    (a constant feature never separates anything, and it costs the classifier as much as any
+    other); the high-level ones are the layer observables and the layer energy.
+
+    Args:
+        chapter: the chapter's truth (``configs(p)``).
+        data: layer -> the layer's truth (its ``"test"`` part is compared).
+        samples: (layer, model label, segmentation) -> (N, n_eta, n_phi) generated MeV.
+        seed: seeds the classifiers.
+        cases: the (layer, segmentation) pairs to compare, in the rows' order.
+        store, progress: for simulating the fresh truth.
+
+    Returns:
+        One row per model of each case: "generator" (``f"{label} {layer} {notation}"``, the
+        bench's name), "model", "layer", "segmentation", "particle", "showers", the
+        ``Fidelity.row()`` columns and "note" (why a row is empty: a user's file has no fresh
+        sample, or fewer showers than the classifier needs).
+    """
+    fresh = None
+    if not chapter.truth.path:
+        fresh = fresh_truth(chapter, _n_test(data), store=store, progress=progress)
+    codes = {int(c): k for k, c in PARTICLES.items()}
+    rows = []
+    for layer, name in cases:
+        segmentation = Segmentation.parse(name)
+        truth = data[layer]
+        true_cells = truth.cells(segmentation, "test")
+        fresh_cells = (
+            true_cells[:0] if fresh is None else fresh.cells(segmentation, LAYERS[layer])[0]
+        )
+        energy = 1e3 * truth.clouds.incident_energy  # MeV, as the cells
+        particle = ", ".join(sorted({codes[int(c)] for c in truth.clouds.particle}))
+        floor = None
+        for label in [m for m in MODELS if (layer, m, name) in samples]:
+            generated = samples[layer, label, name]
+            n = min(len(true_cells), len(fresh_cells), len(generated))
+            row = {
+                "generator": f"{label} {layer} {segmentation.notation}",
+                "model": label,
+                "layer": layer,
+                "segmentation": segmentation.notation,
+                "particle": particle,
+                "showers": n,
+            }
+            if n < 2 * fidelity.FOLDS:
+                note = f"{n} showers per sample; the classifier needs at least {2 * fidelity.FOLDS}"
+                if fresh is None:
+                    note = "the truth is a user's file: no independent truth sample for the floors"
+                rows.append(row | dict.fromkeys(fidelity.COLUMNS.values(), np.nan) | {"note": note})
+                continue
+            cells = [true_cells[:n], fresh_cells[:n], generated[:n]]
+            energies = [energy[truth.parts["test"]][:n], 1e3 * fresh.incident_energy[:n]]
+            energies.append(np.full(n, np.median(energy)))  # what stored_samples writes
+            live = np.any([c.reshape(n, -1) > 0 for c in cells], axis=(0, 1))
+            triple = []
+            for c, e in zip(cells, energies, strict=True):
+                low, high = _features(c, e, segmentation)
+                triple.append((low[:, live], high))
+            floor = _compare(*triple, seed, floor)
+            rows.append(row | floor.row() | {"note": ""})
+    return pd.DataFrame(rows)
+
+
+def fidelity_glue(table: pd.DataFrame) -> dict[str, object]:
+    """The numbers the page quotes from ``fidelity_rows``: the rows of lowest and highest
+    high-level AUC, the median high-level floor and the showers per sample ("n/a" and NaN
+    where no row was measured).
+
+    Example:
+        >>> table = pd.DataFrame({"generator": ["a", "b"], "AUC high": [0.6, 0.9],
+        ...     "AUC high floor": [0.5, 0.52], "showers": [240, 240]})
+        >>> fidelity_glue(table)["fidelity_worst"]
+        'b'
+    """
+    scored = table.dropna(subset=["AUC high"]).sort_values("AUC high")
+    out: dict[str, object] = {"fidelity_showers": int(table["showers"].max())}
+    for name, i in {"best": 0, "worst": -1}.items():
+        found = len(scored) > 0
+        out[f"fidelity_{name}"] = scored["generator"].iloc[i] if found else "n/a"
+        out[f"fidelity_{name}_auc"] = float(scored["AUC high"].iloc[i]) if found else np.nan
+    out["fidelity_floor"] = float(scored["AUC high floor"].median()) if len(scored) else np.nan
+    return out
+
+
+def _n_test(data: Mapping[str, LayerData]) -> int:
+    """Showers in the test part (the same for every layer: one split of the showers)."""
+    return len(next(iter(data.values())).parts["test"])
