@@ -1,8 +1,10 @@
-"""CaloDVAE generators for ``calopaper bench``: chapter 4's e+ model (the first grid point) and
-its RBM prior's Gibbs sampling alone, as the chapter trains them (``chapter.configs``)."""
+"""CaloDVAE generators for ``calopaper bench``: chapter 4's e+ model (the grid point the chapter
+selected) and its RBM prior's Gibbs sampling alone, as the chapter trains them
+(``chapter.configs``)."""
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 import numpy as np
@@ -22,8 +24,28 @@ GIBBS_PREFIX = "CaloDVAE Gibbs sampling only, "
 TAGS = {"e+": "eplus", "gamma": "gamma", "pi+": "piplus"}
 
 
+def _selected(
+    p: SimpleNamespace, ctx: BenchContext, particle: str, grid: dict[chapter.GridPoint, object]
+) -> tuple[chapter.GridPoint, str]:
+    """The grid point chapter 4 selected for ``particle`` (its published results under the
+    store's root), else the first grid point; and a note saying which."""
+    published = chapter.published_selection(p, ctx.root).get(particle)
+    for point in grid:
+        if (
+            published
+            and point[0] == published[0]
+            and all(math.isclose(a, b) for a, b in zip(point[1:], published[1:], strict=True))
+        ):
+            return point, "the grid point chapter 4 selected"
+    first = next(iter(grid))
+    if published:
+        return first, f"chapter 4 selected {published}, not in this grid; the first grid point"
+    return first, "chapter 4 has not published its selection here; the first grid point"
+
+
 def generators(ctx: BenchContext) -> list[Generator]:
-    """Chapter 4's CaloDVAE for its first particle (e+) at the first grid point."""
+    """Chapter 4's CaloDVAE for its first particle (e+), at the grid point the chapter selected
+    (the first grid point when the chapter has not run in this profile)."""
     p = ctx.chapter_parameters(chapter.CHAPTER)
     if p.dataset_path:
         raise Unavailable("chapter 4 reads a user file; the bench uses SUPA e+")
@@ -31,7 +53,8 @@ def generators(ctx: BenchContext) -> list[Generator]:
     showers = chapter.showers(SimpleNamespace(**vars(p) | {"particles": [particle]}), ctx.store)
     showers = showers[particle]
     fit, grids = chapter.configs(p, {particle: showers})
-    grid, config = next(iter(grids[particle].items()))
+    grid, chosen = _selected(p, ctx, particle, grids[particle])
+    config = grids[particle][grid]
     model, history = trained(config, fit, showers, device=ctx.device, store=ctx.store)
     energies = showers.part("train")[1]
     generator = torch.Generator().manual_seed(p.seed)
@@ -46,13 +69,14 @@ def generators(ctx: BenchContext) -> list[Generator]:
 
     tag = TAGS.get(particle, particle)
     note = (
-        f"chapter 4, {ctx.profile} profile: architecture {grid[0]} × {p.width_scale:g}, "
+        f"chapter 4, {ctx.profile} profile, {chosen}: architecture {grid[0]} × "
+        f"{p.width_scale:g}, τ_z {grid[1]:.3g}, τ_xm {grid[2]:.3g}, "
         f"{model.config.gibbs_steps_sample} Gibbs sweeps per shower"
     )
     size = architecture(model.config, ARCHITECTURE)
     return [
         Generator(
-            name=f"CaloDVAE {particle}",
+            name=chapter.generator_name(particle),
             paper="calodvae",
             truth="calogan",
             generate=generate,
