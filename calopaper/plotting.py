@@ -183,7 +183,8 @@ def comparison_grid(
         titles: case -> title of its row (default: the case itself).
         colours: colours for names without a house colour (see ``palette``).
         panel: (width, height) of one panel in inches.
-        n_columns: wrap a case's observables onto rows of at most this many panels.
+        n_columns: wrap a case's observables onto rows of at most this many panels (default
+            4: more panels per row leave their axis labels unreadable at page width).
 
     Returns:
         The figure.
@@ -192,7 +193,7 @@ def comparison_grid(
 
     xlabels = xlabels or LABELS
     cases = list(truth)
-    width = min(n_columns or len(keys), len(keys))
+    width = min(n_columns or 4, len(keys))
     lines = [(case, keys[i : i + width]) for case in cases for i in range(0, len(keys), width)]
     fig = plt.figure(figsize=(panel[0] * width, panel[1] * len(lines)), layout="constrained")
     rows = fig.subfigures(len(lines), 1, squeeze=False)[:, 0]
