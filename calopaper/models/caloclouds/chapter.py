@@ -273,8 +273,8 @@ def fidelity_rows(cells: dict[str, PointClouds], *, seed: int) -> pd.DataFrame:
 
     Low-level features: each shower's cells in a window of 30 layers x 5 x 5 cells about its
     axis (``evaluation.axis_window``, ``evaluation.WINDOW``: the cost of the classifiers keeps
-    it small) over its incident energy (both in MeV);
-    high-level: the 65 per-shower observables of ``evaluation.shower_observables``. Every
+    it small) over its incident energy (both in MeV); high-level: the 65 per-shower
+    observables of ``evaluation.shower_observables``. Every
     sample is cut to the size of the smallest, the first showers of each (the models are
     conditioned on the truth's energies in order); a comparison with fewer than
     ``2 * fidelity.FOLDS`` showers per class is skipped, its row NaN with a "note".
@@ -282,7 +282,7 @@ def fidelity_rows(cells: dict[str, PointClouds], *, seed: int) -> pd.DataFrame:
     Args:
         cells: projected cells by the names of ``orthogonal_samples``: "truth" (``test_a``),
             "truth (independent)" (``test_b``: an independent truth sample of the same size and
-            energies, the floors' fresh truth) and the models of ``FIDELITY_MODELS``.
+            energy spectrum, the floors' fresh truth) and the models of ``FIDELITY_MODELS``.
         seed: seeds the classifiers.
 
     Returns:
