@@ -12,10 +12,11 @@ from functools import partial
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import torch
 
-from calopaper import parallel, timing
-from calopaper.models.caloclouds.data import BarrelSource
+from calopaper import fidelity, parallel, timing
+from calopaper.models.caloclouds.data import CELL, N_LAYERS, BarrelSource
 from calopaper.models.caloclouds.model import CHUNK, CaloClouds, version
 from calopaper.models.caloclouds.pipeline import (
     CODE,
@@ -41,12 +42,16 @@ __all__ = [
     "paper_sized",
     "diphoton",
     "speed",
+    "FIDELITY_MODELS",
+    "fidelity_rows",
 ]
 
 CHAPTER = "06_caloclouds3"
 #: caloclouds3 Fig. 13: energies of the di-photon pairs, GeV; separations drawn up to this, mm.
 DIPHOTON_ENERGIES = (5.0, 20.0, 100.0)
 DIPHOTON_MAX_MM = 30.0
+#: The chapter's models on the common fidelity scale: sample name -> the bench's generator name.
+FIDELITY_MODELS = {"CaloClouds3": "CC3", "CaloClouds2": "CC2"}
 
 
 @dataclass(frozen=True)
@@ -260,3 +265,61 @@ def diphoton(
             "model": evaluation.count_photons(project(evaluation.overlay(*made, separation))),
         }
     return out
+
+
+def fidelity_rows(cells: dict[str, PointClouds], *, seed: int) -> pd.DataFrame:
+    """CC3 and CC2 on the book's common fidelity scale (``calopaper.fidelity.compare``), on the
+    orthogonal test set both are evaluated on.
+
+    Low-level features: each shower's cells in a window of 30 layers x 5 x 5 cells about its
+    axis (``evaluation.axis_window``, ``evaluation.WINDOW``: the cost of the classifiers keeps
+    it small) over its incident energy (both in MeV); high-level: the 65 per-shower
+    observables of ``evaluation.shower_observables``. Every
+    sample is cut to the size of the smallest, the first showers of each (the models are
+    conditioned on the truth's energies in order); a comparison with fewer than
+    ``2 * fidelity.FOLDS`` showers per class is skipped, its row NaN with a "note".
+
+    Args:
+        cells: projected cells by the names of ``orthogonal_samples``: "truth" (``test_a``),
+            "truth (independent)" (``test_b``: an independent truth sample of the same size and
+            energy spectrum, the floors' fresh truth) and the models of ``FIDELITY_MODELS``.
+        seed: seeds the classifiers.
+
+    Returns:
+        One row per model: "generator" (its name in ``calopaper bench``), "model",
+        "segmentation", "layer", "particle", "showers" (per class), then the columns of
+        ``fidelity.Fidelity.row``.
+    """
+    from calopaper.models.caloclouds import evaluation
+
+    n = min(len(cells[k]) for k in ("truth", "truth (independent)", *FIDELITY_MODELS))
+    side = 2 * evaluation.WINDOW + 1
+
+    def features(name: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        c = cells[name].select(np.arange(n))
+        low = fidelity.low_level(evaluation.axis_window(c), 1000.0 * c.incident_energy)
+        return low, evaluation.shower_observables(c)
+
+    enough = n >= 2 * fidelity.FOLDS
+    if enough:
+        truth, fresh = features("truth"), features("truth (independent)")
+    rows = []
+    for name, generator in FIDELITY_MODELS.items():
+        row = {
+            "generator": generator,
+            "model": name,
+            "segmentation": f"ILD {CELL} mm cells, {N_LAYERS} x {side} x {side} about the axis",
+            "layer": f"all {N_LAYERS}",
+            "particle": "gamma",
+            "showers": n,
+        }
+        if enough:
+            row |= fidelity.compare(truth, fresh, features(name), seed=seed).row()
+        else:
+            row |= {c: np.nan for c in fidelity.COLUMNS.values()} | {"separates most": ""}
+            row["note"] = (
+                f"skipped: {n} showers per class, the classifier's {fidelity.FOLDS} folds need "
+                f"at least {2 * fidelity.FOLDS}"
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
