@@ -1,11 +1,20 @@
 """The SUPA study page on the common scale: rows, fresh floors, a bad model, skipped rows."""
 
 import pytest
+from threadpoolctl import threadpool_limits
 
 from calopaper import fidelity
 from calopaper.models.caloflow import Voxels
 from calopaper.models.caloflow import chapter as supa_study
 from calopaper.truth import Source
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One OpenMP thread for the classifiers: on a busy 2-core machine their spinning threads
+    made this file ~50 times slower (889 s against 16 s)."""
+    with threadpool_limits(1):
+        yield
 
 
 def _supa(n: int, seed: int) -> Source:
