@@ -94,6 +94,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             "resolution_variant": 10,
             "resolution_layers": [1],
             "n_boot": 10,
+            "fidelity_every_variant": False,
         },
         "book": {
             "n_showers": 5000,
@@ -103,6 +104,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             "resolution_variant": 5,
             "resolution_layers": [1],
             "n_boot": 50,
+            "fidelity_every_variant": False,
         },
         "paper": {
             "n_showers": 100000,
@@ -112,6 +114,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             "resolution_variant": 1,
             "resolution_layers": [0, 1, 2],
             "n_boot": 200,
+            "fidelity_every_variant": True,
         },
     },
     "04_dvae": {

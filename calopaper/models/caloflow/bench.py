@@ -6,7 +6,12 @@ import numpy as np
 import torch
 
 from calopaper.bench.registry import BenchContext, Generator, Unavailable, architecture
-from calopaper.models.caloflow.chapter import CHAPTER, configs
+from calopaper.models.caloflow.chapter import (
+    CHAPTER,
+    benched_variants,
+    configs,
+    generator_name,
+)
 from calopaper.models.caloflow.data import Voxels
 from calopaper.models.caloflow.model import variant
 from calopaper.models.caloflow.pipeline import sample, trained
@@ -48,8 +53,8 @@ def generators(ctx: BenchContext) -> list[Generator | Unavailable]:
     setup = configs(p)
     voxels = Voxels.load(setup.sources["SUPA"], store=ctx.store)
     rows: list[Generator | Unavailable] = []
-    for k in sorted({min(p.variants), max(p.variants)}):
-        name = f"CaloFlow {k} (SUPA calogan)"
+    for k in benched_variants(p.variants):
+        name = generator_name(k, setup.sources["SUPA"])
         config = variant(k, voxels.layer_sizes)
         try:
             model, history = trained(config, setup.fit, voxels, device=ctx.device, store=ctx.store)

@@ -17,30 +17,47 @@ Uncertainties come from one bootstrap over the test showers: each replica resamp
 showers (truth, and the generated shower and NLL at the same index, for every model alike)
 and recomputes every score. A Spearman correlation between two data sets' scores gets a
 percentile interval from pairing the replicas of the two data sets.
+
+The book's common scale (``calopaper.fidelity``): ``fidelity_rows`` compares each variant's
+samples with its own simulator's test showers by a classifier (on cells over the incident
+energy, and on the supa §4 marginals), FPD and KPD, each beside its floor from a fresh truth
+sample of that simulator (``fresh_source``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from calopaper import fidelity
+from calopaper.figures import digest
 from calopaper.grids import downsample
 from calopaper.models.caloflow.data import Voxels
+from calopaper.store import Store, default_store
 from calopaper.training import FitConfig
 from calopaper.truth import Source
 
 __all__ = [
     "CHAPTER",
+    "FIDELITY_FIELDS",
+    "FRESH_SEED_OFFSET",
     "SCORES",
     "SUPA_MARGINALS",
     "Correlation",
     "Scores",
     "Setup",
+    "benched_variants",
     "configs",
+    "fidelity_rows",
+    "fidelity_variants",
+    "fresh_source",
+    "generator_name",
     "marginal_keys",
     "resolution_table",
     "score",
@@ -347,3 +364,154 @@ def resolution_table(
             value.loc[f"{test_scale}x", f"{scale}x"] = scores.mean_discrepancy["model"]
             error.loc[f"{test_scale}x", f"{scale}x"] = scores.error("mean_discrepancy")["model"]
     return value, error
+
+
+#: Added to the page's seed for the fresh truth samples of the common scale's floors.
+FRESH_SEED_OFFSET = 7919
+#: Columns of ``fidelity_rows`` before the ``fidelity.COLUMNS``.
+FIDELITY_FIELDS = (
+    "generator",
+    "model",
+    "variant",
+    "simulator",
+    "segmentation",
+    "layer",
+    "particle",
+    "showers",
+)
+#: Truth names in generator names (the speed chapter's rows), by simulator.
+_TRUTH_NAMES = {"supa": "SUPA", "gflash": "reference"}
+
+
+def benched_variants(variants: Sequence[int]) -> list[int]:
+    """The largest and the smallest of ``variants`` (1 is the largest): the speed chapter's rows.
+
+    Example:
+        >>> benched_variants([1, 3, 5, 7, 9])
+        [1, 9]
+    """
+    return sorted({min(variants), max(variants)})
+
+
+def fidelity_variants(p) -> list[int]:
+    """The variants the page puts on the common scale: every one where
+    ``p.fidelity_every_variant``, else ``benched_variants`` (a low-level classifier on 504
+    cells costs seconds per variant and simulator)."""
+    return list(p.variants) if p.fidelity_every_variant else benched_variants(p.variants)
+
+
+def generator_name(variant: int, source: Source) -> str:
+    """A trained variant's name in the speed chapter and on the common scale.
+
+    Example:
+        >>> generator_name(9, Source("gflash", "calogan", 10, 0))
+        'CaloFlow 9 (reference calogan)'
+    """
+    if source.path:
+        return f"CaloFlow {variant} ({Path(source.path).name})"
+    return f"CaloFlow {variant} ({_TRUTH_NAMES[source.simulator]} {source.preset})"
+
+
+def fresh_source(source: Source, n: int, seed: int) -> Source | None:
+    """An independent truth sample of ``source``'s simulator: ``n`` showers, another ``seed``.
+
+    None for a user's file: a file holds one sample, and halves of it are not independent of
+    the showers a model was trained on.
+    """
+    return None if source.path else replace(source, n=n, seed=seed)
+
+
+def _features(voxels: Voxels, cells: np.ndarray, energy: np.ndarray, keys: Sequence[str]):
+    """(cells / E_inc, marginals ``keys``) of (N, n_voxels) cells [MeV] at energies [GeV]."""
+    marginals = voxels.marginals(cells, energy)
+    return fidelity.low_level(cells, energy * 1e3), {k: marginals[k] for k in keys}
+
+
+def _compare(
+    voxels: Voxels,
+    showers: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    keys: Sequence[str],
+    seed: int,
+    store: Store,
+) -> dict:
+    """``fidelity.compare`` of the "truth", "fresh" and "model" showers as a row, through the
+    store (kind ``caloflow/fidelity``, keyed by the showers' content)."""
+    key = {"showers": digest(showers), "keys": list(keys), "seed": seed, "voxels": voxels.key}
+
+    def build(tmp: Path) -> None:
+        parts = [_features(voxels, *showers[x], keys) for x in ("truth", "fresh", "model")]
+        tmp.write_text(json.dumps(fidelity.compare(*parts, seed=seed).row()))
+
+    code = ["calopaper.fidelity", "calopaper.observables", __name__]
+    path = store.get_or_build("caloflow/fidelity", key, build, suffix=".fidelity.json", code=code)
+    return json.loads(path.read_text())
+
+
+def fidelity_rows(
+    data: Mapping[str, Voxels],
+    generated: Mapping[tuple[str, int], tuple[np.ndarray, np.ndarray]],
+    keys: Sequence[str],
+    *,
+    seed: int,
+    store: Store | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Every trained variant on the book's common scale (``calopaper.fidelity.compare``).
+
+    Each variant's showers are compared with its own simulator's test showers; the floors come
+    from a fresh sample of that simulator (``fresh_source``, seed ``seed + FRESH_SEED_OFFSET``,
+    as many showers as the test part, energies drawn as the truth's), simulated through the
+    store. Truth, fresh and model showers are cut to the same number.
+
+    Args:
+        data: simulator name -> its showers (the test part is the truth).
+        generated: (simulator name, variant) -> (cells (N, n_voxels) MeV, energies (N,) GeV),
+            one generated shower per test shower.
+        keys: the high-level features: supa §4 marginals (``marginal_keys``).
+        seed: seeds the fresh sample (offset) and the classifiers.
+        store: where the fresh showers and the rows are kept (default: the book's).
+
+    Returns:
+        One row per compared variant and simulator (generator, model, variant, simulator,
+        segmentation, layer, particle and the ``fidelity.COLUMNS``), and a note per row left
+        out (no fresh sample of a file; fewer than ``2 * fidelity.FOLDS`` showers).
+    """
+    store = store or default_store()
+    rows, skipped, fresh = [], [], {}
+    for (name, variant), (cells, energy) in generated.items():
+        voxels = data[name]
+        label = generator_name(variant, voxels.source)
+        truth = voxels.part("test")
+        if name not in fresh:
+            source = fresh_source(voxels.source, len(truth[1]), seed + FRESH_SEED_OFFSET)
+            fresh[name] = (
+                None
+                if source is None
+                else Voxels.load(source, voxels.scale, list(voxels.grids), store=store)
+            )
+        if fresh[name] is None:
+            skipped.append(f"{label}: {voxels.source.description} has no independent sample")
+            continue
+        n = min(len(truth[1]), len(fresh[name].incident_energy), len(energy))
+        if n < 2 * fidelity.FOLDS:
+            skipped.append(f"{label}: {n} showers; the classifiers need {2 * fidelity.FOLDS}")
+            continue
+        showers = {
+            "truth": (truth[0][:n], truth[1][:n]),
+            "fresh": (fresh[name].cells[:n], fresh[name].incident_energy[:n]),
+            "model": (np.asarray(cells)[:n], np.asarray(energy)[:n]),
+        }
+        config = voxels.source.key.get("config", {})
+        rows.append(
+            {
+                "generator": label,
+                "model": "CaloFlow",
+                "variant": variant,
+                "simulator": name,
+                "segmentation": f"calogan {voxels.scale}x",
+                "layer": ", ".join(map(str, voxels.grids)),
+                "particle": config.get("particle", ""),
+                "showers": n,
+            }
+            | _compare(voxels, showers, keys, seed, store)
+        )
+    return pd.DataFrame(rows, columns=[*FIDELITY_FIELDS, *fidelity.COLUMNS.values()]), skipped
