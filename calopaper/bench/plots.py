@@ -120,9 +120,11 @@ def scoreboard(board: pd.DataFrame, simulators: dict[str, float], titles: dict[s
         simulators: truth -> ms/shower of the simulator that made it.
         titles: truth -> its name in the legend.
     """
+    from calopaper.bench.scoreboard import saturated as fpd_axis
+
     done = board[board["status"] == "ok"].sort_values("ms/shower")
-    fig, ax = plt.subplots(figsize=(10, 6.2), layout="constrained")
-    saturated = not done.empty and (done["AUC high"] > 0.99).mean() > 0.5
+    fig, ax = plt.subplots(figsize=(11, 6.2), layout="constrained")
+    saturated = fpd_axis(board)
     if saturated:
         y = done["FPD"] / done["FPD floor"].clip(lower=1e-12)
         ax.set(yscale="log", ylabel="FPD / its floor (1 = as close as a second truth sample)")
@@ -159,5 +161,5 @@ def scoreboard(board: pd.DataFrame, simulators: dict[str, float], titles: dict[s
     ax.set(xscale="log", xlabel="generation time [ms / shower, 1 CPU thread]")
     ax.xaxis.set_minor_formatter(NullFormatter())
     if ax.get_legend_handles_labels()[1]:
-        ax.legend(frameon=False, fontsize="small", loc="lower right")
+        ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig

@@ -18,7 +18,7 @@ import pandas as pd
 
 from calopaper.results import read_results
 
-__all__ = ["COLUMNS", "SIMULATOR", "TRUTHS", "table"]
+__all__ = ["COLUMNS", "SIMULATOR", "TRUTHS", "saturated", "table"]
 
 #: The truths generators share: name -> what the scoreboard calls it.
 TRUTHS = {
@@ -79,3 +79,10 @@ def table(generators: pd.DataFrame, speed: pd.DataFrame, root: Path | None = Non
         rows.append(row | {k: scale.get(k, np.nan) for k in COLUMNS} | {"status": "ok"})
     columns = ["generator", "family", "truth", "chapter", *COLUMNS, "ms/shower", "status"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def saturated(board: pd.DataFrame) -> bool:
+    """Whether most generators' high-level AUC exceeds 0.99: the classifier then no longer ranks
+    them, and the scoreboard shows the Fréchet physics distance over its floor instead."""
+    done = board[board["status"] == "ok"]
+    return bool(len(done)) and float((done["AUC high"] > 0.99).mean()) > 0.5
