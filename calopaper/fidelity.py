@@ -33,6 +33,8 @@ __all__ = [
 
 #: Folds of the cross-validation.
 FOLDS = 5
+#: Fewest showers per class the cross-validation can run on (two per fold and class).
+MIN_SHOWERS = 2 * FOLDS
 #: Features named by the page when a classifier separates almost perfectly.
 IMPORTANT = 3
 
@@ -61,8 +63,8 @@ def _check(truth: np.ndarray, model: np.ndarray) -> tuple[np.ndarray, np.ndarray
     if not (np.all(np.isfinite(truth)) and np.all(np.isfinite(model))):
         msg = "features contain NaN or infinite values; clean them first (e.g. high_level)"
         raise ValueError(msg)
-    if min(len(truth), len(model)) < 2 * FOLDS:
-        msg = f"{len(truth)} and {len(model)} showers; need at least {2 * FOLDS} of each"
+    if min(len(truth), len(model)) < MIN_SHOWERS:
+        msg = f"{len(truth)} and {len(model)} showers; need at least {MIN_SHOWERS} of each"
         raise ValueError(msg)
     return truth, model
 
@@ -85,7 +87,7 @@ def classifier_auc(
         ``IMPORTANT`` most important features (empty below 0.9 or without names).
 
     Raises:
-        ValueError: features of different widths, NaN, or fewer than ``2 * FOLDS`` showers.
+        ValueError: features of different widths, NaN, or fewer than ``MIN_SHOWERS`` showers.
     """
     import torch
     from threadpoolctl import threadpool_limits

@@ -277,7 +277,7 @@ def fidelity_rows(cells: dict[str, PointClouds], *, seed: int) -> pd.DataFrame:
     observables of ``evaluation.shower_observables``. Every
     sample is cut to the size of the smallest, the first showers of each (the models are
     conditioned on the truth's energies in order); a comparison with fewer than
-    ``2 * fidelity.FOLDS`` showers per class is skipped, its row NaN with a "note".
+    ``fidelity.MIN_SHOWERS`` showers per class is skipped, its row NaN with a "note".
 
     Args:
         cells: projected cells by the names of ``orthogonal_samples``: "truth" (``test_a``),
@@ -300,7 +300,7 @@ def fidelity_rows(cells: dict[str, PointClouds], *, seed: int) -> pd.DataFrame:
         low = fidelity.low_level(evaluation.axis_window(c), 1000.0 * c.incident_energy)
         return low, evaluation.shower_observables(c)
 
-    enough = n >= 2 * fidelity.FOLDS
+    enough = n >= fidelity.MIN_SHOWERS
     if enough:
         truth, fresh = features("truth"), features("truth (independent)")
     rows = []
@@ -319,7 +319,7 @@ def fidelity_rows(cells: dict[str, PointClouds], *, seed: int) -> pd.DataFrame:
             row |= {c: np.nan for c in fidelity.COLUMNS.values()} | {"separates most": ""}
             row["note"] = (
                 f"skipped: {n} showers per class, the classifier's {fidelity.FOLDS} folds need "
-                f"at least {2 * fidelity.FOLDS}"
+                f"at least {fidelity.MIN_SHOWERS}"
             )
         rows.append(row)
     return pd.DataFrame(rows)

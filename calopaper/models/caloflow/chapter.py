@@ -473,7 +473,7 @@ def fidelity_rows(
     Returns:
         One row per compared variant and simulator (generator, model, variant, simulator,
         segmentation, layer, particle and the ``fidelity.COLUMNS``), and a note per row left
-        out (no fresh sample of a file; fewer than ``2 * fidelity.FOLDS`` showers).
+        out (no fresh sample of a file; fewer than ``fidelity.MIN_SHOWERS`` showers).
     """
     store = store or default_store()
     rows, skipped, fresh = [], [], {}
@@ -492,8 +492,8 @@ def fidelity_rows(
             skipped.append(f"{label}: {voxels.source.description} has no independent sample")
             continue
         n = min(len(truth[1]), len(fresh[name].incident_energy), len(energy))
-        if n < 2 * fidelity.FOLDS:
-            skipped.append(f"{label}: {n} showers; the classifiers need {2 * fidelity.FOLDS}")
+        if n < fidelity.MIN_SHOWERS:
+            skipped.append(f"{label}: {n} showers; the classifiers need {fidelity.MIN_SHOWERS}")
             continue
         showers = {
             "truth": (truth[0][:n], truth[1][:n]),

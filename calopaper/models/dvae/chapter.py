@@ -169,7 +169,7 @@ def fidelity_rows(
         One row per particle compared (``generator``, ``model``, ``particle``,
         ``architecture``, ``τ_z``, ``τ_xm``, ``showers`` and the columns of
         ``Fidelity.row``), and a note for each particle left out (a user's file has no
-        independent truth sample; a sample smaller than ``2 * fidelity.FOLDS`` showers).
+        independent truth sample; a sample smaller than ``fidelity.MIN_SHOWERS`` showers).
     """
     rows, notes = [], []
     for k, (q, s) in enumerate(truth.items()):
@@ -178,8 +178,8 @@ def fidelity_rows(
             continue
         cells, energy = s.part("test")
         n = min(len(energy), len(samples[q]))
-        if n < 2 * fidelity.FOLDS:
-            notes.append(f"{q}: {n} showers; the classifier needs at least {2 * fidelity.FOLDS}")
+        if n < fidelity.MIN_SHOWERS:
+            notes.append(f"{q}: {n} showers; the classifier needs at least {fidelity.MIN_SHOWERS}")
             continue
         fresh = _fresh_cells(p, q, k, n, store)
         compared = fidelity.compare(

@@ -137,8 +137,8 @@ def middle_layer(
 ) -> LayerModel:
     """Chapter 3's middle-layer GAAM as chapter 3 trains it in ``profile`` with ``seed`` (and
     the point-cloud file ``path`` instead of SUPA): the same store artifact serves both."""
-    chapter = configs(parameters(profile, seed, path, device))
-    return chapter.trained("middle", "GAAM", device=device, progress=progress, store=store)
+    p = parameters(profile, seed, path, device)
+    return configs(p).trained("middle", "GAAM", device=p.device, progress=progress, store=store)
 
 
 def middle_layer_samples(
@@ -158,7 +158,7 @@ def middle_layer_samples(
         Segmentation name -> (n_samples, n_eta, n_phi) float32 MeV.
     """
     p = parameters(profile, seed, path, device)
-    model = configs(p).trained("middle", "GAAM", device=device, progress=progress, store=store)
+    model = configs(p).trained("middle", "GAAM", device=p.device, progress=progress, store=store)
     return {name: stored_samples(model, name, p.n_samples, seed, store) for name in segmentations}
 
 
@@ -268,8 +268,9 @@ def fidelity_rows(
                 "particle": particle,
                 "showers": n,
             }
-            if n < 2 * fidelity.FOLDS:
-                note = f"{n} showers per sample; the classifier needs at least {2 * fidelity.FOLDS}"
+            if n < fidelity.MIN_SHOWERS:
+                least = fidelity.MIN_SHOWERS
+                note = f"{n} showers per sample; the classifier needs at least {least}"
                 if fresh is None:
                     note = "the truth is a user's file: no independent truth sample for the floors"
                 rows.append(row | dict.fromkeys(fidelity.COLUMNS.values(), np.nan) | {"note": note})

@@ -376,7 +376,7 @@ def fidelity_table(
     """Each model in each segmentation on the book's common scale (``fidelity.compare``).
 
     Truth, fresh truth and model are cut to one size, their first ``n`` showers or fewer; a
-    row with fewer than ``2 * fidelity.FOLDS`` showers is kept with NaN values and a note. Each
+    row with fewer than ``fidelity.MIN_SHOWERS`` showers is kept with NaN values and a note. Each
     row is stored (keyed by the content of its three samples, the energy and the seed), so a
     rebuild reads it back.
 
@@ -403,9 +403,9 @@ def fidelity_table(
             k = min(n, len(truth[name]), len(fresh[name]), len(samples[name]))
             row = {"generator": f"{label} {notation}", "model": label, "segmentation": notation}
             row |= {"layer": layer, "particle": particle, "showers": k}
-            if k < 2 * fidelity.FOLDS:
+            if k < fidelity.MIN_SHOWERS:
                 values = dict.fromkeys(fidelity.COLUMNS.values(), float("nan"))
-                note = f"skipped: {k} showers, the classifiers need {2 * fidelity.FOLDS}"
+                note = f"skipped: {k} showers, the classifiers need {fidelity.MIN_SHOWERS}"
                 rows.append(row | values | {"separates most": "", "note": note})
                 continue
             parts = [truth[name][:k], fresh[name][:k], samples[name][:k]]
