@@ -53,20 +53,22 @@ SIZES: dict[str, dict[str, Any]] = {
     "01_dataset": {"n_showers": 200, "n_images": 100},
     # batch 128: 0.7 x 400 showers = 280 training showers
     "02_savae": {
+        "n_seeds": 1,
         "n_showers": 400,
         "n_samples": 40,
         "n_fidelity": 40,
         "sweep_showers": 40,
         "n_timing": 10,
     },
-    "03_gaam": {"n_showers": 100, "n_samples": 10, "n_timing": 4},
+    "03_gaam": {"n_seeds": 1, "n_showers": 100, "n_samples": 10, "n_timing": 4},
     # batch 100: 0.8 x 300 showers = 240 training showers
-    "04_dvae": {"n_showers": 300, "n_response": 20, "n_timing": 20},
+    "04_dvae": {"n_seeds": 1, "n_showers": 300, "n_response": 20, "n_timing": 20},
     "05_supa": {"n_showers": 300, "n_bench": 100, "n_gflash": 200},
     # batch 256: 0.7 x 800 showers = 560 training showers
-    "05_supa_study": {"n_showers": 800, "n_boot": 5},
+    "05_supa_study": {"n_seeds": 1, "n_showers": 800, "n_boot": 5},
     # point_batch 2048: 5000 points; ShowerFlow batches are the showers themselves
     "06_caloclouds3": {
+        "n_seeds": 1,
         "n_train": 200,
         "n_test": 20,
         "n_fixed": 4,

@@ -26,6 +26,7 @@ __all__ = [
     "image_grid",
     "shower_grid",
     "history",
+    "budget_curves",
 ]
 
 #: One colour per model or data source, used by every chapter.
@@ -498,5 +499,42 @@ def history(
     ax.set_ylabel(ylabel)
     if logy:
         ax.set_yscale("log")
+    ax.legend(fontsize="x-small", frameon=False)
+    return ax
+
+
+def budget_curves(
+    curves: Mapping[str, object],
+    *,
+    ax=None,
+    ylabel: str = "value",
+    paper_label: str = "paper",
+):
+    """Budget curves (``findings.BudgetCurve``): each claim's number at ¼, ½ and 1 × the
+    training budget, the seed mean with its ± 2-error band, and the paper's value dotted.
+
+    Args:
+        curves: label -> ``BudgetCurve`` (sharing one y unit).
+        ax: axes to draw on (a new figure when missing).
+        ylabel: what the number is, with its unit.
+
+    Returns:
+        The axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+    colours = palette(list(curves))
+    for label, curve in curves.items():
+        x = np.asarray(curve.budgets)
+        mean = np.array([b.mean for b in curve.bands])
+        half = np.array([2 * b.error for b in curve.bands])
+        ax.errorbar(x, mean, yerr=half, color=colours[label], marker="o", capsize=3, label=label)
+        ax.axhline(curve.target, color=colours[label], ls=":", lw=1)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(x, [f"{b:g}" for b in x])
+    unit = next(iter(curves.values())).unit if curves else ""
+    ax.set_xlabel(f"fraction of the training budget{f' ({unit})' if unit else ''}")
+    ax.set_ylabel(ylabel)
+    ax.plot([], [], color="grey", ls=":", lw=1, label=paper_label)
     ax.legend(fontsize="x-small", frameon=False)
     return ax

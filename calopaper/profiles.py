@@ -16,7 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from calopaper import dryrun
+from calopaper import dryrun, findings
 from calopaper.device import resolve_device
 from calopaper.parallel import set_workers
 from calopaper.provenance import injected
@@ -51,6 +51,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     "02_savae": {
         "smoke": {
             "n_showers": 300,
+            "n_seeds": 1,
             "epochs": 1,
             "batch_size": 64,
             "n_samples": 30,
@@ -61,6 +62,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "book": {
             "n_showers": 3000,
+            "n_seeds": 3,
             "epochs": 12,
             "batch_size": 128,
             "n_samples": 500,
@@ -71,6 +73,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "paper": {
             "n_showers": 10000,
+            "n_seeds": 3,
             "epochs": 500,
             "batch_size": 128,
             "n_samples": 1000,
@@ -88,6 +91,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     "05_supa_study": {
         "smoke": {
             "n_showers": 400,
+            "n_seeds": 1,
             "variants": [8, 9, 10],
             "epochs": 1,
             "batch_size": 128,
@@ -98,6 +102,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "book": {
             "n_showers": 5000,
+            "n_seeds": 3,
             "variants": [1, 3, 5, 7, 9],
             "epochs": 8,
             "batch_size": 256,
@@ -108,6 +113,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "paper": {
             "n_showers": 100000,
+            "n_seeds": 3,
             "variants": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
             "epochs": 100,
             "batch_size": 256,
@@ -120,6 +126,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     "04_dvae": {
         "smoke": {
             "n_showers": 300,
+            "n_seeds": 1,
             "n_response": 40,
             "width_scale": 0.1,
             "epochs": 1,
@@ -134,6 +141,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "book": {
             "n_showers": 10000,
+            "n_seeds": 3,
             "n_response": 1000,
             "width_scale": 1.0,
             "epochs": 10,
@@ -148,6 +156,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "paper": {
             "n_showers": 100000,
+            "n_seeds": 3,
             "n_response": 10000,
             "width_scale": 1.0,
             "epochs": 100,
@@ -164,6 +173,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     "03_gaam": {
         "smoke": {
             "n_showers": 50,
+            "n_seeds": 1,
             "epochs": 1,
             "n_samples": 10,
             "inner_segmentations": ["48x4", "192x12"],
@@ -171,6 +181,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "book": {
             "n_showers": 1200,
+            "n_seeds": 3,
             "epochs": 6,
             "n_samples": 240,
             "inner_segmentations": ["48x4", "48x12", "192x4", "192x12"],
@@ -178,6 +189,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "paper": {
             "n_showers": 10000,
+            "n_seeds": 3,
             "epochs": 200,
             "n_samples": 2000,
             "inner_segmentations": [
@@ -202,6 +214,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
 
 _CC_SMOKE = {
     "n_train": 150,
+    "n_seeds": 1,
     "n_test": 40,
     "n_fixed": 4,
     "flow_epochs": 2,
@@ -230,6 +243,7 @@ CHAPTERS["06_caloclouds3"] = {
     "book": {
         **_CC_SMOKE,
         "n_train": 3000,
+        "n_seeds": 3,
         "n_test": 500,
         "n_fixed": 40,
         "n_diphoton": 100,
@@ -250,6 +264,7 @@ CHAPTERS["06_caloclouds3"] = {
     "paper": {
         **_CC_SMOKE,
         "n_train": 100000,
+        "n_seeds": 3,
         "n_test": 10000,
         "n_fixed": 1000,
         "n_diphoton": 2000,
@@ -470,7 +485,8 @@ def apply_profile(
     chapter: str, values: dict[str, Any], declared: dict[str, Any]
 ) -> SimpleNamespace:
     """Fill ``None`` values from the profile and check each value against its default's type:
-    the one place a profile's values enter a chapter's parameters.
+    the one place a profile's values enter a chapter's parameters. ``seed`` is shifted by
+    ``$CALOPAPER_SEED_OFFSET`` (``findings.offset``).
 
     Example:
         >>> p = apply_profile("01_dataset", {"profile": "smoke", "device": "cpu", "seed": 1,
@@ -492,6 +508,7 @@ def apply_profile(
         reference = declared[name] if declared[name] is not None else table.get(name)
         out[name] = check_value(name, value, reference)
     out["device"] = resolve_device(out["device"])
+    out["seed"] += findings.offset()
     return SimpleNamespace(**out)
 
 

@@ -22,12 +22,15 @@ import json
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from calopaper.datasets import CellSamples, write_points
+from calopaper.findings import ENV as SEED_OFFSET_ENV
+from calopaper.findings import Band
+from calopaper.findings import offset as seed_offset
 from calopaper.profiles import last_resolved
 from calopaper.provenance import collect, footer, injected
 from calopaper.showers import PointClouds
@@ -37,6 +40,7 @@ __all__ = [
     "VERDICTS",
     "Claim",
     "verdict",
+    "judge",
     "publish",
     "write_results",
     "read_results",
@@ -57,6 +61,8 @@ class Claim:
         paper: the paper's number or figure, as text.
         ours: our measured value, as text (formatted from the computation).
         verdict: one of ``VERDICTS``.
+        seeds: for a claim about trained models, the judged number over training seeds
+            (``Band.record``: seed count, per-seed values, mean, spread, error); empty otherwise.
     """
 
     id: str
@@ -64,6 +70,7 @@ class Claim:
     paper: str
     ours: str
     verdict: str
+    seeds: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -82,6 +89,40 @@ def verdict(holds: bool, partly: bool = False, *, measured: float | None = 0.0) 
     if measured is None or not math.isfinite(measured):
         return "not yet run"
     return "reproduced" if holds else "partly" if partly else "not reproduced"
+
+
+def judge(
+    band: Band,
+    low: float = -math.inf,
+    high: float = math.inf,
+    *,
+    partly_low: float | None = None,
+    partly_high: float | None = None,
+) -> str:
+    """The verdict rule for a number measured over training seeds (``findings.Band``).
+
+    "reproduced" when the whole band (mean ± 2 errors) lies inside the claim's interval
+    (``low``, ``high``); "not reproduced" when the whole band lies outside the wider interval
+    of "partly" (``partly_low``, ``partly_high``; by default the claim's own), so that a band
+    straddling a threshold is "partly"; "not yet run" when the mean is not finite.
+
+    Example:
+        >>> from calopaper.findings import band
+        >>> [judge(band(v), low=1.0) for v in ([1.5, 1.6, 1.4], [0.9, 1.2, 1.0], [0.5, 0.6])]
+        ['reproduced', 'partly', 'not reproduced']
+        >>> judge(band([0.5, 0.6]), low=1.0, partly_low=0.0)
+        'partly'
+    """
+    if not math.isfinite(band.mean):
+        return "not yet run"
+    lo, hi = band.lo, band.hi
+    partly_low = low if partly_low is None else partly_low
+    partly_high = high if partly_high is None else partly_high
+    if low < lo and hi < high:
+        return "reproduced"
+    if hi <= partly_low or lo >= partly_high:
+        return "not reproduced"
+    return "partly"
 
 
 def publish(
@@ -106,6 +147,8 @@ def publish(
         provenance footer.
     """
     injected_values = injected(_kernel_history())
+    if seed_offset():  # a run with shifted seeds is not the book's either
+        injected_values = injected_values | {SEED_OFFSET_ENV: str(seed_offset())}
     provenance = collect(last_resolved(chapter), injected_values)
     if root is None and not os.environ.get("CALOPAPER_PUBLISH") and injected_values:
         root = _rerun_root(chapter, injected_values)
@@ -126,7 +169,7 @@ def publish(
     write_results(
         chapter, claims, tables, root=root / "results", models=models, provenance=provenance
     )
-    frame = pd.DataFrame([asdict(c) for c in claims]).drop(columns="id")
+    frame = pd.DataFrame([asdict(c) for c in claims]).drop(columns=["id", "seeds"])
     bottom = [{"selector": "caption", "props": "caption-side: bottom; font-size: 0.85em"}]
     styler = frame.style.hide(axis="index").set_table_styles(bottom)
     return styler.set_caption(f"Provenance: {footer(provenance)}")

@@ -6,7 +6,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +16,22 @@ from tqdm import tqdm
 
 from calopaper import dryrun
 from calopaper.device import resolve_device
+from calopaper.findings import BUDGETS
 from calopaper.store import Store, atomic_write, default_store
 
-__all__ = ["FitConfig", "History", "fit", "save_model", "load_model", "trained", "seed_everything"]
+__all__ = [
+    "SNAPSHOTS",
+    "FitConfig",
+    "History",
+    "fit",
+    "save_model",
+    "load_model",
+    "trained",
+    "seed_everything",
+]
+
+#: The fractions of its epochs at which a training keeps its weights (budget curves).
+SNAPSHOTS = tuple(b for b in BUDGETS if b < 1)
 
 
 @dataclass(frozen=True)
@@ -115,6 +128,7 @@ def fit(
     checkpoint: Path | None = None,
     progress: bool = True,
     description: str = "training",
+    snapshots: dict[float, dict] | None = None,
 ) -> History:
     """Train ``model`` by minimising ``model.loss(batch)`` with Adam.
 
@@ -130,6 +144,9 @@ def fit(
         checkpoint: file written atomically after every epoch; if it exists, training resumes
             from it (same model class required).
         progress: show a tqdm bar over epochs.
+        snapshots: when given, filled with fraction -> the weights ``fit`` would have returned
+            had training stopped after that fraction of ``config.epochs`` (each of
+            ``SNAPSHOTS``; at least one epoch), for budget curves.
 
     In a dry run (``calopaper.dryrun``) training stops after ``dryrun.STEPS`` optimisation
     steps, and the first step's memory (``dryrun.footprint``) is reported to the store.
@@ -171,6 +188,9 @@ def fit(
         history = History(**state["history"])
         start = len(history.train)
         best_state = state.get("best")
+        if snapshots is not None:
+            snapshots.update(state.get("snapshots", {}))
+    snapshot_epochs = {max(1, round(f * config.epochs)) - 1: f for f in SNAPSHOTS}
     steps_per_epoch = len(train_loader)
     max_steps, taken = (dryrun.STEPS if dryrun.active() else math.inf), 0
     began, began_cpu = time.perf_counter(), time.process_time()
@@ -209,8 +229,13 @@ def fit(
         history.seconds += time.perf_counter() - began
         history.cpu_seconds += time.process_time() - began_cpu
         began, began_cpu = time.perf_counter(), time.process_time()
+        if snapshots is not None and epoch in snapshot_epochs:
+            weights = best_state if best_state is not None else model.state_dict()
+            snapshots[snapshot_epochs[epoch]] = {k: v.detach().clone() for k, v in weights.items()}
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, model, optimiser, generator, history, best_state)
+            _save_checkpoint(
+                checkpoint, model, optimiser, generator, history, best_state, snapshots or {}
+            )
         if config.patience and epoch - history.best_epoch >= config.patience:
             history.stopped_early = True
             break
@@ -218,6 +243,9 @@ def fit(
             break
     if best_state is not None:
         model.load_state_dict(best_state)
+    if snapshots is not None:  # stopped before a snapshot's epoch: it is the final model
+        for f in SNAPSHOTS:
+            snapshots.setdefault(f, {k: v.detach().clone() for k, v in model.state_dict().items()})
     model.eval()
     return history
 
@@ -229,7 +257,7 @@ def _check_class(state: dict, model: torch.nn.Module, path: Path) -> None:
         raise ValueError(msg)
 
 
-def _save_checkpoint(path, model, optimiser, generator, history, best_state) -> None:
+def _save_checkpoint(path, model, optimiser, generator, history, best_state, snapshots) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as tmp:
         torch.save(
@@ -240,36 +268,54 @@ def _save_checkpoint(path, model, optimiser, generator, history, best_state) -> 
                 "generator": generator.get_state(),
                 "history": asdict(history),
                 "best": best_state,
+                "snapshots": snapshots,
             },
             tmp,
         )
 
 
-def save_model(path: Path, model: torch.nn.Module, history: History | None = None) -> None:
-    """Save config, weights and history so that ``load_model`` rebuilds the model."""
+def save_model(
+    path: Path,
+    model: torch.nn.Module,
+    history: History | None = None,
+    snapshots: dict[float, dict] | None = None,
+) -> None:
+    """Save config, weights, history and the weights at ``SNAPSHOTS`` (``fit``) so that
+    ``load_model`` rebuilds the model at its full budget or at a snapshot."""
     payload = {
         "class": type(model).__name__,
         "config": asdict(model.config),
         "model": {k: v.cpu() for k, v in model.state_dict().items()},
         "history": asdict(history) if history is not None else None,
+        "snapshots": {
+            str(f): {k: v.cpu() for k, v in w.items()} for f, w in (snapshots or {}).items()
+        },
     }
     with atomic_write(path) as tmp:
         torch.save(payload, tmp)
 
 
 def load_model(
-    path: Path, cls: type, device: str = "cpu"
+    path: Path, cls: type, device: str = "cpu", budget: float = 1.0
 ) -> tuple[torch.nn.Module, History | None]:
     """Rebuild a model saved by ``save_model``; a checkpoint of another class is refused.
 
     ``cls`` must take its config dataclass as the only constructor argument and expose the
-    config class as ``cls.Config``.
+    config class as ``cls.Config``. ``budget`` < 1 loads the weights kept after that fraction
+    of the epochs (one of ``SNAPSHOTS``); the history is the full training's.
     """
     device = resolve_device(device)
     state = torch.load(path, map_location=device, weights_only=True)
     model = cls(cls.Config(**state["config"]))
     _check_class(state, model, path)
-    model.load_state_dict(state["model"])
+    weights = state["model"]
+    if budget != 1.0:
+        kept = state.get("snapshots", {})
+        if str(budget) not in kept:
+            msg = f"{path} keeps no weights at budget {budget!r}; it keeps {sorted(kept)}"
+            raise ValueError(msg)
+        weights = kept[str(budget)]
+    model.load_state_dict(weights)
     model.to(device).eval()
     history = History(**state["history"]) if state["history"] else None
     return model, history
@@ -286,8 +332,14 @@ def trained(
     store: Store | None = None,
     progress: bool = True,
     code: tuple = (),
+    budget: float = 1.0,
 ) -> tuple[torch.nn.Module, History]:
     """A model trained with these configs on this data, from the store or trained now.
+
+    ``budget`` < 1 (one of ``SNAPSHOTS``) returns the model after that fraction of the epochs:
+    the snapshot kept during the full training, or, for a model whose training depends on its
+    progress (``set_progress``: annealing schedules), a model trained for that fraction of the
+    epochs.
 
     Args:
         cls: the model class (``cls(config)`` builds it; ``cls.Config`` is its config class).
@@ -304,8 +356,16 @@ def trained(
     import importlib
 
     store = store or default_store()
+    if budget != 1.0 and hasattr(cls, "set_progress"):
+        epochs = max(1, round(budget * fit_config.epochs))
+        fit_config, budget = replace(fit_config, epochs=epochs), 1.0
     kind = f"models/{cls.__name__.lower()}"
-    key = {"config": asdict(config), "fit": asdict(fit_config), "data": data_key}
+    key = {
+        "config": asdict(config),
+        "fit": asdict(fit_config),
+        "data": data_key,
+        "snapshots": list(SNAPSHOTS),
+    }
     modules = (importlib.import_module(cls.__module__), *code)
     checkpoint = store.root / "checkpoints" / f"{store.key(kind, key, modules)}.pt"
 
@@ -313,6 +373,7 @@ def trained(
         seed_everything(fit_config.seed)  # the initial weights depend on the seed only
         model = cls(config)
         train, val = data()
+        snapshots = {}
         history = fit(
             model,
             train,
@@ -322,9 +383,10 @@ def trained(
             checkpoint=checkpoint,
             progress=progress,
             description=cls.__name__,
+            snapshots=snapshots,
         )
-        save_model(tmp, model, history)
+        save_model(tmp, model, history, snapshots)
 
     path = store.get_or_build(kind, key, build, suffix=".pt", code=modules)
     checkpoint.unlink(missing_ok=True)
-    return load_model(path, cls, device)
+    return load_model(path, cls, device, budget)

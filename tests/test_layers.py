@@ -25,14 +25,21 @@ LAYERS = {
         "calopaper.parallel",
         "calopaper.plotting",
         "calopaper.provenance",
+        "calopaper.findings",
         "calopaper.showers",
         "calopaper.splits",
         "calopaper.store",
         "calopaper.tables",
         "calopaper.timing",
     ],
-    "data": ["calopaper.datasets", "calopaper.export", "calopaper.grids", "calopaper.truth",
-             "calopaper.sim", "calopaper.sim.*"],  # fmt: skip
+    "data": [
+        "calopaper.datasets",
+        "calopaper.export",
+        "calopaper.grids",
+        "calopaper.truth",
+        "calopaper.sim",
+        "calopaper.sim.*",
+    ],  # fmt: skip
     "chapters": [
         "calopaper.profiles",
         "calopaper.results",

@@ -48,7 +48,7 @@ class Toy(torch.nn.Module):
 '''
 
 #: ``toyfamily/bench.py``: the family's bench rows.
-BENCH = '''
+BENCH = """
 from calopaper.bench.registry import Generator, architecture
 from toyfamily.model import Toy, ToyConfig
 
@@ -65,7 +65,7 @@ def generators(ctx):
             architecture=architecture(model.config, ("n_cells",)),
         )
     ]
-'''
+"""
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from calopaper import fidelity, observables
+from calopaper import fidelity, findings, observables
 from calopaper.geometry import GAAM_EXTRAP, GAAM_INTERP, GAAM_MIDDLE, Segmentation
 from calopaper.models.gaam.data import LAYERS, TRAINING_SEGMENTATIONS, LayerData
 from calopaper.models.gaam.model import GAAMConfig
@@ -79,12 +79,13 @@ class Chapter:
     training: dict[str, list[str]]
     wanted: dict[tuple[str, str], list[str]]
 
-    def trained(self, layer: str, label: str, **kwargs) -> LayerModel:
-        """The (layer, label) model from the store, or trained now (``pipeline.trained``)."""
+    def trained(self, layer: str, label: str, *, replica: int = 0, **kwargs) -> LayerModel:
+        """The (layer, label) model from the store, or trained now (``pipeline.trained``);
+        ``replica`` k > 0 trains it with the chapter's k-th other training seed
+        (``findings.replica_seed``)."""
         config = self.configs[layer, label]
-        return trained(
-            layer, self.truth, self.fit, config, segmentations=self.training[layer], **kwargs
-        )
+        fit = replace(self.fit, seed=findings.replica_seed(self.fit.seed, replica))
+        return trained(layer, self.truth, fit, config, segmentations=self.training[layer], **kwargs)
 
 
 def configs(p: SimpleNamespace) -> Chapter:
@@ -134,11 +135,16 @@ def middle_layer(
     device: str = "auto",
     progress: bool = True,
     store: Store | None = None,
+    replica: int = 0,
 ) -> LayerModel:
     """Chapter 3's middle-layer GAAM as chapter 3 trains it in ``profile`` with ``seed`` (and
-    the point-cloud file ``path`` instead of SUPA): the same store artifact serves both."""
+    the point-cloud file ``path`` instead of SUPA), its ``replica``-th training: the same store
+    artifact serves both chapters."""
     p = parameters(profile, seed, path, device)
-    return configs(p).trained("middle", "GAAM", device=p.device, progress=progress, store=store)
+    chapter = configs(p)
+    return chapter.trained(
+        "middle", "GAAM", device=p.device, progress=progress, store=store, replica=replica
+    )
 
 
 def middle_layer_samples(
@@ -150,16 +156,23 @@ def middle_layer_samples(
     device: str = "auto",
     progress: bool = True,
     store: Store | None = None,
+    replica: int = 0,
 ) -> dict[str, np.ndarray]:
-    """:func:`middle_layer`'s samples in each segmentation, as many as chapter 3 generates
-    (its ``n_samples``), read from the store artifacts chapter 3 writes or generated now.
+    """:func:`middle_layer`'s samples (its ``replica``-th training, sampled with that
+    training's seed) in each segmentation, as many as chapter 3 generates (its
+    ``n_samples``), read from the store artifacts chapter 3 writes or generated now.
 
     Returns:
         Segmentation name -> (n_samples, n_eta, n_phi) float32 MeV.
     """
     p = parameters(profile, seed, path, device)
-    model = configs(p).trained("middle", "GAAM", device=p.device, progress=progress, store=store)
-    return {name: stored_samples(model, name, p.n_samples, seed, store) for name in segmentations}
+    model = middle_layer(
+        profile, seed, path=path, device=device, progress=progress, store=store, replica=replica
+    )
+    sample_seed = findings.replica_seed(seed, replica)
+    return {
+        name: stored_samples(model, name, p.n_samples, sample_seed, store) for name in segmentations
+    }
 
 
 def fresh_truth(

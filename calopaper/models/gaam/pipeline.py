@@ -102,6 +102,7 @@ def trained(
     device: str = "auto",
     progress: bool = True,
     store: Store | None = None,
+    budget: float = 1.0,
 ) -> LayerModel:
     """One layer's GAAM (or unconditional ARM), from the store or trained now.
 
@@ -118,6 +119,8 @@ def trained(
         device: "auto", "cpu", "cuda".
         progress: show progress bars.
         store: artifact store (default: ``data/``).
+        budget: a fraction of the epochs (``training.SNAPSHOTS``) for budget curves: the
+            weights kept after it during the full training.
     """
     validate_layer(layer)
     names = [str(Segmentation.parse(s)) for s in segmentations or TRAINING_SEGMENTATIONS[layer]]
@@ -144,8 +147,11 @@ def trained(
         store=store,
         progress=progress,
         code=_CODE,
+        budget=budget,
     )
     key = {"config": asdict(config), "fit": asdict(fit), "data": data_key}
+    if budget != 1.0:
+        key["budget"] = budget
     return LayerModel(layer, model, history, data, key)
 
 
