@@ -7,12 +7,14 @@ used (``store.models_used``, paths in the store) and the run's provenance
 ``data/samples/<chapter>/<name>.h5``, and the claims table comes back formatted for display,
 the provenance in one line at its foot.
 
-Only the book's own runs publish there. A run into which papermill injected parameters
-publishes under ``data/results/runs/<chapter>/<digest>/`` (``results/`` and ``samples/``,
-the digest naming the injected values) and says where, so a re-run never overwrites what the
-intro and the speed chapter read. ``CALOPAPER_PUBLISH`` moves a run's results and samples to
-``<dir>/results/`` and ``<dir>/samples/``: a sweep (``calopaper.sweep``) gives each run its
-own, while the store stays shared.
+Only the book's own runs publish there: the ``book`` profile, nothing injected, no seed offset,
+no user's file. Any other run (parameters injected by papermill, another profile,
+``CALOPAPER_SEED_OFFSET``, a ``dataset_path``) publishes under
+``data/results/runs/<chapter>/<digest>/`` (``results/`` and ``samples/``, the digest naming
+what departs from the book) and says where, so a re-run never overwrites what the intro, the
+speed chapter and ``calopaper bench`` read. ``CALOPAPER_PUBLISH`` moves a run's results and
+samples to ``<dir>/results/`` and ``<dir>/samples/``: a sweep (``calopaper.sweep``) gives each
+run its own, while the store stays shared.
 """
 
 from __future__ import annotations
@@ -146,10 +148,9 @@ def publish(
         A pandas ``Styler`` of the claims table (claim | paper | ours | verdict), with the
         provenance footer.
     """
-    injected_values = injected(_kernel_history())
-    if seed_offset():  # a run with shifted seeds is not the book's either
-        injected_values = injected_values | {SEED_OFFSET_ENV: str(seed_offset())}
-    provenance = collect(last_resolved(chapter), injected_values)
+    parameters = last_resolved(chapter)
+    injected_values = _departures(injected(_kernel_history()), parameters)
+    provenance = collect(parameters, injected_values)
     if root is None and not os.environ.get("CALOPAPER_PUBLISH") and injected_values:
         root = _rerun_root(chapter, injected_values)
     root = _publish_root(root)
@@ -175,12 +176,30 @@ def publish(
     return styler.set_caption(f"Provenance: {footer(provenance)}")
 
 
+def _departures(injected_values: dict[str, str], parameters: dict) -> dict[str, str]:
+    """What makes a run not the book's: the parameters papermill injected, a seed offset
+    (``findings.offset``), a profile other than ``book`` and a user's ``dataset_path``.
+
+    Example:
+        >>> _departures({"beta": "0.01"}, {"profile": "smoke", "dataset_path": ""})
+        {'beta': '0.01', 'profile': 'smoke'}
+    """
+    departures = dict(injected_values)
+    if seed_offset():
+        departures[SEED_OFFSET_ENV] = str(seed_offset())
+    if parameters.get("profile", "book") != "book":
+        departures.setdefault("profile", str(parameters["profile"]))
+    if parameters.get("dataset_path"):
+        departures.setdefault("dataset_path", str(parameters["dataset_path"]))
+    return departures
+
+
 def _rerun_root(chapter: str, injected_values: dict[str, str]) -> Path:
     """``data/results/runs/<chapter>/<digest of the injected values>/``, announced."""
     digest = hashlib.sha256(json.dumps(injected_values, sort_keys=True).encode()).hexdigest()
     root = default_store().root / "results" / "runs" / chapter / digest[:12]
     names = ", ".join(f"{k}={v}" for k, v in injected_values.items())
-    print(f"{chapter}: injected {names}, so this run is not the book's; its results and samples "
+    print(f"{chapter}: run with {names}, so it is not the book's; its results and samples "
           f"are in {root}")  # fmt: skip
     return root
 
