@@ -149,12 +149,13 @@ def test_bench_quick_runs_every_family(data_root, capsys):
     assert not (data_root / "results" / "07_speed.json").exists()
 
 
-def test_measured_gibbs_share_carries_the_timing_spread():
+def test_measured_gibbs_share_carries_the_timings_errors():
     from calopaper.models.dvae.bench import GIBBS_PREFIX
 
-    def row(name: str, batch: int, ms: float, spread: float) -> dict:
+    def row(name: str, batch: int, ms: float, error: float) -> dict:
         return {"generator": name, "device": "cpu", "threads": 1, "kind": "batch",
-                "batch": batch, "energy": None, "ms": ms, "spread": spread}  # fmt: skip
+                "batch": batch, "energy": None, "ms": ms, "spread": 3 * error,
+                "error": error}  # fmt: skip
 
     rows = [row(report.DVAE, 1, 4.0, 0.4), row(GIBBS_PREFIX + "e+", 1, 3.0, 0.0)]
     rows += [row(report.DVAE, 16, 1.0, 0.0), row(GIBBS_PREFIX + "e+", 16, 0.6, 0.06)]

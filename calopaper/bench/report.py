@@ -89,8 +89,8 @@ def _fastest(timings: pd.DataFrame, generator: str) -> float:
 
 
 def _paired(timings: pd.DataFrame, a: str, b: str, column: str, value: str = "ms") -> pd.DataFrame:
-    """``value`` (median ms/shower, or its ``"spread"``) of ``a`` and ``b`` at the values of
-    ``column`` both were timed at."""
+    """``value`` (median ms/shower, or its ``"spread"`` or ``"error"``) of ``a`` and ``b`` at the
+    values of ``column`` both were timed at."""
     kind = "energy" if column == "energy" else "batch"
     left = _rows(timings, a, kind=kind).set_index(column)[value]
     right = _rows(timings, b, kind=kind).set_index(column)[value]
@@ -113,13 +113,13 @@ def measured(result: dict):
     same = _paired(timings, SAVAE, GAAM_MIDDLE, "batch")
     energies = _paired(timings, CC2, CC3, "energy")
     gibbs = _paired(timings, DVAE, GIBBS_PREFIX + "e+", "batch")
-    spread = (
-        _paired(timings, DVAE, GIBBS_PREFIX + "e+", "batch", "spread")
-        if "spread" in timings
+    error = (
+        _paired(timings, DVAE, GIBBS_PREFIX + "e+", "batch", "error")
+        if "error" in timings
         else gibbs * 0.0
     )
     share, share_error = ratio_with_error(
-        gibbs[GIBBS_PREFIX + "e+"], spread[GIBBS_PREFIX + "e+"], gibbs[DVAE], spread[DVAE]
+        gibbs[GIBBS_PREFIX + "e+"], error[GIBBS_PREFIX + "e+"], gibbs[DVAE], error[DVAE]
     )
     last = same.iloc[-1] if len(same) else None
     return Measured(

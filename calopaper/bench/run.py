@@ -69,7 +69,7 @@ class Plan:
     more_threads_batches: tuple[int, ...] = (1, 128, 1024)
     min_repeats: int = 3
     min_seconds: float = 0.25
-    max_repeats: int = 10
+    max_repeats: int = 30
     budget_seconds: float = 3.0
     max_call_seconds: float = 4.0
     count_call_seconds: float = 0.5
@@ -140,7 +140,7 @@ def _row(entry: Entry, device: str, **fields) -> dict:
     row = {"generator": entry.name, "family": entry.family}
     row |= {"paper": g.paper, "truth": g.truth} if g else {"paper": "", "truth": ""}
     row |= {"device": device, "threads": None, "batch": None, "energy": None}
-    row |= dict.fromkeys(("ms", "spread", "best", "cpu_ms"), np.nan)
+    row |= dict.fromkeys(("ms", "spread", "error", "best", "cpu_ms"), np.nan)
     return row | {"repeats": 0, "status": "ok" if g else entry.reason} | fields
 
 
@@ -163,7 +163,8 @@ def _time(
         max_repeats=plan.max_repeats,
         budget_seconds=plan.budget_seconds,
     )
-    found = {"ms": t.ms_median, "spread": t.ms_spread, "best": t.ms_best, "cpu_ms": t.cpu_ms_median}
+    found = {"ms": t.ms_median, "spread": t.ms_spread, "error": t.ms_error, "best": t.ms_best}
+    found["cpu_ms"] = t.cpu_ms_median
     return _row(
         entry, device, threads=threads, batch=batch, energy=energy, **found, repeats=len(t.seconds)
     )
