@@ -87,12 +87,17 @@ def trained(
     device: str = "auto",
     store: Store | None = None,
     progress: bool = False,
+    budget: float = 1.0,
 ) -> tuple[DVAE, History]:
     """The CaloDVAE trained with these configs on ``showers``, from the store or trained now.
 
     The store key holds both configs, ``showers.key`` (the truth's ``Source.key``: simulator
     code, or the SHA-256 of a user file's bytes; and the split) and the source of ``CODE``, so
     an edited simulator, file or model retrains instead of loading a stale model.
+
+    ``budget`` < 1 (``training.SNAPSHOTS``) trains a model for that fraction of the epochs,
+    ``max(1, round(budget * epochs))``: the KL annealing follows the training's progress
+    (``DVAE.set_progress``), so a shorter training is not a snapshot of the full one.
 
     Returns:
         The model (eval mode, on ``device``) and its loss history.
@@ -107,6 +112,7 @@ def trained(
         store=store,
         progress=progress,
         code=CODE,
+        budget=budget,
     )
 
 
