@@ -300,7 +300,7 @@ def generation_timing(model: DVAE, n: int, seed: int = 0) -> dict[str, float]:
         for part, call in (("all", generate), ("gibbs", gibbs))
     )  # fmt: skip
     share, error = timing.ratio_with_error(
-        prior.ms_median, prior.ms_spread, full.ms_median, full.ms_spread
+        prior.ms_median, prior.ms_error, full.ms_median, full.ms_error
     )
     return {
         "ms/shower": full.ms_median,
