@@ -17,7 +17,12 @@ import pandas as pd
 from scipy import stats
 
 from calopaper import fidelity, findings, parallel
-from calopaper.claims.savae import BetaSummary, Measured, seed_rhos, table2_numbers
+from calopaper.claims.savae import (
+    BetaSummary,
+    Measured,
+    interpolation_difference,
+    table2_numbers,
+)
 from calopaper.figures import digest
 from calopaper.findings import BudgetCurve, band
 from calopaper.geometry import SAVAE_INTERP, SAVAE_TRAIN, Segmentation
@@ -50,8 +55,10 @@ __all__ = [
     "WIDTHS_TARGET",
     "Seeded",
     "budget_curves",
+    "budget_findings",
     "entries",
     "seed_measured",
+    "seed_ratios",
     "seed_w1",
     "sweep_means",
     "ablation",
@@ -687,6 +694,15 @@ def entries(
     return ratio, ratio * np.hypot(a[:, 1] / a[:, 0], b[:, 1] / b[:, 0])
 
 
+def seed_ratios(
+    seeded: Seeded, w1: Mapping, other: str, budget: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """W1 SAVAE / W1 ``other`` ("GAAM" or "geometry-specific") per seed, SAVAE after
+    ``budget`` of its epochs: ((n_seeds, 16) ratios, their bootstrap errors) (:func:`entries`)."""
+    pairs = [entries(w1["SAVAE", k, budget], w1[other, k, 1.0]) for k in seeded.seeds]
+    return np.array([r for r, _ in pairs]), np.array([e for _, e in pairs])
+
+
 def _widths(truth_obs: Mapping, images: Mapping[str, np.ndarray]) -> float:
     """Spread of the generated σ_η, σ_φ relative to the truth's, over the training
     segmentations (the narrower-widths claim)."""
@@ -712,13 +728,13 @@ def seed_measured(
 ) -> Measured:
     """The claims' numbers per seed (``claims.savae.Measured``) at the full budget; seed k of
     SAVAE against seed k of GAAM and of the geometry-specific models."""
-    gaam = [entries(w1["SAVAE", k, 1.0], w1["GAAM", k, 1.0]) for k in seeded.seeds]
-    specific = [entries(w1["SAVAE", k, 1.0], w1["geometry-specific", k, 1.0]) for k in seeded.seeds]
+    gaam, gaam_error = seed_ratios(seeded, w1, "GAAM")
+    specific, specific_error = seed_ratios(seeded, w1, "geometry-specific")
     return Measured(
-        savae_over_gaam=[r for r, _ in gaam],
-        savae_over_gaam_error=[e for _, e in gaam],
-        savae_over_specific=[r for r, _ in specific],
-        savae_over_specific_error=[e for _, e in specific],
+        savae_over_gaam=gaam,
+        savae_over_gaam_error=gaam_error,
+        savae_over_specific=specific,
+        savae_over_specific_error=specific_error,
         widths_ratio=[_widths(truth_obs, seeded.main[k, 1.0].samples) for k in seeded.seeds],
         betas=list(p.betas),
         width_spread=_sweep_array(seeded, p.betas, "width_spread", 1.0),
@@ -740,21 +756,23 @@ def budget_curves(
       target the paper's median improvement (Table II).
     - ``narrower-widths``: the spread of SAVAE's σ_η, σ_φ relative to the truth's on the training
       segmentations; target :data:`WIDTHS_TARGET`.
-    - ``beta-interpolation``: the Spearman ρ of β with the unseen segmentations' W1 over the
-      sweep, each β after that fraction of ``p.sweep_epochs``; target 1 (W1 grows with β).
+    - ``beta-interpolation``: the unseen segmentations' W1/σ at the sweep's largest β minus that
+      at 1e-4, paired by seed, each β after that fraction of ``p.sweep_epochs``; target 0, the
+      edge of what the paper claims (any positive difference reproduces it).
     """
     target = table2_numbers(np.ones(16))["paper_improvement"]
-    improvement, widths, rho = [], [], []
+    improvement, widths, above = [], [], []
     for b in seeded.budgets:
-        ratios = [entries(w1["SAVAE", k, b], w1["GAAM", k, 1.0])[0] for k in seeded.seeds]
+        ratios, _ = seed_ratios(seeded, w1, "GAAM", b)
         improvement.append(band([1 - np.median(r) for r in ratios]))
         widths.append(band([_widths(truth_obs, seeded.main[k, b].samples) for k in seeded.seeds]))
-        rho.append(band(seed_rhos(p.betas, _sweep_array(seeded, p.betas, "w1_unseen", b))))
+        unseen = _sweep_array(seeded, p.betas, "w1_unseen", b)
+        above.append(interpolation_difference(p.betas, unseen))
     budgets = tuple(seeded.budgets)
     return {
         "savae-70-percent": BudgetCurve(budgets, tuple(improvement), target, f"{p.epochs} epochs"),
         "narrower-widths": BudgetCurve(budgets, tuple(widths), WIDTHS_TARGET, f"{p.epochs} epochs"),
-        "beta-interpolation": BudgetCurve(budgets, tuple(rho), 1.0, f"{p.sweep_epochs} epochs"),
+        "beta-interpolation": BudgetCurve(budgets, tuple(above), 0.0, f"{p.sweep_epochs} epochs"),
     }
 
 
@@ -767,3 +785,16 @@ def sweep_means(seeded: Seeded, betas: Sequence[float]) -> pd.DataFrame:
     spread_ = rows.groupby("beta", sort=False)[unseen].std(ddof=1).fillna(0.0).to_numpy()
     table.insert(table.columns.get_loc(unseen) + 1, "s (seeds)", spread_)
     return table
+
+
+def budget_findings(curves: Mapping[str, BudgetCurve], verdicts: Mapping[str, str]) -> dict:
+    """What the page says of each budget curve: its ``finding()`` for a claim not reproduced;
+    for a reproduced one, that nothing needs explaining."""
+    return {
+        claim: (
+            f"reproduced at the full budget, nothing for the budget to explain ({curve.finding()})"
+            if verdicts.get(claim) == "reproduced"
+            else curve.finding()
+        )
+        for claim, curve in curves.items()
+    }
