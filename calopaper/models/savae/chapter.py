@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,15 +16,30 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from calopaper import fidelity, parallel
-from calopaper.claims.savae import BetaSummary
+from calopaper import fidelity, findings, parallel
+from calopaper.claims.savae import (
+    BetaSummary,
+    Measured,
+    interpolation_difference,
+    table2_numbers,
+)
 from calopaper.figures import digest
+from calopaper.findings import BudgetCurve, band
 from calopaper.geometry import SAVAE_INTERP, SAVAE_TRAIN, Segmentation
+from calopaper.metrics import Distance
 from calopaper.models.gaam import chapter as gaam_chapter
 from calopaper.models.savae.data import Showers
-from calopaper.models.savae.model import SAVAEConfig
-from calopaper.models.savae.paper import TABLE
-from calopaper.models.savae.pipeline import ScanPoint, observables, scan_point
+from calopaper.models.savae.model import SAVAEConfig, geometry_specific
+from calopaper.models.savae.paper import KEYS, TABLE
+from calopaper.models.savae.pipeline import (
+    ScanPoint,
+    distances,
+    observables,
+    sample,
+    scan_point,
+    spread,
+    trained,
+)
 from calopaper.store import Store, default_store
 from calopaper.training import FitConfig
 from calopaper.truth import Source
@@ -37,6 +52,15 @@ __all__ = [
     "FRESH_SEED",
     "MAIN_CANDIDATES",
     "SCAN_COLUMNS",
+    "WIDTHS_TARGET",
+    "Seeded",
+    "budget_curves",
+    "budget_findings",
+    "entries",
+    "seed_measured",
+    "seed_ratios",
+    "seed_w1",
+    "sweep_means",
     "ablation",
     "ablation_config",
     "ablation_table",
@@ -49,8 +73,10 @@ __all__ = [
     "fidelity_table",
     "fresh_truth",
     "main",
+    "replica_fit",
     "scan_from_sweep",
     "scan_table",
+    "seeded",
     "showers",
 ]
 
@@ -490,4 +516,285 @@ def fidelity_summary(table: pd.DataFrame) -> dict[str, float | int | str]:
         "fid_floor_lo": float(scored["AUC high floor"].min()),
         "fid_floor_hi": float(scored["AUC high floor"].max()),
         "fid_low_above_90": int((scored["AUC low"] > 0.9).sum()),
+    }
+
+
+#: The spread of SAVAE's widths the narrower-widths budget curve measures its gap to: the middle
+#: of the interval the claim accepts as "slightly narrower" (0.7-1 of the truth's).
+WIDTHS_TARGET = 0.85
+
+
+def replica_fit(fit: FitConfig, replica: int) -> FitConfig:
+    """``fit`` with the ``replica``-th training seed of the chapter (``findings.replica_seed``;
+    replica 0 is ``fit`` itself)."""
+    return replace(fit, seed=findings.replica_seed(fit.seed, replica))
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """Every model chapter 2's claims rest on, ``n_seeds`` times, and what each generated.
+
+    Seed k of SAVAE, of the geometry-specific models, of each β of the sweep and of GAAM (chapter
+    3's middle layer, its k-th training) share the training seed ``findings.replica_seed(seed,
+    k)``, which also seeds their sampling.
+
+    Attributes:
+        seeds: the replicas, 0 .. n_seeds - 1.
+        budgets: the fractions of the epochs measured (``findings.BUDGETS``).
+        main: (replica, budget) -> the main SAVAE's ``ScanPoint`` (samples in every segmentation
+            of the test showers).
+        specific: replica -> segmentation -> the geometry-specific model's samples.
+        gaam: replica -> segmentation -> GAAM's samples.
+        sweep: (β, replica, budget) -> the β sweep's ``ScanPoint``.
+    """
+
+    seeds: tuple[int, ...]
+    budgets: tuple[float, ...]
+    main: dict[tuple[int, float], ScanPoint]
+    specific: dict[int, dict[str, np.ndarray]]
+    gaam: dict[int, dict[str, np.ndarray]]
+    sweep: dict[tuple[float, int, float], ScanPoint]
+
+
+def seeded(
+    p: SimpleNamespace,
+    truth: Showers,
+    config: SAVAEConfig,
+    fit: FitConfig,
+    *,
+    device: str = "auto",
+    store: Store | None = None,
+    progress: bool = True,
+) -> Seeded:
+    """Train (or load) the chapter's models ``p.n_seeds`` times, all through one
+    ``parallel.run``, and sample them.
+
+    The main SAVAE (``config``, ``fit``) and each β of ``p.betas`` (the sweep's budget) are
+    measured after ¼, ½ and all of their epochs (weights kept during the one training); the
+    geometry-specific models of ``TABLE`` and chapter 3's middle-layer GAAM at their full budget.
+
+    Args:
+        p: the chapter's resolved parameters.
+        truth: the chapter's showers (:func:`showers`).
+        config, fit: the main model's config and fit settings (:func:`main`).
+    """
+    seeds = tuple(range(p.n_seeds))
+    test = observables(truth.part("test"))
+    n_eval = min(p.n_samples, len(truth.parts["test"]))
+    fit_sweep = replace(fit, epochs=p.sweep_epochs)
+
+    def point(cfg: SAVAEConfig, fit_k: FitConfig, n_train: int | None, budget: float):
+        return partial(
+            scan_point,
+            cfg,
+            fit_k,
+            truth,
+            test,
+            n_train=n_train,
+            n_samples=n_eval,
+            seed=fit_k.seed,
+            device=device,
+            store=store,
+            progress=progress,
+            budget=budget,
+        )
+
+    gaam_calls = {
+        ("gaam", k): partial(
+            gaam_chapter.middle_layer_samples,
+            list(TABLE),
+            p.profile,
+            p.seed,
+            path=p.dataset_path,
+            device=device,
+            progress=progress,
+            store=store,
+            replica=k,
+        )
+        for k in seeds
+    }
+    calls: dict = dict(gaam_calls)
+    for budget in sorted(findings.BUDGETS, reverse=True):  # full trainings first
+        calls |= {
+            ("main", k, budget): point(config, replica_fit(fit, k), None, budget) for k in seeds
+        }
+        if budget == 1.0:
+            calls |= {
+                ("specific", name, k): partial(
+                    trained,
+                    geometry_specific(config, name),
+                    replica_fit(fit, k),
+                    truth,
+                    device=device,
+                    store=store,
+                    progress=progress,
+                )
+                for k in seeds
+                for name in TABLE
+            }
+        calls |= {
+            ("sweep", b, k, budget): point(
+                replace(config, beta=b), replica_fit(fit_sweep, k), p.sweep_showers, budget
+            )
+            for b in p.betas
+            for k in seeds
+        }
+    done = parallel.run(calls, progress=progress)
+    specific = {k: {} for k in seeds}
+    for name in TABLE:
+        for k in seeds:
+            model, _ = done["specific", name, k]
+            seed = findings.replica_seed(p.seed, k)
+            specific[k] |= sample(model, [name], n_eval, seed=seed)
+    return Seeded(
+        seeds=seeds,
+        budgets=tuple(findings.BUDGETS),
+        main={key[1:]: v for key, v in done.items() if key[0] == "main"},
+        specific=specific,
+        gaam={k: done["gaam", k] for k in seeds},
+        sweep={key[1:]: v for key, v in done.items() if key[0] == "sweep"},
+    )
+
+
+def seed_w1(
+    truth_obs: Mapping[str, Mapping[str, np.ndarray]], seeded: Seeded, *, seed: int
+) -> dict[tuple[str, int, float], dict[str, dict[str, Distance]]]:
+    """W1 of each seeded model against the test showers in the segmentations of ``TABLE``.
+
+    Returns:
+        ("SAVAE", k, budget) for every budget, ("GAAM", k, 1.0) and ("geometry-specific", k,
+        1.0) -> segmentation -> observable -> ``metrics.Distance`` (``distances``).
+    """
+    samples = {("SAVAE", k, b): pt.samples for (k, b), pt in seeded.main.items()}
+    samples |= {("GAAM", k, 1.0): seeded.gaam[k] for k in seeded.seeds}
+    samples |= {("geometry-specific", k, 1.0): seeded.specific[k] for k in seeded.seeds}
+    return {
+        key: distances(truth_obs, observables({n: images[n] for n in TABLE}), seed=seed)
+        for key, images in samples.items()
+    }
+
+
+def entries(
+    numerator: Mapping[str, Mapping[str, Distance]],
+    denominator: Mapping[str, Mapping[str, Distance]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The 16 W1 ratios numerator/denominator of savae Tables II-III (``TABLE`` x ``KEYS``) and
+    their bootstrap errors (both W1 errors propagated).
+
+    Example:
+        >>> d = lambda v, e: Distance(v, e, 0.0, 0.0)
+        >>> w1 = {n: {k: d(2.0, 0.2) for k in KEYS} for n in TABLE}
+        >>> ratio, error = entries(w1, w1)
+        >>> float(ratio[0]), round(float(error[0]), 3)
+        (1.0, 0.141)
+    """
+    a = np.array([[numerator[n][k].value, numerator[n][k].error] for n in TABLE for k in KEYS])
+    b = np.array([[denominator[n][k].value, denominator[n][k].error] for n in TABLE for k in KEYS])
+    ratio = a[:, 0] / b[:, 0]
+    return ratio, ratio * np.hypot(a[:, 1] / a[:, 0], b[:, 1] / b[:, 0])
+
+
+def seed_ratios(
+    seeded: Seeded, w1: Mapping, other: str, budget: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """W1 SAVAE / W1 ``other`` ("GAAM" or "geometry-specific") per seed, SAVAE after
+    ``budget`` of its epochs: ((n_seeds, 16) ratios, their bootstrap errors) (:func:`entries`)."""
+    pairs = [entries(w1["SAVAE", k, budget], w1[other, k, 1.0]) for k in seeded.seeds]
+    return np.array([r for r, _ in pairs]), np.array([e for _, e in pairs])
+
+
+def _widths(truth_obs: Mapping, images: Mapping[str, np.ndarray]) -> float:
+    """Spread of the generated σ_η, σ_φ relative to the truth's, over the training
+    segmentations (the narrower-widths claim)."""
+    generated = observables({n: images[n] for n in SAVAE_TRAIN})
+    return spread(truth_obs, generated, ("sigma_eta", "sigma_phi"), SAVAE_TRAIN)
+
+
+def _sweep_array(seeded: Seeded, betas: Sequence[float], field: str, budget: float) -> np.ndarray:
+    """(n_betas, n_seeds) of one ``ScanPoint`` field of the β sweep at ``budget``."""
+    return np.array(
+        [[getattr(seeded.sweep[b, k, budget], field) for k in seeded.seeds] for b in betas]
+    )
+
+
+def seed_measured(
+    p: SimpleNamespace,
+    seeded: Seeded,
+    truth_obs: Mapping,
+    w1: Mapping,
+    *,
+    ms_savae: float,
+    ms_gaam: float,
+) -> Measured:
+    """The claims' numbers per seed (``claims.savae.Measured``) at the full budget; seed k of
+    SAVAE against seed k of GAAM and of the geometry-specific models."""
+    gaam, gaam_error = seed_ratios(seeded, w1, "GAAM")
+    specific, specific_error = seed_ratios(seeded, w1, "geometry-specific")
+    return Measured(
+        savae_over_gaam=gaam,
+        savae_over_gaam_error=gaam_error,
+        savae_over_specific=specific,
+        savae_over_specific_error=specific_error,
+        widths_ratio=[_widths(truth_obs, seeded.main[k, 1.0].samples) for k in seeded.seeds],
+        betas=list(p.betas),
+        width_spread=_sweep_array(seeded, p.betas, "width_spread", 1.0),
+        unseen_w1=_sweep_array(seeded, p.betas, "w1_unseen", 1.0),
+        ms_savae=ms_savae,
+        ms_gaam=ms_gaam,
+        device=p.device,
+        n_timing=p.n_timing,
+    )
+
+
+def budget_curves(
+    p: SimpleNamespace, seeded: Seeded, truth_obs: Mapping, w1: Mapping
+) -> dict[str, BudgetCurve]:
+    """The three claims the training budget could explain, at ¼, ½ and 1 × the epochs.
+
+    - ``savae-70-percent``: the median improvement over GAAM, 1 − median(W1 SAVAE / W1 GAAM),
+      of the main SAVAE after that fraction of ``p.epochs`` (GAAM at its chapter's budget);
+      target the paper's median improvement (Table II).
+    - ``narrower-widths``: the spread of SAVAE's σ_η, σ_φ relative to the truth's on the training
+      segmentations; target :data:`WIDTHS_TARGET`.
+    - ``beta-interpolation``: the unseen segmentations' W1/σ at the sweep's largest β minus that
+      at 1e-4, paired by seed, each β after that fraction of ``p.sweep_epochs``; target 0, the
+      edge of what the paper claims (any positive difference reproduces it).
+    """
+    target = table2_numbers(np.ones(16))["paper_improvement"]
+    improvement, widths, above = [], [], []
+    for b in seeded.budgets:
+        ratios, _ = seed_ratios(seeded, w1, "GAAM", b)
+        improvement.append(band([1 - np.median(r) for r in ratios]))
+        widths.append(band([_widths(truth_obs, seeded.main[k, b].samples) for k in seeded.seeds]))
+        unseen = _sweep_array(seeded, p.betas, "w1_unseen", b)
+        above.append(interpolation_difference(p.betas, unseen))
+    budgets = tuple(seeded.budgets)
+    return {
+        "savae-70-percent": BudgetCurve(budgets, tuple(improvement), target, f"{p.epochs} epochs"),
+        "narrower-widths": BudgetCurve(budgets, tuple(widths), WIDTHS_TARGET, f"{p.epochs} epochs"),
+        "beta-interpolation": BudgetCurve(budgets, tuple(above), 0.0, f"{p.sweep_epochs} epochs"),
+    }
+
+
+def sweep_means(seeded: Seeded, betas: Sequence[float]) -> pd.DataFrame:
+    """:func:`scan_table` of the β sweep at the full budget, each column the mean over seeds,
+    with the seeds' standard deviation of the unseen W1 beside it."""
+    rows = scan_table([seeded.sweep[b, k, 1.0] for b in betas for k in seeded.seeds])
+    table = rows.groupby("beta", as_index=False, sort=False).mean()
+    unseen = SCAN_COLUMNS["w1_unseen"]
+    spread_ = rows.groupby("beta", sort=False)[unseen].std(ddof=1).fillna(0.0).to_numpy()
+    table.insert(table.columns.get_loc(unseen) + 1, "s (seeds)", spread_)
+    return table
+
+
+def budget_findings(curves: Mapping[str, BudgetCurve], verdicts: Mapping[str, str]) -> dict:
+    """What the page says of each budget curve: its ``finding()`` for a claim not reproduced;
+    for a reproduced one, that nothing needs explaining."""
+    return {
+        claim: (
+            f"reproduced at the full budget, nothing for the budget to explain ({curve.finding()})"
+            if verdicts.get(claim) == "reproduced"
+            else curve.finding()
+        )
+        for claim, curve in curves.items()
     }

@@ -73,6 +73,7 @@ def trained(
     device: str = "auto",
     store: Store | None = None,
     progress: bool = True,
+    budget: float = 1.0,
 ) -> tuple[SAVAE, History]:
     """A SAVAE trained on these showers, from the store or trained now (``training.trained``).
 
@@ -84,9 +85,12 @@ def trained(
         n_train: train on the first ``n_train`` training showers only (see :func:`tensors`).
         device: ``"auto"``, ``"cpu"``, ``"cuda"``...
         store: artifact store (default: ``data/``).
+        budget: 1, or a fraction of ``training.SNAPSHOTS``: the weights kept after that
+            fraction of the epochs while the full model trained (SAVAE's training does not
+            depend on its progress, so a snapshot is what a shorter training gives).
 
     Returns:
-        The trained model (eval mode) and its loss history.
+        The trained model (eval mode) and its loss history (the full training's).
     """
     data_key = showers.key
     if n_train is not None:
@@ -101,6 +105,7 @@ def trained(
         store=store,
         progress=progress,
         code=CODE,
+        budget=budget,
     )
 
 
@@ -246,6 +251,7 @@ def scan_point(
     device: str = "auto",
     store: Store | None = None,
     progress: bool = True,
+    budget: float = 1.0,
 ) -> ScanPoint:
     """Train (or load) one model of the β scan or the ablation (savae §IV-V) and measure it.
 
@@ -257,6 +263,7 @@ def scan_point(
             evaluate; those not in ``config.segmentations`` count as unseen.
         n_samples: generated showers per segmentation.
         seed: sampling seed.
+        budget: measure the model after this fraction of its epochs (:func:`trained`).
 
     The measurement is stored beside the model (keyed by the model's settings, the showers and
     the sampling settings), so a warm rebuild reads it back instead of sampling again.
@@ -271,6 +278,8 @@ def scan_point(
         "n_samples": n_samples,
         "seed": seed,
     }
+    if budget != 1.0:
+        key["budget"] = budget
 
     def build(tmp: Path) -> None:
         model, history = trained(
@@ -281,6 +290,7 @@ def scan_point(
             device=device,
             store=store,
             progress=progress,
+            budget=budget,
         )
         point = _measure(model, history, config, showers, truth, n_train, n_samples, seed)
         measured = json.dumps({k: v for k, v in asdict(point).items() if k != "samples"})
