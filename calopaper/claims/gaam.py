@@ -527,7 +527,7 @@ def claims(
             "inter-layer",
             "GAAM reproduces the inter-layer distances C_eta, C_phi reasonably well (Fig. 6).",
             "qualitative (Fig. 6)",
-            f"W1 of the seed means {m_interlayer(measured)}; the larger over its floor "
+            f"W1 of the seed means {_interlayer_text(measured)}; the larger over its floor "
             f"{b['inter-layer'].text('.2f')}",
             judge(b["inter-layer"], high=3.0, partly_high=10.0),
             seeds=b["inter-layer"].record(),
@@ -579,7 +579,7 @@ def claims(
     ]
 
 
-def m_interlayer(measured: Sequence[Measured]) -> str:
+def _interlayer_text(measured: Sequence[Measured]) -> str:
     """'C_eta 1.23 / C_phi 2.34 mm' of the seed means."""
     mean = mean_measured(measured).interlayer
     return " / ".join(f"{k} {v[0]:.2f}" for k, v in mean.items()) + " mm"
@@ -591,8 +591,10 @@ def _listing(names) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def sentences(m: Measured) -> dict[str, str]:
-    """The summary's sentences on interpolation, extrapolation and the inner layer."""
+def sentences(m: Measured, b: Mapping[str, Band] | None = None) -> dict[str, str]:
+    """The summary's sentences on interpolation, extrapolation and the inner layer, from the
+    seed means ``m`` (``mean_measured``); with the claims' bands ``b`` (:func:`bands`), each
+    says when the seeds' band leaves its finding open."""
     f = findings(m)
     held = [n for n in GAAM_EXTRAP if n not in f.failed]
     if len(f.failed) == 3:
@@ -629,6 +631,19 @@ def sentences(m: Measured) -> dict[str, str]:
         f"{f.by_role['interpolation']:.3f} against {f.by_role['training']:.3f} on the training "
         "segmentations."
     )
+    if b is not None:
+        extrap = b["extrapolation-fails"]
+        if extrap.lo <= 1.0 < extrap.hi or (len(f.failed) == 3 and extrap.hi <= 1.0):
+            extrapolation += (
+                " Seed by seed it is less clear: the least-failing extrapolation's W1/σ is "
+                f"{extrap.text('.2f')} times the worst interpolation one's."
+            )
+        ratio = b["inner-hardest"]
+        if ratio.lo <= 1.0 < ratio.hi:
+            inner += (
+                " Over the seeds the inner layer's mean W1 is "
+                f"{ratio.text('.2f')} times the next layer's, a band across 1."
+            )
     return {
         "interpolation_sentence": interpolation,
         "extrapolation_sentence": extrapolation,
