@@ -197,6 +197,8 @@ def test_claims_carry_their_seeds():
             assert claim.seeds == {}
         else:
             assert claim.seeds["n_seeds"] == 3 and "3 seeds" in claim.ours
+    said = gaam.sentences(gaam.mean_measured(seeds), gaam.bands(seeds, {}))
+    assert all("3 seeds" in sentence for sentence in said.values())
 
 
 def test_raw_w1_is_compares_value_and_the_bootstrap_widens_nothing_it_should_not():
