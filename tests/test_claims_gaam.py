@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
+from calopaper import metrics
 from calopaper.claims import gaam
 from calopaper.geometry import GAAM_EXTRAP, GAAM_INTERP, GAAM_MIDDLE
 from calopaper.models.gaam.paper import CELLS, MS_PER_SHOWER
@@ -116,3 +118,105 @@ def test_inner_hardest_is_judged_on_raw_w1_as_in_table_3():
     table = gaam.layer_table(GOOD)
     assert table.set_index("layer").loc["inner", "rank (mean W1 [mm])"] == 1
     assert table.set_index("layer").loc["inner", "rank (paper mean W1)"] == 1
+
+
+# --- verdicts over training seeds (issue 21) ------------------------------------------------
+
+N_TRIALS = 200
+
+
+def _seed(
+    rng, gaam: float = 1.0, *, inner: float = 2.0, interp=0.15, extrap: float = 0.5, sigma=0.3
+):
+    """One training seed's measurements: every W1 of ``_w1(gaam, 1.0, inner)`` and every
+    W1/σ of ``_scaled(extrap=extrap)`` times its own log-normal noise (spread ``sigma``), as
+    two trainings differing only in their seeds give."""
+    w1 = {
+        key: {q: v * float(rng.lognormal(0.0, sigma)) for q, v in obs.items()}
+        for key, obs in _w1(gaam, 1.0, inner=inner).items()
+    }
+    scaled = {
+        key: v * float(rng.lognormal(0.0, sigma))
+        for key, v in _scaled(interp=interp, extrap=extrap).items()
+    }
+    return replace(GOOD, w1=w1, scaled=scaled)
+
+
+def _rate(claim: str, n_seeds: int = 3, verdict: str = "reproduced", **kw) -> float:
+    """How often ``claim`` gives ``verdict`` over N_TRIALS sets of ``n_seeds`` noisy seeds."""
+    rng = np.random.default_rng(21)
+    hits = 0
+    for _ in range(N_TRIALS):
+        seeds = [_seed(rng, **kw) for _ in range(n_seeds)]
+        hits += _verdict(seeds, claim) == verdict
+    return hits / N_TRIALS
+
+
+@pytest.mark.parametrize(
+    ("claim", "kw"),
+    [
+        # GAAM and the baseline are the same model: the W1 of each differ only by seed
+        ("gaam-beats-baseline", {"gaam": 1.0}),
+        ("gaam-beats-baseline-50", {"gaam": 1.0}),
+        ("interpolation", {"gaam": 1.0}),
+        # per-seed counts drawn around the threshold: each pair >= 50 % better with probability
+        # 9/20, so the expected count is the paper's 9 of 20
+        ("gaam-beats-baseline-50", {"gaam": 0.5 * float(np.exp(0.3 * 0.12566))}),
+        # the inner layer is as hard as the others; the extrapolations as good as interpolation
+        ("inner-hardest", {"inner": 1.0}),
+        ("extrapolation-fails", {"extrap": 0.15}),
+    ],
+)
+def test_noise_alone_is_not_reproduced(claim, kw):
+    assert _rate(claim, **kw) <= 0.15
+
+
+@pytest.mark.parametrize(
+    ("claim", "kw"),
+    [
+        ("gaam-beats-baseline", {"gaam": 0.1}),
+        ("gaam-beats-baseline-50", {"gaam": 0.1}),
+        ("interpolation", {"gaam": 0.1, "interp": 0.1}),
+        ("inner-hardest", {"inner": 4.0}),
+        ("extrapolation-fails", {"extrap": 0.6}),
+    ],
+)
+def test_clearly_better_is_still_reproduced(claim, kw):
+    assert _rate(claim, **kw) >= 0.95
+
+
+def test_clearly_worse_is_not_reproduced_over_seeds():
+    assert _rate("gaam-beats-baseline", gaam=3.0, verdict="not reproduced") >= 0.95
+
+
+def test_claims_carry_their_seeds():
+    rng = np.random.default_rng(0)
+    seeds = [_seed(rng, gaam=0.1) for _ in range(3)]
+    for claim in gaam.claims(seeds):
+        if claim.id == "generation-time":
+            assert claim.seeds == {}
+        else:
+            assert claim.seeds["n_seeds"] == 3 and "3 seeds" in claim.ours
+    said = gaam.sentences(gaam.mean_measured(seeds), gaam.bands(seeds, {}))
+    assert all("3 seeds" in sentence for sentence in said.values())
+
+
+def test_raw_w1_is_compares_value_and_the_bootstrap_widens_nothing_it_should_not():
+    rng = np.random.default_rng(1)
+    obs_truth = {("middle", "48x48"): {q: rng.normal(size=200) for q in gaam.OBSERVABLES}}
+    obs_model = {
+        ("middle", "GAAM", "48x48"): {q: rng.normal(0.1, 1.0, 150) for q in gaam.OBSERVABLES}
+    }
+    w1, scaled = gaam.raw_w1(obs_truth, obs_model)
+    for q in gaam.OBSERVABLES:
+        d = metrics.compare(
+            obs_truth["middle", "48x48"][q], obs_model["middle", "GAAM", "48x48"][q]
+        )
+        assert w1["middle", "GAAM", "48x48"][q] == pytest.approx(d.value)
+    assert scaled["middle", "GAAM", "48x48"] > 0
+
+
+def test_the_thresholds_read_the_papers_tables():
+    assert gaam.PAPER_RESOLVED_WINS == 17 and gaam.PAPER_RESOLVED_INTERPOLATION == 7
+    assert gaam.findings(GOOD).paper_half == 9
+    assert gaam.PAPER_INNER_RATIO == pytest.approx(3.3, abs=0.05)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from calopaper import fidelity, findings, observables
+from calopaper.claims import gaam as gaam_claims
 from calopaper.geometry import GAAM_EXTRAP, GAAM_INTERP, GAAM_MIDDLE, Segmentation
 from calopaper.models.gaam.data import LAYERS, TRAINING_SEGMENTATIONS, LayerData
 from calopaper.models.gaam.model import GAAMConfig
@@ -31,7 +32,9 @@ __all__ = [
     "CHAPTER",
     "MODELS",
     "Chapter",
+    "budget_fractions",
     "configs",
+    "inner_budget_curve",
     "fidelity_glue",
     "fidelity_rows",
     "fresh_truth",
@@ -86,6 +89,89 @@ class Chapter:
         config = self.configs[layer, label]
         fit = replace(self.fit, seed=findings.replica_seed(self.fit.seed, replica))
         return trained(layer, self.truth, fit, config, segmentations=self.training[layer], **kwargs)
+
+
+def budget_fractions(epochs: int) -> tuple[float, ...]:
+    """The fractions of ``epochs`` a budget curve's snapshots hold: ``findings.BUDGETS``
+    rounded to whole epochs as ``training.fit`` keeps them (6 epochs: after 2, 3 and 6, i.e.
+    1/3, 1/2, 1), or the nominal ones when rounding merges them (too few epochs).
+
+    Example:
+        >>> budget_fractions(6), budget_fractions(1)
+        ((0.3333333333333333, 0.5, 1.0), (0.25, 0.5, 1.0))
+    """
+    actual = tuple(max(1, round(f * epochs)) / epochs for f in findings.BUDGETS)
+    return actual if len(set(actual)) == len(actual) else findings.BUDGETS
+
+
+def inner_budget_curve(
+    chapter: Chapter,
+    p: SimpleNamespace,
+    obs_truth: Mapping[tuple[str, str], Mapping[str, np.ndarray]],
+    full: list[Mapping[tuple[str, str, str], Mapping[str, np.ndarray]]],
+    *,
+    store: Store | None = None,
+) -> findings.BudgetCurve:
+    """The "inner-hardest" number (``claims.gaam.inner_ratio``: GAAM's mean W1 on the inner
+    layer over the next layer's) at ¼, ½ and 1 × the epochs, over the chapter's seeds.
+
+    The ¼ and ½ models are the weights kept during each seed's full training
+    (``budget=...``); each generates the Table 3 segmentations as the full one does (same
+    showers per segmentation, that seed's sampling seed). The band at each budget combines the
+    seed spread with the test-shower bootstrap (``claims.gaam.truth_bootstrap``).
+
+    Args:
+        chapter, p: the chapter's models and resolved parameters.
+        obs_truth: (layer, segmentation) -> the test showers' observables.
+        full: per seed, the full models' generated observables (at least GAAM's Table 3 cases).
+    """
+    cases = list(gaam_claims.PAPER_T3)
+    nan = float("nan")
+    bands = []
+    for budget in findings.BUDGETS:
+        per_seed = []
+        for k in range(p.n_seeds):
+            if budget == 1.0:
+                obs = {(lay, "GAAM", n): full[k][lay, "GAAM", n] for lay, n in cases}
+            else:
+                models = {
+                    lay: chapter.trained(
+                        lay,
+                        "GAAM",
+                        replica=k,
+                        budget=budget,
+                        device=p.device,
+                        store=store,
+                        progress=False,
+                    )
+                    for lay in LAYERS
+                }
+                seed = findings.replica_seed(p.seed, k)
+                obs = {
+                    (lay, "GAAM", n): observables.layer_observables(
+                        stored_samples(models[lay], n, p.n_samples, seed, store),
+                        Segmentation.parse(n),
+                    )
+                    for lay, n in cases
+                }
+            per_seed.append(obs)
+        measured = []
+        for obs in per_seed:
+            w1, scaled = gaam_claims.raw_w1(obs_truth, obs)
+            measured.append(
+                gaam_claims.Measured(w1, scaled, {}, nan, (nan, nan), {}, {}, p.device, p.n_timing)
+            )
+        errors = gaam_claims.truth_bootstrap(
+            obs_truth, per_seed, measured, gaam_claims.inner_ratio, seed=p.seed
+        )
+        values = [gaam_claims.inner_ratio(m)["inner-hardest"] for m in measured]
+        bands.append(findings.band(values, bootstrap_error=errors["inner-hardest"]))
+    return findings.BudgetCurve(
+        budget_fractions(p.epochs),
+        tuple(bands),
+        target=gaam_claims.PAPER_INNER_RATIO,
+        unit=f"{p.epochs} epochs",
+    )
 
 
 def configs(p: SimpleNamespace) -> Chapter:
