@@ -531,7 +531,7 @@ def budget_curves(
         ax.errorbar(x, mean, yerr=half, color=colours[label], marker="o", capsize=3, label=label)
         ax.axhline(curve.target, color=colours[label], ls=":", lw=1)
     ax.set_xscale("log", base=2)
-    ax.set_xticks(x, [f"{b:g}" for b in x])
+    ax.set_xticks(x, [f"{b:.2g}" for b in x])
     unit = next(iter(curves.values())).unit if curves else ""
     ax.set_xlabel(f"fraction of the training budget{f' ({unit})' if unit else ''}")
     ax.set_ylabel(ylabel)
