@@ -68,6 +68,7 @@ __all__ = [
     "Setup",
     "benched_variants",
     "budget_curves",
+    "budget_reading",
     "configs",
     "fidelity_rows",
     "fidelity_variants",
@@ -771,6 +772,46 @@ def resolution_seeds(
     boot = np.mean([e.to_numpy() for e in errors], axis=0)
     total = values[0] * 0 + np.hypot(spread / np.sqrt(len(values)), boot)
     return values, mean, total
+
+
+def budget_reading(
+    rhos: Mapping[str, Sequence[float]], best_epochs: Sequence[int], epochs: int
+) -> str:
+    """What the budget curve says about more epochs, in words: from ρ of the seed means at
+    ¼ ... 1 × the epochs (score -> values) and the largest variant's best epochs (1-based) on
+    the detailed simulator.
+
+    Example:
+        >>> budget_reading({"nll": [0.9, 0.7]}, [4, 4, 5], 8).split(";")[0]
+        'ρ falls with training for every score'
+    """
+    change = [r[-1] - r[0] for r in rhos.values()]
+    if all(c < 0 for c in change):
+        text = (
+            "ρ falls with training for every score; early in training the variants are ordered "
+            "mostly by how fast they learn, much the same on both simulators, so a shortfall of "
+            "ρ at the full budget is no sign of too few epochs"
+        )
+    elif all(c > 0 for c in change):
+        text = (
+            "ρ rises with training for every score: more epochs may bring the rankings closer, "
+            "as far as the curve reaches"
+        )
+    else:
+        text = "ρ rises with training for some scores and falls for others"
+    if max(best_epochs) < epochs:
+        text += (
+            f". The largest variant stopped improving on the reference simulator's validation "
+            f"showers at epochs {', '.join(map(str, best_epochs))} of {epochs}: later epochs "
+            "fitted its training showers better and its validation showers worse"
+        )
+    else:
+        text += (
+            f". The largest variant still improved on the reference simulator's validation "
+            f"showers in the last epochs (best epochs {', '.join(map(str, best_epochs))} of "
+            f"{epochs})"
+        )
+    return text + "."
 
 
 #: Added to the page's seed for the fresh truth samples of the common scale's floors.
