@@ -802,8 +802,8 @@ def budget_reading(
     if max(best_epochs) < epochs:
         text += (
             f". The largest variant stopped improving on the reference simulator's validation "
-            f"showers at epochs {', '.join(map(str, best_epochs))} of {epochs}: later epochs "
-            "fitted its training showers better and its validation showers worse"
+            f"showers at epochs {', '.join(map(str, best_epochs))} of {epochs}: its validation "
+            "loss did not improve after them"
         )
     else:
         text += (
