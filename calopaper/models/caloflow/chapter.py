@@ -801,9 +801,9 @@ def budget_reading(
         text = "ρ rises with training for some scores and falls for others"
     if max(best_epochs) < epochs:
         text += (
-            f". The largest variant stopped improving on the reference simulator's validation "
-            f"showers at epochs {', '.join(map(str, best_epochs))} of {epochs}: its validation "
-            "loss did not improve after them"
+            f". The largest variant's best validation epochs on the reference simulator were "
+            f"{', '.join(map(str, best_epochs))} of {epochs}: its validation loss did not improve "
+            "after them"
         )
     else:
         text += (
