@@ -103,7 +103,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         "book": {
             "n_showers": 5000,
             "n_seeds": 3,
-            "variants": [1, 3, 5, 7, 9],
+            "variants": [1, 2, 3, 5, 7, 9, 10],
             "epochs": 8,
             "batch_size": 256,
             "resolution_variant": 5,

@@ -12,7 +12,6 @@ from calopaper.models.caloflow.chapter import (
     configs,
     generator_name,
 )
-from calopaper.models.caloflow.data import Voxels
 from calopaper.models.caloflow.model import variant
 from calopaper.models.caloflow.pipeline import sample, trained
 
@@ -44,14 +43,15 @@ def _generate(model, seed: int):
 
 
 def generators(ctx: BenchContext) -> list[Generator | Unavailable]:
-    """The largest and the smallest CaloFlow variant of ``ctx.profile``, trained on SUPA e+.
+    """The largest and the smallest CaloFlow variant of ``ctx.profile``, trained on SUPA e+
+    (the page's first training seed).
 
     Each row generates complete showers: flow I, flow II, threshold and rescaling to cells
     in MeV (``pipeline.sample``); without ``energy`` the energies are drawn from U[1, 100] GeV.
     """
     p = ctx.chapter_parameters(CHAPTER)
     setup = configs(p)
-    voxels = Voxels.load(setup.sources["SUPA"], store=ctx.store)
+    voxels = setup.voxels("SUPA", store=ctx.store)  # split with SUPA's own seed, as the page
     rows: list[Generator | Unavailable] = []
     for k in benched_variants(p.variants):
         name = generator_name(k, setup.sources["SUPA"])

@@ -13,10 +13,18 @@ and layers can be averaged: the **mean discrepancy** is the mean over the margin
 ``metrics.mean_discrepancy`` (on ``"w1_scaled"`` distances) and ``metrics.average_rank``,
 computed here on arrays so that every bootstrap replica is cheap.
 
-Uncertainties come from one bootstrap over the test showers: each replica resamples the test
-showers (truth, and the generated shower and NLL at the same index, for every model alike)
-and recomputes every score. A Spearman correlation between two data sets' scores gets a
-percentile interval from pairing the replicas of the two data sets.
+Streams and seeds. Each simulator has its own random streams (``STREAMS``): truth and incident
+energies, split, training seeds, sampling and bootstrap, so that nothing but the models makes
+the two simulators' scores agree. Every variant is trained ``n_seeds`` times per simulator
+(``findings.replica_seed``; ``train_all`` through ``parallel.run``), and the rankings compare
+the seed means (:class:`SeedScores`).
+
+Uncertainties. A score's error is the standard error of its seed mean combined with a
+bootstrap over the test showers (each replica resamples the test showers: truth, and the
+generated shower and NLL at the same index, for every model alike). Whether the rankings carry
+over is judged by Spearman's ρ of the seed means and its exact permutation p-value over the
+models' orders (:func:`permutation_p`, :func:`spearman`): the chance that an order unrelated to
+the other simulator's correlates as well.
 
 The book's common scale (``calopaper.fidelity``): ``fidelity_rows`` compares each variant's
 samples with its own simulator's test showers by a classifier (on cells over the incident
@@ -26,19 +34,23 @@ sample of that simulator (``fresh_source``).
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from calopaper import fidelity
+from calopaper import fidelity, findings, parallel
 from calopaper.figures import digest
 from calopaper.grids import downsample
 from calopaper.models.caloflow.data import Voxels
+from calopaper.models.caloflow.model import variant as caloflow_variant
+from calopaper.models.caloflow.pipeline import evaluate_budgets
 from calopaper.store import Store, default_store
 from calopaper.training import FitConfig
 from calopaper.truth import Source
@@ -49,22 +61,43 @@ __all__ = [
     "FRESH_SEED_OFFSET",
     "SCORES",
     "SUPA_MARGINALS",
+    "STREAMS",
     "Correlation",
     "Scores",
+    "SeedScores",
     "Setup",
     "benched_variants",
+    "budget_curves",
+    "budget_reading",
     "configs",
     "fidelity_rows",
     "fidelity_variants",
     "fresh_source",
     "generator_name",
     "marginal_keys",
+    "permutation_p",
+    "resolution_seeds",
     "resolution_table",
     "score",
+    "seed_scores",
     "spearman",
+    "toy_rho",
+    "toy_scores",
+    "train_all",
+    "variant_table",
 ]
 
 CHAPTER = "05_supa_study"
+
+
+#: Offsets added to the page's seed, one per simulator ("SUPA" and the detailed one): each
+#: simulator draws its own truth (incident energies included), split, training seeds, sampling
+#: and bootstrap. Shared streams correlate the two simulators' scores of equal models (in the toy
+#: of ``toy_rho``, seven equal variants: a mean Spearman ρ of 0.85 with one seed for both
+#: simulators, 0.00 with these), which would read as rankings carrying over. 5000 is half of
+#: ``findings.SEED_STRIDE``: no training seed of one simulator is one of the other's, nor one
+#: of a run with the seeds shifted by a few.
+STREAMS = {"SUPA": 0, "detailed": 5_000}
 
 
 @dataclass(frozen=True)
@@ -75,26 +108,64 @@ class Setup:
         sources: "SUPA" (e+ of the ``calogan`` preset) and the detailed simulator: the reference
             simulator, or the user's Geant4 file (named by ``detailed``).
         detailed: the detailed simulator's name in tables and figures.
-        fit: optimisation settings of every flow.
+        fit: optimisation settings of every flow, with SUPA's first training seed (the speed
+            chapter's models); ``fit_for`` gives each simulator's and replica's.
+        seeds: simulator name -> its stream's seed (the page's seed + ``STREAMS``): the truth's,
+            the split's, and the first training's; replica k trains with
+            ``findings.replica_seed(seed, k)``.
+        n_seeds: trainings per model (``p.n_seeds``).
     """
 
     sources: dict[str, Source]
     detailed: str
     fit: FitConfig
+    seeds: dict[str, int]
+    n_seeds: int = 1
+
+    def seed(self, name: str, replica: int = 0) -> int:
+        """The seed of simulator ``name``'s ``replica``-th training: its initial weights, batch
+        order, sampling and the bootstrap of its scores."""
+        return findings.replica_seed(self.seeds[name], replica)
+
+    def fit_for(self, name: str, replica: int = 0) -> FitConfig:
+        """Fit settings of simulator ``name``'s ``replica``-th training."""
+        return replace(self.fit, seed=self.seed(name, replica))
+
+    def voxels(
+        self,
+        name: str,
+        scale: int = 1,
+        layers: Sequence[int] | None = None,
+        store: Store | None = None,
+    ) -> Voxels:
+        """Simulator ``name``'s showers at ``scale``, split with that simulator's own seed."""
+        return Voxels.load(self.sources[name], scale, layers, self.seeds[name], store)
 
 
 def configs(p) -> Setup:
-    """The page's truths and fit settings from its resolved parameters ``p``."""
+    """The page's truths and fit settings from its resolved parameters ``p``.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> p = SimpleNamespace(dataset_path="", n_showers=100, seed=3, n_seeds=3, epochs=2,
+        ...                     batch_size=16, lr=1e-3)
+        >>> s = configs(p)
+        >>> s.seeds, s.sources["SUPA"].seed, s.fit_for("reference simulator", 2).seed
+        ({'reference simulator': 5003, 'SUPA': 3}, 3, 25003)
+    """
     detailed = "Geant4 file" if p.dataset_path else "reference simulator"
+    seeds = {detailed: p.seed + STREAMS["detailed"], "SUPA": p.seed + STREAMS["SUPA"]}
     if p.dataset_path:
         reference = Source(path=p.dataset_path)
     else:
-        reference = Source("gflash", "calogan", p.n_showers, p.seed)
-    supa = Source("supa", "calogan", p.n_showers, p.seed, overrides={"particle": "e+"})
+        reference = Source("gflash", "calogan", p.n_showers, seeds[detailed])
+    supa = Source("supa", "calogan", p.n_showers, seeds["SUPA"], overrides={"particle": "e+"})
     return Setup(
         sources={detailed: reference, "SUPA": supa},
         detailed=detailed,
-        fit=FitConfig(epochs=p.epochs, batch_size=p.batch_size, lr=p.lr, seed=p.seed),
+        fit=FitConfig(epochs=p.epochs, batch_size=p.batch_size, lr=p.lr, seed=seeds["SUPA"]),
+        seeds=seeds,
+        n_seeds=p.n_seeds,
     )
 
 
@@ -271,53 +342,178 @@ def score(
 
 
 @dataclass(frozen=True)
+class SeedScores:
+    """One simulator's scores of the same models, once per training seed.
+
+    Attributes:
+        per_seed: the :class:`Scores` of each training seed (replica 0, 1, ...), every seed
+            scoring the same models against the same test showers.
+    """
+
+    per_seed: tuple[Scores, ...]
+
+    def __post_init__(self) -> None:
+        if not self.per_seed:
+            raise ValueError("SeedScores needs the scores of at least one training seed")
+        models = {s.models for s in self.per_seed}
+        if len(models) != 1:
+            msg = f"every seed must score the same models, got {sorted(models)}"
+            raise ValueError(msg)
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """Model names, in order."""
+        return self.per_seed[0].models
+
+    @property
+    def n_seeds(self) -> int:
+        """Training seeds."""
+        return len(self.per_seed)
+
+    def values(self, name: str) -> pd.DataFrame:
+        """Seed x model table of score ``name``."""
+        return pd.DataFrame([getattr(s, name) for s in self.per_seed]).reset_index(drop=True)
+
+    def mean(self, name: str) -> pd.Series:
+        """Score ``name`` per model, averaged over the seeds."""
+        return self.values(name).mean(axis=0)
+
+    def band(self, name: str, model: str) -> findings.Band:
+        """A model's score over the seeds (``findings.band``) with the test-shower bootstrap
+        error: the mean of the seeds' bootstrap errors (they share the test showers, so their
+        bootstrap errors do not average down)."""
+        boot = float(np.mean([s.error(name)[model] for s in self.per_seed]))
+        return findings.band(self.values(name)[model].to_numpy(), bootstrap_error=boot)
+
+    def error(self, name: str) -> pd.Series:
+        """Standard error of each model's seed mean: s/√n over seeds ⊕ the bootstrap error."""
+        return pd.Series([self.band(name, m).error for m in self.models], index=list(self.models))
+
+    def distances(self) -> pd.DataFrame:
+        """Marginal x model scaled W1, averaged over the seeds."""
+        return sum(s.distances for s in self.per_seed) / self.n_seeds
+
+    def table(self) -> pd.DataFrame:
+        """One row per model: each score's seed mean and its standard error."""
+        out = pd.DataFrame(index=list(self.models))
+        for name in SCORES:
+            out[name] = self.mean(name)
+            out[f"{name} error"] = self.error(name)
+        return out
+
+
+def permutation_p(
+    x: Sequence[float], y: Sequence[float], *, exact_up_to: int = 9, n_resamples: int = 100_000
+) -> float:
+    """One-sided p-value of Spearman's ρ(x, y) under the null that the order of ``x`` is
+    unrelated to that of ``y``: the share of the n! pairings of ``x``'s ranks with ``y``'s
+    whose ρ is at least the observed one (exact for n <= ``exact_up_to``, else ``n_resamples``
+    random pairings). Ties keep their mean ranks. NaN when either is constant.
+
+    Example:
+        >>> permutation_p([1, 2, 3, 4, 5], [1, 2, 3, 4, 5])  # 1 of 120 orders
+        0.008333333333333333
+        >>> permutation_p([1, 2, 3, 4, 5, 6, 7], [7, 6, 5, 4, 3, 2, 1])
+        1.0
+    """
+    rx, ry = stats.rankdata(x), stats.rankdata(y)
+    if len(rx) != len(ry) or len(rx) < 2:
+        msg = f"permutation_p needs two equally long sequences of >= 2, got {len(rx)}, {len(ry)}"
+        raise ValueError(msg)
+    if np.ptp(rx) == 0 or np.ptp(ry) == 0:
+        return float("nan")
+    n = len(rx)
+    if n <= exact_up_to:
+        orders = np.array(list(itertools.permutations(range(n))), dtype=np.int8)
+        extra = 0
+    else:  # Monte Carlo: the observed pairing counts once among the resamples
+        rng = np.random.default_rng(0)
+        orders = np.argsort(rng.random((n_resamples, n)), axis=1)
+        extra = 1
+    cx, cy = rx - rx.mean(), ry - ry.mean()
+    norm = np.sqrt((cx**2).sum() * (cy**2).sum())
+    observed = float(cx @ cy / norm)
+    rhos = cx[orders] @ cy / norm
+    return float((np.sum(rhos >= observed - 1e-12) + extra) / (len(rhos) + extra))
+
+
+@dataclass(frozen=True)
 class Correlation:
-    """Spearman ρ between two data sets' scores of the same models, with a bootstrap interval."""
+    """Spearman ρ between two simulators' seed-averaged scores of the same models.
+
+    Attributes:
+        rho: ρ of the seed means.
+        p: its one-sided exact permutation p-value over the models' orders
+            (:func:`permutation_p`): how often an unrelated order correlates at least as well.
+        rho_without: ρ without the model ``without`` (NaN with fewer than three left).
+        without: the model left out: the smallest variant (the last of the models).
+        per_seed: ρ of each training seed's scores (seed k on one simulator against seed k on
+            the other), whose spread is the training noise of a one-seed ρ.
+        models: the models compared.
+    """
 
     rho: float
-    low: float
-    high: float
-    level: float
+    p: float
+    rho_without: float
+    without: str
+    per_seed: tuple[float, ...]
+    models: tuple[str, ...]
 
     def __str__(self) -> str:
-        return f"ρ = {self.rho:.2f} [{self.low:.2f}, {self.high:.2f}]"
+        return f"ρ = {self.rho:.2f}, p = {self.p:.3f}"
+
+    def record(self) -> dict:
+        """JSON-able (None for NaN): ρ, p-value, ρ without the smallest, the per-seed ρ and the
+        models."""
+
+        def finite(x: float) -> float | None:
+            return float(x) if np.isfinite(x) else None
+
+        return {
+            "rho": finite(self.rho),
+            "p": finite(self.p),
+            "rho_without_smallest": finite(self.rho_without),
+            "without": self.without,
+            "per_seed_rho": [finite(r) for r in self.per_seed],
+            "models": list(self.models),
+        }
+
+
+def _rho(x: np.ndarray, y: np.ndarray) -> float:
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    return float(stats.spearmanr(x, y).statistic)
 
 
 def spearman(
-    a: Scores, b: Scores, name: str, level: float = 0.9, models: Sequence[str] | None = None
+    a: SeedScores, b: SeedScores, name: str, models: Sequence[str] | None = None
 ) -> Correlation:
-    """Spearman ρ of score ``name`` between two data sets, over the models both scored.
-
-    ``models`` restricts it to some of them (e.g. all but the smallest variant).
-
-    The interval is the central ``level`` percentile interval of ρ over paired replicas
-    (replica i of ``a`` with replica i of ``b``); replicas where a score is constant (ρ
-    undefined) are left out.
+    """Spearman ρ of score ``name`` between two simulators' seed means, over the models both
+    scored (``models`` restricts it), with its exact permutation p-value, ρ without the last
+    (smallest) model, and each seed's ρ.
 
     Example:
-        >>> idx = ["1", "2", "3"]
-        >>> s = Scores(tuple(idx), pd.DataFrame(), *[pd.Series([1.0, 2.0, 3.0], index=idx)] * 3,
-        ...            {"nll": np.array([[1.0, 2, 3], [1, 3, 2]])})
-        >>> spearman(s, s, "nll").rho
-        1.0
+        >>> idx = ("1", "2", "3")
+        >>> s = Scores(idx, pd.DataFrame(), *[pd.Series([1.0, 2.0, 3.0], index=idx)] * 3,
+        ...            {"nll": np.zeros((2, 3))})
+        >>> c = spearman(SeedScores((s,)), SeedScores((s,)), "nll")
+        >>> c.rho, round(c.p, 3), c.per_seed
+        (1.0, 0.167, (1.0,))
     """
-    models = [x for x in a.models if x in b.models and (models is None or x in models)]
-    if len(models) < 3:
-        msg = f"Spearman needs >= 3 shared models, got {models}"
+    shared = [x for x in a.models if x in b.models and (models is None or x in models)]
+    if len(shared) < 3:
+        msg = f"Spearman needs >= 3 shared models, got {shared}"
         raise ValueError(msg)
-    x, y = getattr(a, name)[models].to_numpy(), getattr(b, name)[models].to_numpy()
-    rho = float(stats.spearmanr(x, y).statistic)
-    ia = [a.models.index(mm) for mm in models]
-    ib = [b.models.index(mm) for mm in models]
-    ra, rb = a.replicas[name][:, ia], b.replicas[name][:, ib]
-    count = min(len(ra), len(rb))
-    rhos = []
-    for i in range(count):
-        if np.ptp(ra[i]) > 0 and np.ptp(rb[i]) > 0:
-            rhos.append(stats.spearmanr(ra[i], rb[i]).statistic)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(rhos, [tail, 100 - tail]) if rhos else (np.nan, np.nan)
-    return Correlation(rho, float(low), float(high), level)
+    x, y = a.mean(name)[shared].to_numpy(), b.mean(name)[shared].to_numpy()
+    rho = _rho(x, y)
+    p = permutation_p(x, y) if np.isfinite(rho) else float("nan")
+    without = shared[-1]
+    rho_without = _rho(x[:-1], y[:-1])
+    per_seed = tuple(
+        _rho(getattr(sa, name)[shared].to_numpy(), getattr(sb, name)[shared].to_numpy())
+        for sa, sb in zip(a.per_seed, b.per_seed, strict=False)
+    )
+    return Correlation(rho, p, rho_without, without, per_seed, tuple(shared))
 
 
 def resolution_table(
@@ -364,6 +560,258 @@ def resolution_table(
             value.loc[f"{test_scale}x", f"{scale}x"] = scores.mean_discrepancy["model"]
             error.loc[f"{test_scale}x", f"{scale}x"] = scores.error("mean_discrepancy")["model"]
     return value, error
+
+
+def train_all(
+    setup: Setup,
+    p,
+    data: Mapping[str, Voxels],
+    resolution: Mapping[int, Voxels],
+    budgets: Sequence[float] = findings.BUDGETS,
+) -> tuple[dict, dict]:
+    """Every training of the page, ``setup.n_seeds`` per model, through ``parallel.run``.
+
+    Each variant of ``p.variants`` on each simulator of ``data`` (seed k: ``setup.fit_for(name,
+    k)``) is evaluated at each of ``budgets`` (the weights after that fraction of the epochs,
+    from the same training); variant ``p.resolution_variant`` is trained on SUPA at each scale
+    of ``resolution``. The slowest trainings are handed out first.
+
+    Returns:
+        ``{(simulator, variant, seed): {budget: Evaluation}}`` and
+        ``{(scale, seed): Evaluation}`` (full budget).
+    """
+    jobs = {}
+    for s in sorted(resolution, reverse=True):
+        v = resolution[s]
+        for r in range(setup.n_seeds):
+            jobs["resolution", s, r] = partial(
+                evaluate_budgets,
+                caloflow_variant(p.resolution_variant, v.layer_sizes),
+                setup.fit_for("SUPA", r),
+                v,
+                seed=setup.seed("SUPA", r),
+                device=p.device,
+            )
+    for k in sorted(p.variants):  # largest (slowest) first
+        for name, v in data.items():
+            for r in range(setup.n_seeds):
+                jobs["variant", name, k, r] = partial(
+                    evaluate_budgets,
+                    caloflow_variant(k, v.layer_sizes),
+                    setup.fit_for(name, r),
+                    v,
+                    budgets=tuple(budgets),
+                    seed=setup.seed(name, r),
+                    device=p.device,
+                )
+    done = parallel.run(jobs)
+    variants = {key[1:]: e for key, e in done.items() if key[0] == "variant"}
+    scales = {key[1:]: e[1.0] for key, e in done.items() if key[0] == "resolution"}
+    return variants, scales
+
+
+def seed_scores(
+    setup: Setup,
+    data: Mapping[str, Voxels],
+    truth: Mapping[str, Mapping[str, np.ndarray]],
+    keys: Sequence[str],
+    evaluations: Mapping[tuple[str, int, int], Mapping[float, object]],
+    variants: Sequence[int],
+    *,
+    budget: float = 1.0,
+    n_boot: int = 50,
+) -> dict[str, SeedScores]:
+    """Each simulator's :class:`SeedScores` of ``variants`` at ``budget``: seed k's scores
+    compare seed k's samples with the simulator's test showers (``truth``), bootstrapped with
+    that simulator's seed k (``setup.seed``)."""
+    out = {}
+    for name, v in data.items():
+        per_seed = []
+        for r in range(setup.n_seeds):
+            generated = {str(k): evaluations[name, k, r][budget] for k in variants}
+            per_seed.append(
+                score(
+                    truth[name],
+                    {k: v.marginals(e.cells, e.energy) for k, e in generated.items()},
+                    keys,
+                    {k: e.nll for k, e in generated.items()},
+                    n_boot=n_boot,
+                    seed=setup.seed(name, r),
+                )
+            )
+        out[name] = SeedScores(tuple(per_seed))
+    return out
+
+
+def budget_curves(
+    scores: Mapping[float, Mapping[str, SeedScores]], detailed: str, unit: str
+) -> dict[str, findings.BudgetCurve]:
+    """Score name -> the budget curve of its cross-simulator ρ: at each budget the ρ of each
+    training seed (seed k on the detailed simulator against seed k on SUPA) as a band, against
+    the paper's "roughly monotonic" read as ρ = 1."""
+    budgets = tuple(sorted(scores))
+    curves = {}
+    for name in SCORES:
+        bands = []
+        for b in budgets:
+            c = spearman(scores[b][detailed], scores[b]["SUPA"], name)
+            bands.append(findings.band(c.per_seed))
+        curves[name] = findings.BudgetCurve(budgets, tuple(bands), target=1.0, unit=unit)
+    return curves
+
+
+def variant_table(
+    data: Mapping[str, Voxels],
+    evaluations: Mapping[tuple[str, int, int], object],
+    variants: Sequence[int],
+    n_seeds: int,
+) -> pd.DataFrame:
+    """The variants' sizes, and per simulator the training time (mean over seeds, s) and each
+    seed's best epoch (1-based), from ``{(simulator, variant, seed): Evaluation}``."""
+    rows = {}
+    for k in variants:
+        config = caloflow_variant(k)
+        first = next(iter(data))
+        rows[k] = {
+            "flow II transforms": config.transforms_voxels,
+            "flow II hidden units": config.hidden_voxels,
+            "flow I transforms": config.transforms_energy,
+            "flow I hidden units": config.hidden_energy,
+            "parameters": evaluations[first, k, 0].parameters,
+        }
+        for name in data:
+            runs = [evaluations[name, k, r] for r in range(n_seeds)]
+            rows[k][f"training [s], {name}"] = round(float(np.mean([e.seconds for e in runs])), 1)
+            rows[k][f"best epoch, {name}"] = ", ".join(str(e.best_epoch + 1) for e in runs)
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("variant")
+
+
+#: The toy's two "simulators": one marginal shape each (a normal and a log-normal).
+_TOY_SHAPES = {"reference simulator": lambda z: np.exp(0.5 * z), "SUPA": lambda z: z}
+
+
+def toy_scores(
+    seeds: Mapping[str, int], n_variants: int = 7, *, n: int = 400, n_seeds: int = 1
+) -> dict[str, SeedScores]:
+    """Equal toy variants on two toy simulators, scored as the page scores them.
+
+    Each simulator (``seeds``: "reference simulator" and "SUPA" -> its stream's seed) draws
+    its test showers (three marginals) from its seed, and every variant, the same model for
+    all, draws its samples from the generator of (training seed, variant), the training seed
+    being ``findings.replica_seed(seed, k)`` for seed k. Whatever orders the variants is the
+    draw of the random numbers: with the same seed for both simulators, both see the same
+    draws (``toy_rho``).
+    """
+    out = {}
+    for name, seed in seeds.items():
+        shape = _TOY_SHAPES[name]
+        truth_rng = np.random.default_rng([seed, 0])
+        truth = {f"x_{i}": shape(truth_rng.normal(size=n)) for i in range(3)}
+        per_seed = []
+        for r in range(n_seeds):
+            s = findings.replica_seed(seed, r)
+            models = {}
+            for k in range(1, n_variants + 1):
+                rng = np.random.default_rng([s, k])
+                models[str(k)] = {key: shape(rng.normal(size=n)) for key in truth}
+            per_seed.append(score(truth, models, list(truth), n_boot=2, seed=s))
+        out[name] = SeedScores(tuple(per_seed))
+    return out
+
+
+def toy_rho(n_variants: int = 7, repeats: int = 200, seed: int = 0) -> dict[str, float]:
+    """Mean Spearman ρ of the mean discrepancy of equal toy variants (``toy_scores``) over
+    ``repeats`` page seeds, with the two simulators' streams shared (one seed for both) and
+    separate (``STREAMS``). Equal models should give ρ near 0; shared streams do not.
+
+    Example:
+        >>> r = toy_rho(repeats=20)
+        >>> r["shared"] > 0.5 > abs(r["separate"])
+        True
+    """
+    rhos = {"shared": [], "separate": []}
+    for i in range(repeats):
+        page = seed + i
+        for label, offsets in (("shared", {"detailed": 0, "SUPA": 0}), ("separate", STREAMS)):
+            seeds = {
+                "reference simulator": page + offsets["detailed"],
+                "SUPA": page + offsets["SUPA"],
+            }
+            s = toy_scores(seeds, n_variants)
+            rhos[label].append(
+                spearman(s["reference simulator"], s["SUPA"], "mean_discrepancy").rho
+            )
+    return {label: float(np.nanmean(r)) for label, r in rhos.items()}
+
+
+def resolution_seeds(
+    setup: Setup,
+    voxels: Mapping[int, Voxels],
+    evaluations: Mapping[tuple[int, int], object],
+    *,
+    n_boot: int = 50,
+) -> tuple[list[pd.DataFrame], pd.DataFrame, pd.DataFrame]:
+    """supa Table 2 once per training seed (:func:`resolution_table` of seed k's models, from
+    ``{(scale, seed): Evaluation}``, bootstrapped with SUPA's seed k).
+
+    Returns:
+        The tables of the seeds, their mean, and each entry's standard error: the spread over
+        seeds (s/√n) combined with the seeds' mean bootstrap error.
+    """
+    values, errors = [], []
+    for r in range(setup.n_seeds):
+        generated = {s: evaluations[s, r].cells for s in voxels}
+        value, error = resolution_table(
+            voxels, generated, n_boot=n_boot, seed=setup.seed("SUPA", r)
+        )
+        values.append(value)
+        errors.append(error)
+    stacked = np.stack([v.to_numpy() for v in values])
+    mean = values[0] * 0 + stacked.mean(axis=0)
+    spread = stacked.std(axis=0, ddof=1) if len(values) > 1 else np.zeros_like(stacked[0])
+    boot = np.mean([e.to_numpy() for e in errors], axis=0)
+    total = values[0] * 0 + np.hypot(spread / np.sqrt(len(values)), boot)
+    return values, mean, total
+
+
+def budget_reading(
+    rhos: Mapping[str, Sequence[float]], best_epochs: Sequence[int], epochs: int
+) -> str:
+    """What the budget curve says about more epochs, in words: from ρ of the seed means at
+    ¼ ... 1 × the epochs (score -> values) and the largest variant's best epochs (1-based) on
+    the detailed simulator.
+
+    Example:
+        >>> budget_reading({"nll": [0.9, 0.7]}, [4, 4, 5], 8).split(";")[0]
+        'ρ falls with training for every score'
+    """
+    change = [r[-1] - r[0] for r in rhos.values()]
+    if all(c < 0 for c in change):
+        text = (
+            "ρ falls with training for every score; early in training the variants are ordered "
+            "mostly by how fast they learn, much the same on both simulators, so a shortfall of "
+            "ρ at the full budget is no sign of too few epochs"
+        )
+    elif all(c > 0 for c in change):
+        text = (
+            "ρ rises with training for every score: more epochs may bring the rankings closer, "
+            "as far as the curve reaches"
+        )
+    else:
+        text = "ρ rises with training for some scores and falls for others"
+    if max(best_epochs) < epochs:
+        text += (
+            f". The largest variant's best validation epochs on the reference simulator were "
+            f"{', '.join(map(str, best_epochs))} of {epochs}: its validation loss did not improve "
+            "after them"
+        )
+    else:
+        text += (
+            f". The largest variant still improved on the reference simulator's validation "
+            f"showers in the last epochs (best epochs {', '.join(map(str, best_epochs))} of "
+            f"{epochs})"
+        )
+    return text + "."
 
 
 #: Added to the page's seed for the fresh truth samples of the common scale's floors.

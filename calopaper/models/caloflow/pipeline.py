@@ -22,7 +22,7 @@ from calopaper.models.caloflow.model import CaloFlow, CaloFlowConfig
 from calopaper.store import Store, default_store
 from calopaper.training import FitConfig, History
 
-__all__ = ["CODE", "Evaluation", "evaluate", "log_prob", "sample", "trained"]
+__all__ = ["CODE", "Evaluation", "evaluate", "evaluate_budgets", "log_prob", "sample", "trained"]
 
 #: Code whose source is part of a trained model's key: this package, the regridding and the
 #: split (``splits.SplitShowers``).
@@ -44,8 +44,13 @@ def trained(
     device: str = "auto",
     store: Store | None = None,
     progress: bool = False,
+    budget: float = 1.0,
 ) -> tuple[CaloFlow, History]:
     """The CaloFlow trained with these configs on ``voxels``, from the store or trained now.
+
+    ``budget`` 0.25 or 0.5 gives the weights kept after that fraction of the epochs (the best
+    validation epoch so far) during the full training (``training.trained``; CaloFlow has no
+    progress-dependent schedule, so the snapshots are what a shorter training would give).
 
     Returns:
         The model (eval mode, on ``device``) and its loss history.
@@ -60,6 +65,7 @@ def trained(
         store=store,
         progress=progress,
         code=CODE[1:],
+        budget=budget,
     )
 
 
@@ -132,10 +138,13 @@ def evaluate(
     seed: int = 0,
     device: str = "auto",
     store: Store | None = None,
+    budget: float = 1.0,
 ) -> Evaluation:
     """Train (``trained``) and evaluate a CaloFlow: test NLLs and one shower per test shower.
 
-    Cached in the store under the model's key plus ``seed``, so a warm call costs a file read.
+    ``seed`` seeds the sampling and the NLL's dequantisation noise; ``budget`` < 1 evaluates
+    the weights kept after that fraction of the epochs (``trained``). Cached in the store under
+    the model's key plus ``seed`` and ``budget``, so a warm call costs a file read.
     """
     store = store or default_store()
     key = {
@@ -143,10 +152,13 @@ def evaluate(
         "fit": asdict(fit_config),
         "data": voxels.key,
         "seed": seed,
+        "budget": budget,
     }
 
     def build(tmp: Path) -> None:
-        model, history = trained(config, fit_config, voxels, device=device, store=store)
+        model, history = trained(
+            config, fit_config, voxels, device=device, store=store, budget=budget
+        )
         cells, energy = voxels.part("test")
         nll = -log_prob(model, cells, energy, seed)
         generated = sample(model, len(energy), energy, torch.Generator().manual_seed(seed))
@@ -173,3 +185,24 @@ def evaluate(
             int(f["epochs"]),
             int(f["best_epoch"]),
         )
+
+
+def evaluate_budgets(
+    config: CaloFlowConfig,
+    fit_config: FitConfig,
+    voxels: Voxels,
+    *,
+    budgets: tuple[float, ...] = (1.0,),
+    seed: int = 0,
+    device: str = "auto",
+    store: Store | None = None,
+) -> dict[float, Evaluation]:
+    """``evaluate`` at each of ``budgets`` (fractions of the epochs) from one training: budget
+    -> :class:`Evaluation`. One call trains the model once (the full budget first), so that
+    parallel workers never wait on each other's training of the same model."""
+    order = sorted(budgets, reverse=True)
+    out = {
+        b: evaluate(config, fit_config, voxels, seed=seed, device=device, store=store, budget=b)
+        for b in order
+    }
+    return {b: out[b] for b in budgets}
