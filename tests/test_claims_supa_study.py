@@ -10,10 +10,9 @@ import pytest
 from scipy import stats
 
 from calopaper import findings
-from calopaper.claims.supa_study import PAPER_TABLE_2, Measured, claims
+from calopaper.claims.supa_study import PAPER_TABLE_2, Correlation, Measured, claims
 from calopaper.models.caloflow import chapter
 from calopaper.models.caloflow.chapter import (
-    Correlation,
     SeedScores,
     marginal_keys,
     permutation_p,

@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 
 from calopaper.findings import Band, band
-from calopaper.models.caloflow.chapter import Correlation
 from calopaper.results import Claim, judge
 
 __all__ = [
+    "Correlation",
     "PAPER_TABLE_2",
     "P_PARTLY",
     "P_REPRODUCED",
@@ -53,6 +53,48 @@ _SCORES = {
     "mean_discrepancy": ("Fig. 7", "mean discrepancies"),
     "average_rank": ("Fig. 8", "average ranks"),
 }
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """Spearman ρ between two simulators' seed-averaged scores of the same models.
+
+    Attributes:
+        rho: ρ of the seed means.
+        p: its one-sided exact permutation p-value over the models' orders
+            (:func:`permutation_p`): how often an unrelated order correlates at least as well.
+        rho_without: ρ without the model ``without`` (NaN with fewer than three left).
+        without: the model left out: the smallest variant (the last of the models).
+        per_seed: ρ of each training seed's scores (seed k on one simulator against seed k on
+            the other), whose spread is the training noise of a one-seed ρ.
+        models: the models compared.
+    """
+
+    rho: float
+    p: float
+    rho_without: float
+    without: str
+    per_seed: tuple[float, ...]
+    models: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"ρ = {self.rho:.2f}, p = {self.p:.3f}"
+
+    def record(self) -> dict:
+        """JSON-able (None for NaN): ρ, p-value, ρ without the smallest, the per-seed ρ and the
+        models."""
+
+        def finite(x: float) -> float | None:
+            return float(x) if np.isfinite(x) else None
+
+        return {
+            "rho": finite(self.rho),
+            "p": finite(self.p),
+            "rho_without_smallest": finite(self.rho_without),
+            "without": self.without,
+            "per_seed_rho": [finite(r) for r in self.per_seed],
+            "models": list(self.models),
+        }
 
 
 @dataclass(frozen=True)

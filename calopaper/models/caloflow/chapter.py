@@ -46,6 +46,7 @@ import pandas as pd
 from scipy import stats
 
 from calopaper import fidelity, findings, parallel
+from calopaper.claims.supa_study import Correlation
 from calopaper.figures import digest
 from calopaper.grids import downsample
 from calopaper.models.caloflow.data import Voxels
@@ -62,7 +63,6 @@ __all__ = [
     "SCORES",
     "SUPA_MARGINALS",
     "STREAMS",
-    "Correlation",
     "Scores",
     "SeedScores",
     "Setup",
@@ -435,48 +435,6 @@ def permutation_p(
     observed = float(cx @ cy / norm)
     rhos = cx[orders] @ cy / norm
     return float((np.sum(rhos >= observed - 1e-12) + extra) / (len(rhos) + extra))
-
-
-@dataclass(frozen=True)
-class Correlation:
-    """Spearman ρ between two simulators' seed-averaged scores of the same models.
-
-    Attributes:
-        rho: ρ of the seed means.
-        p: its one-sided exact permutation p-value over the models' orders
-            (:func:`permutation_p`): how often an unrelated order correlates at least as well.
-        rho_without: ρ without the model ``without`` (NaN with fewer than three left).
-        without: the model left out: the smallest variant (the last of the models).
-        per_seed: ρ of each training seed's scores (seed k on one simulator against seed k on
-            the other), whose spread is the training noise of a one-seed ρ.
-        models: the models compared.
-    """
-
-    rho: float
-    p: float
-    rho_without: float
-    without: str
-    per_seed: tuple[float, ...]
-    models: tuple[str, ...]
-
-    def __str__(self) -> str:
-        return f"ρ = {self.rho:.2f}, p = {self.p:.3f}"
-
-    def record(self) -> dict:
-        """JSON-able (None for NaN): ρ, p-value, ρ without the smallest, the per-seed ρ and the
-        models."""
-
-        def finite(x: float) -> float | None:
-            return float(x) if np.isfinite(x) else None
-
-        return {
-            "rho": finite(self.rho),
-            "p": finite(self.p),
-            "rho_without_smallest": finite(self.rho_without),
-            "without": self.without,
-            "per_seed_rho": [finite(r) for r in self.per_seed],
-            "models": list(self.models),
-        }
 
 
 def _rho(x: np.ndarray, y: np.ndarray) -> float:
