@@ -2,12 +2,15 @@
 
 Each model claim judges one number per training seed (CC3 and CC2 trained ``n_seeds`` times,
 ``claim_numbers``) on the seed mean ± 2 standard errors (``findings.band``,
-``results.judge``); ``budget_curves`` measures the same numbers at fractions of the training
-budget. The speed claim is a timing and is judged on its median.
+``results.judge``); a ratio of divergences is judged on its log10 (``RATIO_CLAIMS``: the
+ratios spread over orders of magnitude between seeds, and a linear band of a positive ratio
+reached below zero). ``budget_curves`` measures the same numbers at fractions of the
+training budget. The speed claim is a timing and is judged on its median.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -25,6 +28,7 @@ __all__ = [
     "PAPER_SPEED_RATIO",
     "MODEL_CLAIMS",
     "PAPER_NUMBERS",
+    "RATIO_CLAIMS",
     "Measured",
     "budget_curves",
     "claim_numbers",
@@ -67,13 +71,22 @@ LAYER_PROFILES = ("energy per layer", "occupancy per layer")
 COG_XY = ("center of gravity in X", "center of gravity in Y")
 #: The claims about trained models: id -> what their number per seed is.
 MODEL_CLAIMS = {
-    "cc3-comparable": "CC3/CC2 JSD, geometric mean over Table 2",
-    "cc3-layer-profiles": "CC3/CC2 JSD, the worse of the two layer profiles",
-    "cc3-cog-xy": "CC3/CC2 JSD, the smaller of CoG x and y",
+    "cc3-comparable": "log10 CC3/CC2 JSD, geometric mean over Table 2",
+    "cc3-layer-profiles": "log10 CC3/CC2 JSD, the worse of the two layer profiles",
+    "cc3-cog-xy": "log10 CC3/CC2 JSD, the smaller of CoG x and y",
     "cc3-energy-trend": "Spearman ρ(JSD, E), mean over Table 3's observables",
-    "pca-top4": "CC3's angular-error JSD, 4 % / 100 % of the hits",
+    "pca-top4": "log10 of CC3's angular-error JSD, 4 % / 100 % of the hits",
     "diphoton": "largest gap in the two-photon fraction",
 }
+#: The numbers of ``claim_numbers`` that are ratios: judged (and curved) on their log10.
+RATIO_CLAIMS = (
+    "cc3-comparable",
+    "cc3-layer-profiles",
+    "cc3-layer-profiles best",
+    "cc3-cog-xy",
+    "cc3-cog-xy most",
+    "pca-top4",
+)
 
 
 def _paper_ratio(k: str) -> float:
@@ -81,7 +94,8 @@ def _paper_ratio(k: str) -> float:
     return cc3 / cc2
 
 
-#: The paper's value of each model claim's number (the targets of the budget curves).
+#: The paper's value of each model claim's number (the targets of the budget curves; ratios
+#: as ratios, ``budget_curves`` takes their log10).
 PAPER_NUMBERS = {
     "cc3-comparable": None,  # filled below from Table 2
     "cc3-layer-profiles": max(_paper_ratio(k) for k in LAYER_PROFILES),
@@ -172,6 +186,24 @@ def claim_numbers(m: Measured) -> dict[str, list[float]]:
     return out
 
 
+def _judged(numbers: dict[str, list[float]]) -> dict[str, list[float]]:
+    """The numbers as they are judged: ratios (``RATIO_CLAIMS``) as their log10."""
+    return {
+        k: [math.log10(max(x, 1e-12)) for x in v] if k in RATIO_CLAIMS else v
+        for k, v in numbers.items()
+    }
+
+
+def _times(b: Band) -> str:
+    """A ratio judged on its log10: the seed geometric mean, then the log10 band.
+
+    Example:
+        >>> _times(band([0.0, 0.5, 1.0]))
+        '3.2x (log10 0.50 ± 0.58 (3 seeds, s = 0.50))'
+    """
+    return f"{10**b.mean:.2g}x (log10 {b.text('.2f')})"
+
+
 def _fmt(x: float) -> str:
     return f"{x:.2g}"
 
@@ -179,8 +211,7 @@ def _fmt(x: float) -> str:
 def claims(m: Measured) -> list[Claim]:
     """The chapter's claims: each model claim judged on its number's seed band
     (``results.judge``), the speed claim on its median (``results.verdict``)."""
-    numbers = claim_numbers(m)
-    bands = {k: band(v) for k, v in numbers.items() if v}
+    bands = {k: band(v) for k, v in _judged(claim_numbers(m)).items() if v}
     paper = PAPER_NUMBERS
     out = []
     b = bands["cc3-comparable"]
@@ -192,8 +223,8 @@ def claims(m: Measured) -> list[Claim]:
             "below 2 (the paper's 0.99 within a factor 2), not reproduced above 4",
             f"Table 2: CC3/CC2 JSD, geometric mean over 10 observables "
             f"{_fmt(paper['cc3-comparable'])}",
-            f"CC3/CC2 geometric mean {b.text('.2g')}",
-            judge(b, high=2.0, partly_high=4.0),
+            f"CC3/CC2 geometric mean {_times(b)}",
+            judge(b, high=math.log10(2.0), partly_high=math.log10(4.0)),
             seeds=b.record(),
         )
     )
@@ -206,8 +237,8 @@ def claims(m: Measured) -> list[Claim]:
             "> 1 for both",
             f"Table 2: CC3 better on energy and occupancy per layer (CC3/CC2 "
             f"{_fmt(_paper_ratio(LAYER_PROFILES[0]))}, {_fmt(_paper_ratio(LAYER_PROFILES[1]))})",
-            f"CC3/CC2, the worse layer profile {worst.text('.2g')}; the better {best.text('.2g')}",
-            _both(judge(worst, high=1.0), judge(best, high=1.0)),
+            f"CC3/CC2, the worse layer profile {_times(worst)}; the better {_times(best)}",
+            _both(judge(worst, high=0.0), judge(best, high=0.0)),
             seeds=worst.record(),
         )
     )
@@ -219,8 +250,8 @@ def claims(m: Measured) -> list[Claim]:
             "(Fig. 6): reproduced when CC3/CC2 > 1 for both x and y, not reproduced when it "
             "is < 1 for both",
             "Table 2: CoG x, y JSD 2.2x and 14x CC2's",
-            f"CC3/CC2 JSD, the smaller of x, y {least.text('.2g')}; the larger {most.text('.2g')}",
-            _both(judge(least, low=1.0), judge(most, low=1.0)),
+            f"CC3/CC2 JSD, the smaller of x, y {_times(least)}; the larger {_times(most)}",
+            _both(judge(least, low=0.0), judge(most, low=0.0)),
             seeds=least.record(),
         )
     )
@@ -263,7 +294,7 @@ def _pca_top4(m: Measured, bands: dict[str, Band]) -> Claim:
         return _not_run("pca-top4", text)
     b = bands["pca-top4"]
     bias_better = m.pca_truth_median["4%"] < m.pca_truth_median["100%"]
-    jsd = judge(b, high=1.0)
+    jsd = judge(b, high=0.0)
     if jsd == "reproduced" and bias_better:
         result = "reproduced"
     elif jsd == "not reproduced" and not bias_better:
@@ -277,7 +308,7 @@ def _pca_top4(m: Measured, bands: dict[str, Band]) -> Claim:
         "truth's median error is smaller at 4 % and CC3's angular-error JSD at 4 % is below "
         "its JSD at 100 % (the paper: 0.52 times)",
         "angular-error JSD 7.8e-3 (4 %) vs 1.5e-2 (100 %)",
-        f"JSD 4 % / 100 % {b.text('.2g')}; truth median error "
+        f"JSD 4 % / 100 % {_times(b)}; truth median error "
         f"{_fmt(m.pca_truth_median['4%'])} vs {_fmt(m.pca_truth_median['100%'])} rad",
         result,
         seeds=b.record(),
@@ -323,8 +354,8 @@ def _not_run(claim_id: str, text: str) -> Claim:
 
 def budget_curves(by_budget: Mapping[float, Measured], unit: str = "") -> dict[str, BudgetCurve]:
     """Each model claim's number at fractions of the training budget (``findings.BUDGETS``),
-    over seeds, toward the paper's value (``PAPER_NUMBERS``); claims measured at no budget
-    are left out."""
+    over seeds, toward the paper's value (``PAPER_NUMBERS``), ratios as their log10 (as they
+    are judged); claims measured at no budget are left out."""
     budgets = tuple(sorted(by_budget))
     numbers = {b: claim_numbers(by_budget[b]) for b in budgets}
     return {
