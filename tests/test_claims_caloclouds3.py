@@ -159,3 +159,19 @@ def test_budget_curves_say_whether_the_gap_closes():
     flat = {b: closing[1.0] for b in (0.25, 0.5, 1.0)}
     assert budget_curves(flat)["cc3-comparable"].finding().startswith("flat")
     assert "cc3-energy-trend" not in curves  # not measured at any budget
+
+
+def test_an_empty_model_histogram_counts_as_the_largest_divergence():
+    """A model whose showers all fall outside a histogram (JSD NaN) is judged as JSD 1."""
+    table = _table({})
+    table.loc["center of gravity in X", "CaloClouds3"] = float("nan")
+    c = {c.id: c for c in claims(Measured(table2=table))}
+    assert c["cc3-comparable"].seeds["values"][0] > 0  # log10 of a finite ratio above 1
+    assert c["cc3-cog-xy"].verdict != "not yet run"
+
+
+def test_budget_curves_judge_ratios_on_their_log10():
+    m = _seeds([{k: 10.0 for k in PAPER_TABLE2}] * 3)
+    curve = budget_curves({b: m for b in (0.25, 0.5, 1.0)})["cc3-comparable"]
+    assert curve.bands[0].mean == pytest.approx(1.0)
+    assert curve.target == pytest.approx(np.log10(0.9941), abs=1e-3)

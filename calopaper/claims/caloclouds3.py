@@ -161,7 +161,14 @@ PAPER_NUMBERS["cc3-comparable"] = geometric_mean_ratio(
 
 
 def _ratio(t: pd.DataFrame, k: str) -> float:
-    return float(t.loc[k, "CaloClouds3"] / max(t.loc[k, "CaloClouds2"], 1e-12))
+    return float(_jsd(t.loc[k, "CaloClouds3"]) / max(_jsd(t.loc[k, "CaloClouds2"]), 1e-12))
+
+
+def _jsd(value: float) -> float:
+    """A model's JSD as the claims take it: NaN (its showers left the histogram empty, e.g.
+    every centre of gravity outside the ±3 mm of the CoG histograms) counts as 1, the JSD
+    (base 2) of distributions that do not overlap."""
+    return 1.0 if np.isnan(value) else float(value)
 
 
 def claim_numbers(m: Measured) -> dict[str, list[float]]:
@@ -170,8 +177,10 @@ def claim_numbers(m: Measured) -> dict[str, list[float]]:
     layer profiles' CC3/CC2) and "cc3-cog-xy most" (the larger of CoG x and y's)."""
     tables = _per_seed(m.table2)
     out = {
-        "cc3-comparable": [geometric_mean_ratio(t["CaloClouds3"], t["CaloClouds2"])
-                           for t in tables],
+        "cc3-comparable": [
+            geometric_mean_ratio(t["CaloClouds3"].map(_jsd), t["CaloClouds2"].map(_jsd))
+            for t in tables
+        ],
         "cc3-layer-profiles": [max(_ratio(t, k) for k in LAYER_PROFILES) for t in tables],
         "cc3-layer-profiles best": [min(_ratio(t, k) for k in LAYER_PROFILES) for t in tables],
         "cc3-cog-xy": [min(_ratio(t, k) for k in COG_XY) for t in tables],
@@ -357,11 +366,12 @@ def budget_curves(by_budget: Mapping[float, Measured], unit: str = "") -> dict[s
     over seeds, toward the paper's value (``PAPER_NUMBERS``), ratios as their log10 (as they
     are judged); claims measured at no budget are left out."""
     budgets = tuple(sorted(by_budget))
-    numbers = {b: claim_numbers(by_budget[b]) for b in budgets}
+    numbers = {b: _judged(claim_numbers(by_budget[b])) for b in budgets}
+    target = {k: math.log10(v) if k in RATIO_CLAIMS else v for k, v in PAPER_NUMBERS.items()}
     return {
         claim: BudgetCurve(
-            budgets, tuple(band(numbers[b][claim]) for b in budgets), PAPER_NUMBERS[claim], unit
-        )  # fmt: skip
+            budgets, tuple(band(numbers[b][claim]) for b in budgets), target[claim], unit
+        )
         for claim in MODEL_CLAIMS
         if all(numbers[b][claim] for b in budgets)
     }
