@@ -226,3 +226,45 @@ def test_jsd_table_of_a_model_that_generates_nothing_is_nan():
     table = jsd_table(truth, {"model": empty, "copy": truth}, boot=4)
     assert np.isnan(table.loc["hits", "model"]) and np.isnan(table.loc["hits", "model error"])
     assert table.loc["hits", "copy"] == 0.0
+
+
+def test_replicas_differ_by_seed_and_a_budget_starts_from_the_full_trainings_snapshots(
+    data_root,
+):
+    """``trained(replica=k)`` trains with ``findings.replica_seed``; ``budget=0.5`` takes
+    ShowerFlow and the teacher from the snapshots of the full training and distils a student
+    for half the epochs."""
+    from calopaper.findings import replica_seed
+    from calopaper.models.caloclouds import pipeline
+    from calopaper.models.caloclouds.pipeline import TrainConfig, distil_epochs, model_key, trained
+    from calopaper.store import Store
+    from calopaper.truth import Source
+
+    store = Store(data_root)
+    source = Source("gflash", "ild", 20, seed=3)
+    train = TrainConfig(flow_epochs=4, flow_batch=8, points=1024, point_epochs=2,
+                        point_batch=256, distill_epochs=2, distill_steps=4, seed=5)  # fmt: skip
+    sizes = {"flow_affine": 1, "flow_spline": 1, "flow_hidden": 8, "hidden": 4}
+    options = {"sizes": sizes, "store": store, "progress": False}
+    full, history = trained("cc2", train, source, **options)
+    other, _ = trained("cc2", train, source, replica=1, **options)
+    assert model_key("cc2", train, source, sizes, replica=1)["train"]["seed"] == replica_seed(5, 1)
+    assert not all(
+        torch.equal(a, b)
+        for a, b in zip(full.state_dict().values(), other.state_dict().values(), strict=True)
+    )
+    half, half_history = trained("cc2", train, source, budget=0.5, **options)
+    assert len(half_history["flow"]["loss"]) == 2 and len(half_history["teacher"]["loss"]) == 1
+    assert half_history["flow"]["loss"] == history["flow"]["loss"][:2]
+    assert len(half_history["student"]["loss"]) == distil_epochs(train, 0.5) == 1
+    kept = pipeline._load(
+        pipeline._trained_path(
+            "cc2", train, source, sizes, 0, 1.0, device="cpu", store=store, progress=False
+        )
+    )
+    snapshot = kept["snapshots"]["0.5"]["flow"]
+    assert all(torch.equal(half.flow.state_dict()[k], w) for k, w in snapshot.items())
+    assert not all(torch.equal(full.flow.state_dict()[k], w) for k, w in snapshot.items())
+    again, _ = trained("cc2", train, source, budget=0.5, **options)  # read back from the store
+    pairs = zip(half.state_dict().values(), again.state_dict().values(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)

@@ -7,34 +7,46 @@ the chapter re-executes in seconds once built.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import json
+from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import torch
 
-from calopaper import fidelity, parallel, timing
+from calopaper import fidelity, findings, parallel, timing
+from calopaper.claims.caloclouds3 import PAPER_TABLE3, Measured
 from calopaper.models.caloclouds.data import CELL, N_LAYERS, BarrelSource
 from calopaper.models.caloclouds.model import CHUNK, CaloClouds, version
 from calopaper.models.caloclouds.pipeline import (
     CODE,
     TrainConfig,
     generated,
+    model_key,
     project,
     trained,
 )
 from calopaper.showers import PointClouds
 from calopaper.sim import gflash
-from calopaper.store import Store
+from calopaper.store import Store, default_store
 from calopaper.truth import Source
 
 __all__ = [
     "CHAPTER",
     "Setup",
     "configs",
+    "replica",
     "models",
+    "train_replicas",
+    "replica_numbers",
+    "replica_measurements",
+    "measured_at",
+    "fixed_energy_jsd",
+    "pca_jsd",
+    "diphoton_gap",
     "orthogonal_samples",
     "fixed_energy_samples",
     "core_ms",
@@ -52,6 +64,12 @@ DIPHOTON_ENERGIES = (5.0, 20.0, 100.0)
 DIPHOTON_MAX_MM = 30.0
 #: The chapter's models on the common fidelity scale: sample name -> the bench's generator name.
 FIDELITY_MODELS = {"CaloClouds3": "CC3", "CaloClouds2": "CC2"}
+#: Table 3's observables (caloclouds3 §4.2): CC3's JSDs at each fixed energy (Fig. 9).
+FIXED_OBSERVABLES = tuple(PAPER_TABLE3)
+#: Bin edges of the di-photon separation, mm (Fig. 13).
+DIPHOTON_EDGES = np.linspace(0, DIPHOTON_MAX_MM, 13)
+#: Seeds of the generated sets (offset by the chapter's seed and per replica, ``_sampling_seed``).
+SAMPLING = {"orthogonal": 7, "fixed": 11, "diphoton": 13}
 
 
 @dataclass(frozen=True)
@@ -66,6 +84,15 @@ class Setup:
     train: TrainConfig
     cc3_sizes: dict
     cc2_sizes: dict
+    seed: int = 0
+    n_diphoton: int = 0
+
+    def versions(self) -> dict[str, tuple[str, Source, dict]]:
+        """Model name -> (version, training showers, sizes)."""
+        return {
+            "CaloClouds3": ("cc3", self.cc3_train, self.cc3_sizes),
+            "CaloClouds2": ("cc2", self.cc2_train, self.cc2_sizes),
+        }
 
 
 def configs(p: SimpleNamespace) -> Setup:
@@ -100,62 +127,114 @@ def configs(p: SimpleNamespace) -> Setup:
             "flow_hidden": p.cc2_flow_hidden,
             "hidden": p.cc2_hidden,
         },
+        seed=p.seed,
+        n_diphoton=p.n_diphoton,
     )
 
 
+def replica(
+    s: Setup,
+    k: int = 0,
+    *,
+    budget: float = 1.0,
+    device: str = "cpu",
+    store: Store | None = None,
+    progress: bool = True,
+) -> dict[str, tuple]:
+    """Replica ``k`` of CC3 and CC2 (training seed ``findings.replica_seed(seed, k)``, same
+    truth) at ``budget`` (``pipeline.trained``), from the store or trained now.
+
+    Returns:
+        {"CaloClouds3": (model, history, key), "CaloClouds2": (...)}, ``key`` the model's store
+        identity (``pipeline.model_key``).
+    """
+    out = {}
+    for name, (version_name, source, sizes) in s.versions().items():
+        model, history = trained(
+            version_name, s.train, source, sizes=sizes, replica=k, budget=budget,
+            device=device, store=store, progress=progress,
+        )  # fmt: skip
+        key = model_key(version_name, s.train, source, sizes, replica=k, budget=budget)
+        out[name] = (model, history, key)
+    return out
+
+
 def models(s: Setup, *, device: str = "cpu", store: Store | None = None, progress: bool = True):
-    """Trained CC3 and CC2 with their loss histories and store identities.
+    """Trained CC3 and CC2 (replica 0, the full budget), trained side by side when missing.
 
     Returns:
         {"CaloClouds3": (model, history, key), "CaloClouds2": (...)}.
     """
-    versions = {
-        "CaloClouds3": ("cc3", s.cc3_train, s.cc3_sizes),
-        "CaloClouds2": ("cc2", s.cc2_train, s.cc2_sizes),
-    }
+    train_replicas(s, 1, device=device, store=store, progress=progress)
+    return replica(s, 0, device=device, store=store, progress=progress)
+
+
+def _train_one(s: Setup, name: str, k: int, budget: float, **options) -> None:
+    """Train (or read) one model of one replica at one budget; for ``parallel.run``."""
+    version_name, source, sizes = s.versions()[name]
+    trained(version_name, s.train, source, sizes=sizes, replica=k, budget=budget, **options)
+
+
+def train_replicas(
+    s: Setup,
+    n_seeds: int,
+    budgets: tuple[float, ...] = (1.0,),
+    *,
+    device: str = "cpu",
+    store: Store | None = None,
+    progress: bool = True,
+) -> None:
+    """Train CC3 and CC2 ``n_seeds`` times, and at each fraction of ``budgets`` below 1, side
+    by side (``parallel.run``). The full trainings run first: a fraction's model starts from
+    their snapshots (``pipeline.trained``)."""
     options = {"device": device, "store": store, "progress": progress}
-    fits = parallel.run(
-        {
-            name: partial(trained, version_name, s.train, source, sizes=sizes, **options)
-            for name, (version_name, source, sizes) in versions.items()
-        },
-        progress=progress,
-    )
-    out = {}
-    for name, (version_name, source, sizes) in versions.items():
-        key = {"version": version_name, "sizes": sizes, "train": asdict(s.train),
-               "data": source.key}  # fmt: skip
-        out[name] = (*fits[name], key)
-    return out
+    for stage in ([1.0], [b for b in budgets if b != 1.0]):
+        calls = {
+            (name, k, b): partial(_train_one, s, name, k, b, **options)
+            for b in stage
+            for k in range(n_seeds)
+            for name in s.versions()
+        }
+        parallel.run(calls, progress=progress)
+
+
+def _sampling_seed(s: Setup, what: str, k: int) -> int:
+    """The generation seed of ``what`` ("orthogonal", "fixed", "diphoton") for replica ``k``:
+    it moves with the chapter's seed and differs between replicas."""
+    return findings.replica_seed(s.seed + SAMPLING[what], k)
 
 
 def orthogonal_samples(
-    s: Setup, trained_models: dict, *, store: Store | None = None
+    s: Setup, trained_models: dict, *, store: Store | None = None, replica: int = 0
 ) -> dict[str, PointClouds]:
     """Truth (two independent halves) and each model at orthogonal incidence, 10-90 GeV (§4.1).
 
-    Models are conditioned on the energies of ``test_a``; returns point clouds by name:
-    "truth", "truth (independent)", "CaloClouds3", "CaloClouds2".
+    Models are conditioned on the energies of ``test_a`` (``trained_models`` of replica
+    ``replica``: its own generation seed); returns point clouds by name: "truth",
+    "truth (independent)", "CaloClouds3", "CaloClouds2".
     """
     truth = s.test_a.clouds(store=store, progress=False)
     out = {"truth": truth, "truth (independent)": s.test_b.clouds(store=store, progress=False)}
     for name, (model, _, key) in trained_models.items():
+        seed = _sampling_seed(s, "orthogonal", replica)
         out[name] = generated(
-            model, truth.incident_energy, seed=7, store=store, key={**key, "set": "orthogonal"}
+            model, truth.incident_energy, seed=seed, store=store, key={**key, "set": "orthogonal"}
         )
     return out
 
 
 def fixed_energy_samples(
-    s: Setup, model: CaloClouds, key: dict, *, store: Store | None = None
+    s: Setup, model: CaloClouds, key: dict, *, store: Store | None = None, replica: int = 0
 ) -> dict[float, tuple[PointClouds, PointClouds]]:
-    """Per fixed energy: (truth, CC3) at the truth's random barrel directions (§4.2)."""
+    """Per fixed energy: (truth, CC3) at the truth's random barrel directions (§4.2); ``model``
+    is replica ``replica``'s CC3."""
     out = {}
     for energy, source in s.fixed.items():
         truth = source.clouds(store=store, progress=False)
         cc3 = generated(
             model, truth.incident_energy, truth.incident_direction.astype(np.float64),
-            seed=11, store=store, key={**key, "set": f"fixed {energy}"},
+            seed=_sampling_seed(s, "fixed", replica), store=store,
+            key={**key, "set": f"fixed {energy}"},
         )  # fmt: skip
         out[energy] = (truth, cc3)
     return out
@@ -231,14 +310,21 @@ def speed(trained_models: dict, energies: list[float], n: int, *, points_at_50: 
 
 
 def diphoton(
-    model: CaloClouds, key: dict, n: int, seed: int, *, store: Store | None = None
+    model: CaloClouds,
+    key: dict,
+    n: int,
+    seed: int,
+    *,
+    store: Store | None = None,
+    replica: int = 0,
 ) -> dict[float, dict[str, np.ndarray]]:
     """Fig. 13's study: photons found in pairs of equal-energy orthogonal photons vs separation.
 
     Per energy of ``DIPHOTON_ENERGIES``: ``n`` pairs from the reference simulator (two
     independent ``Source``s) and from the model, the second photon shifted by a separation
     drawn uniformly up to ``DIPHOTON_MAX_MM``; the overlaid showers are projected to cells and
-    counted by ``evaluation.count_photons``.
+    counted by ``evaluation.count_photons``. ``seed`` is the chapter's (truth pairs and
+    separations); ``model`` is replica ``replica``'s CC3, generated with its own seed.
 
     Returns:
         energy -> {"separation" (n,) mm, "truth" (n,) photons found, "model" (n,)}.
@@ -255,8 +341,9 @@ def diphoton(
             for j in (0, 1)
         ]
         made = [
-            generated(model, np.full(n, energy), seed=13 + j, store=store,
-                      key={**key, "set": f"diphoton {energy} {j}"})
+            generated(model, np.full(n, energy),
+                      seed=findings.replica_seed(seed + SAMPLING["diphoton"] + j, replica),
+                      store=store, key={**key, "set": f"diphoton {energy} {j}"})
             for j in (0, 1)
         ]  # fmt: skip
         out[energy] = {
@@ -265,6 +352,158 @@ def diphoton(
             "model": evaluation.count_photons(project(evaluation.overlay(*made, separation))),
         }
     return out
+
+
+def diphoton_gap(
+    pairs: dict[float, dict[str, np.ndarray]], edges: np.ndarray = DIPHOTON_EDGES
+) -> tuple[float, float, dict]:
+    """The largest gap between the model's and the truth's two-photon fraction over the
+    separation bins and energies of :func:`diphoton`, with its binomial standard error.
+
+    Returns:
+        (gap, its error, {energy: {"truth": (fraction, error), "model": (...)}} per bin).
+    """
+    from calopaper.models.caloclouds import evaluation
+
+    curves, gaps = {}, []
+    for energy, r in pairs.items():
+        curves[energy] = {
+            who: evaluation.two_photon_fraction(r["separation"], r[who], edges)
+            for who in ("truth", "model")
+        }
+        diff = np.abs(curves[energy]["model"][0] - curves[energy]["truth"][0])
+        sigma = np.hypot(curves[energy]["model"][1], curves[energy]["truth"][1])
+        k = int(np.nanargmax(diff))
+        gaps.append((float(diff[k]), float(sigma[k])))
+    gap, sigma = max(gaps)
+    return gap, sigma, curves
+
+
+def fixed_energy_jsd(
+    fixed_cells: dict[float, tuple[PointClouds, PointClouds]],
+) -> dict[float, dict[str, float]]:
+    """Per fixed energy, CC3's JSD to the truth on each of ``FIXED_OBSERVABLES`` (Fig. 9), from
+    projected (truth, CC3) cells."""
+    from calopaper.models.caloclouds import evaluation
+
+    out = {}
+    for energy, (truth, model) in fixed_cells.items():
+        h_truth, h_model = (evaluation.shower_histograms(c) for c in (truth, model))
+        out[energy] = {
+            k: evaluation.jsd(h_truth[k].sum(0), h_model[k].sum(0)) for k in FIXED_OBSERVABLES
+        }
+    return out
+
+
+def pca_jsd(truth: PointClouds, model: PointClouds) -> dict[str, float]:
+    """ "4%" and "100%": the JSD of the model's angular-error histogram of the PCA direction
+    (Table 4's "angular error") to the truth's, from projected cells at random angles."""
+    from calopaper.models.caloclouds import evaluation
+
+    out = {}
+    for fraction, tag in ((0.04, "4%"), (1.0, "100%")):
+        h = [
+            evaluation.angle_histograms(evaluation.pca_errors(c, fraction)) for c in (truth, model)
+        ]
+        out[tag] = evaluation.jsd(h[0]["angular error"].sum(0), h[1]["angular error"].sum(0))
+    return out
+
+
+def replica_numbers(
+    s: Setup,
+    k: int = 0,
+    budget: float = 1.0,
+    *,
+    device: str = "cpu",
+    store: Store | None = None,
+    progress: bool = False,
+) -> dict:
+    """What the chapter's model claims judge, for replica ``k`` of CC3 and CC2 at ``budget``:
+    stored, so that replicas are measured side by side (``parallel.run``) and read back.
+
+    The same samples and distances the chapter shows for replica 0 (generation seeds of
+    :func:`orthogonal_samples`, :func:`fixed_energy_samples` and :func:`diphoton`), without
+    bootstrap errors: the spread over replicas is the error.
+
+    Returns:
+        {"table2": {model name: {observable: JSD}} (Table 2, orthogonal 10-90 GeV),
+        "fixed": {observable: [CC3's JSD per fixed energy]}, "energies",
+        "pca": {"4%", "100%": JSD of the angular error}, "diphoton_gap", "diphoton_sigma"}.
+    """
+    store = store or default_store()
+    options = {"device": device, "store": store, "progress": progress}
+    what = {
+        "models": {
+            name: model_key(v, s.train, source, sizes, replica=k, budget=budget)
+            for name, (v, source, sizes) in s.versions().items()
+        },
+        "test": s.test_a.key,
+        "fixed": {str(e): source.key for e, source in s.fixed.items()},
+        "seed": s.seed,
+        "n_diphoton": s.n_diphoton,
+        "replica": k,
+    }
+
+    def build(tmp: Path) -> None:
+        from calopaper.models.caloclouds import evaluation
+
+        fits = replica(s, k, budget=budget, **options)
+        samples = orthogonal_samples(s, fits, store=store, replica=k)
+        hists = {name: evaluation.shower_histograms(project(samples[name]))
+                 for name in ("truth", *FIDELITY_MODELS)}  # fmt: skip
+        table2 = {
+            name: {o: evaluation.jsd(hists["truth"][o].sum(0), hists[name][o].sum(0))
+                   for o in hists["truth"]}
+            for name in FIDELITY_MODELS
+        }  # fmt: skip
+        model, _, key = fits["CaloClouds3"]
+        fixed = fixed_energy_samples(s, model, key, store=store, replica=k)
+        cells = {e: (project(t), project(m)) for e, (t, m) in fixed.items()}
+        per_energy = fixed_energy_jsd(cells)
+        truth_all = PointClouds.concatenate([c[0] for c in cells.values()])
+        model_all = PointClouds.concatenate([c[1] for c in cells.values()])
+        gap, sigma, _ = diphoton_gap(
+            diphoton(model, key, s.n_diphoton, s.seed, store=store, replica=k)
+        )
+        numbers = {
+            "table2": table2,
+            "fixed": {o: [per_energy[e][o] for e in per_energy] for o in FIXED_OBSERVABLES},
+            "energies": list(per_energy),
+            "pca": pca_jsd(truth_all, model_all),
+            "diphoton_gap": gap,
+            "diphoton_sigma": sigma,
+        }
+        Path(tmp).write_text(json.dumps(numbers, default=float))
+
+    code = (*CODE, __name__, "calopaper.models.caloclouds.evaluation")
+    path = store.get_or_build("numbers/caloclouds", what, build, suffix=".result.json", code=code)
+    return json.loads(Path(path).read_text())
+
+
+def replica_measurements(
+    s: Setup,
+    n_seeds: int,
+    budgets: tuple[float, ...] = (1.0,),
+    *,
+    device: str = "cpu",
+    store: Store | None = None,
+    progress: bool = True,
+) -> dict[tuple[int, float], dict]:
+    """:func:`replica_numbers` of every replica at every budget, trained and measured side by
+    side: the full trainings first (``train_replicas``), then one call per replica and budget
+    (``parallel.run``), in which a budget below 1 distils its student from the snapshots.
+
+    Returns:
+        (replica, budget) -> its numbers.
+    """
+    options = {"device": device, "store": store, "progress": progress}
+    train_replicas(s, n_seeds, **options)
+    calls = {
+        (k, b): partial(replica_numbers, s, k, b, device=device, store=store)
+        for b in budgets
+        for k in range(n_seeds)
+    }
+    return parallel.run(calls, progress=progress)
 
 
 def fidelity_rows(cells: dict[str, PointClouds], *, seed: int) -> pd.DataFrame:
@@ -323,3 +562,19 @@ def fidelity_rows(cells: dict[str, PointClouds], *, seed: int) -> pd.DataFrame:
             )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def measured_at(numbers: dict[tuple[int, float], dict], budget: float = 1.0, **fields) -> Measured:
+    """The claims' ``Measured`` from :func:`replica_measurements` at one ``budget``: every
+    replica's numbers, in replica order; ``fields`` adds what is not per replica
+    (``speed_ratio``, ``pca_truth_median``)."""
+    per = [v for (_, b), v in sorted(numbers.items()) if b == budget]
+    return Measured(
+        table2=[pd.DataFrame(n["table2"]) for n in per],
+        fixed=[n["fixed"] for n in per],
+        energies=per[0]["energies"] if per else [],
+        pca=[n["pca"] for n in per],
+        diphoton_gap=[n["diphoton_gap"] for n in per],
+        diphoton_sigma=[n["diphoton_sigma"] for n in per],
+        **fields,
+    )

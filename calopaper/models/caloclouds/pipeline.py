@@ -12,13 +12,13 @@ showers are needed.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from calopaper import training
+from calopaper import findings, training
 from calopaper.datasets import read_points, write_points
 from calopaper.models.caloclouds.calibration import centre_of_gravity, flow_features
 from calopaper.models.caloclouds.data import prepare
@@ -38,8 +38,11 @@ from calopaper.truth import Source
 __all__ = [
     "TrainConfig",
     "configure",
+    "distil",
+    "distil_epochs",
     "fit",
     "generated",
+    "model_key",
     "point_set",
     "project",
     "trained",
@@ -128,14 +131,22 @@ def fit(
     device: str = "cpu",
     progress: bool = False,
     checkpoints: Path | None = None,
+    snapshots: dict[float, dict] | None = None,
 ) -> tuple[CaloClouds, dict[str, training.History]]:
-    """Train ShowerFlow, the EDM teacher and the distilled student on ``prepared`` showers."""
+    """Train ShowerFlow, the EDM teacher and the distilled student on ``prepared`` showers.
+
+    ``snapshots``, when given, is filled with fraction -> {"flow", "teacher"}: the weights of
+    ShowerFlow and of the teacher's objective after that fraction of their epochs
+    (``training.SNAPSHOTS``), from which :func:`trained` builds a model at a fraction of the
+    budget.
+    """
     training.seed_everything(train.seed)
     model = CaloClouds(config)
     cog = (config.cog_mean, config.cog_std)
     x = flow_features(prepared, config.version, cog, seed=train.seed)
     c = model.flow_conditioning(prepared.incident_energy, prepared.incident_direction)
     ckpt = (lambda stage: checkpoints / f"{stage}.pt") if checkpoints else (lambda stage: None)
+    kept = {"flow": {}, "teacher": {}} if snapshots is not None else {}
     histories = {}
     histories["flow"] = training.fit(
         model.flow,
@@ -144,6 +155,7 @@ def fit(
         FitConfig(train.flow_epochs, train.flow_batch, train.flow_lr, grad_clip=10.0,
                   seed=train.seed),
         device=device, checkpoint=ckpt("flow"), progress=progress, description="ShowerFlow",
+        snapshots=kept.get("flow"),
     )  # fmt: skip
     points = point_set(model, prepared, train.points, seed=train.seed)
     histories["teacher"] = training.fit(
@@ -153,19 +165,64 @@ def fit(
         FitConfig(train.point_epochs, train.point_batch, train.point_lr, grad_clip=10.0,
                   seed=train.seed),
         device=device, checkpoint=ckpt("teacher"), progress=progress, description="EDM teacher",
+        snapshots=kept.get("teacher"),
     )  # fmt: skip
+    histories["student"] = distil(
+        model, train, points, device=device, progress=progress, checkpoint=ckpt("student")
+    )
+    if snapshots is not None:
+        for f in training.SNAPSHOTS:
+            snapshots[f] = {stage: kept[stage][f] for stage in ("flow", "teacher")}
+    return model.cpu().eval(), histories
+
+
+def distil_epochs(train: TrainConfig, budget: float = 1.0) -> int:
+    """Epochs of the consistency distillation at ``budget`` (a fraction of the training
+    budget): ``budget`` x ``train.distill_epochs``, rounded, at least one (as
+    ``training.trained`` shortens a model whose training depends on its progress).
+
+    Example:
+        >>> [distil_epochs(TrainConfig(distill_epochs=3), b) for b in (0.25, 0.5, 1.0)]
+        [1, 2, 3]
+    """
+    return max(1, round(budget * train.distill_epochs))
+
+
+def distil(
+    model: CaloClouds,
+    train: TrainConfig,
+    points: tuple[torch.Tensor, torch.Tensor],
+    *,
+    epochs: int | None = None,
+    device: str = "cpu",
+    progress: bool = False,
+    checkpoint: Path | None = None,
+) -> training.History:
+    """Distil ``model``'s teacher into its one-step student on ``points`` (``point_set``) for
+    ``epochs`` (default ``train.distill_epochs``); the student's weights are replaced."""
     distiller = Distillation(model.teacher, steps=train.distill_steps)
-    histories["student"] = training.fit(
+    epochs = train.distill_epochs if epochs is None else epochs
+    history = training.fit(
         distiller,
         points,
         None,
-        FitConfig(train.distill_epochs, train.point_batch, train.distill_lr, grad_clip=10.0,
+        FitConfig(epochs, train.point_batch, train.distill_lr, grad_clip=10.0,
                   seed=train.seed + 1),
-        device=device, checkpoint=ckpt("student"), progress=progress, description="distillation",
+        device=device, checkpoint=checkpoint, progress=progress, description="distillation",
     )  # fmt: skip
     model.student.load_state_dict(distiller.student.state_dict())
     model.teacher.requires_grad_(True)
-    return model.cpu().eval(), histories
+    return history
+
+
+def model_key(name: str, train: TrainConfig, source: Source, sizes: dict | None = None,
+              *, replica: int = 0, budget: float = 1.0) -> dict:  # fmt: skip
+    """The store identity of :func:`trained`'s model (also the identity its samples carry):
+    the version, its sizes, the training settings with the ``replica``'s training seed, the
+    truth's key, and the ``budget`` when below 1."""
+    train = replace(train, seed=findings.replica_seed(train.seed, replica))
+    key = {"version": name, "sizes": dict(sizes or {}), "train": asdict(train), "data": source.key}
+    return key if budget == 1.0 else {**key, "budget": budget}
 
 
 def trained(
@@ -174,51 +231,122 @@ def trained(
     source: Source,
     *,
     sizes: dict | None = None,
+    replica: int = 0,
+    budget: float = 1.0,
     device: str = "cpu",
     store: Store | None = None,
     progress: bool = True,
 ) -> tuple[CaloClouds, dict[str, list[float]]]:
     """A trained CaloClouds ``name`` on ``source``'s showers: from the store or trained now.
 
+    Args:
+        replica: the k-th training (0, 1, ...) of the same model on the same showers, with the
+            training seed ``findings.replica_seed(train.seed, replica)`` (point draw, initial
+            weights, batch order, distillation noise).
+        budget: a fraction of the training budget (``training.SNAPSHOTS``) for budget curves:
+            ShowerFlow and the teacher as they were after that fraction of their epochs in the
+            full training (snapshots kept while it ran, so they cost no training), and a student
+            distilled anew from that teacher for that fraction of the distillation epochs
+            (``distil_epochs``): a student needs the teacher of its own budget, so it cannot be
+            a snapshot of the full distillation.
+
     Returns:
         The model (CPU, eval mode) and, per part ("flow", "teacher", "student"), its
-        per-epoch training losses ("loss") and training wall time ("seconds").
+        per-epoch training losses ("loss") and training wall time ("seconds"; for a snapshot,
+        the full training's seconds times its share of the epochs).
     """
-    store = store or default_store()
-    sizes = dict(sizes or {})
-    key = {"version": name, "sizes": sizes, "train": asdict(train), "data": source.key}
+    options = {"device": device, "store": store or default_store(), "progress": progress}
+    path = _trained_path(name, train, source, dict(sizes or {}), replica, budget, **options)
+    state = _load(path)
+    return state["model"], state["history"]
+
+
+def _trained_path(
+    name: str,
+    train: TrainConfig,
+    source: Source,
+    sizes: dict,
+    replica: int,
+    budget: float,
+    *,
+    device: str,
+    store: Store,
+    progress: bool,
+) -> Path:
+    """The stored file of :func:`trained`'s model, built first when missing."""
+    key = model_key(name, train, source, sizes, replica=replica, budget=budget)
+    seeded = replace(train, seed=findings.replica_seed(train.seed, replica))
     kind = "models/caloclouds"
     checkpoints = store.root / "checkpoints" / store.key(kind, key, CODE)
 
-    def build(tmp: Path) -> None:
+    def prepared_showers() -> PointClouds:
         clouds = source.clouds(store=store, progress=progress)
         config = version(name, **sizes)
-        prepared = prepare(clouds, config.sub_cells, at_centre=not config.angular, seed=train.seed)
+        return prepare(clouds, config.sub_cells, at_centre=not config.angular, seed=seeded.seed)
+
+    def build_full(tmp: Path) -> None:
+        prepared = prepared_showers()
         config = configure(name, prepared, **sizes)
         checkpoints.mkdir(parents=True, exist_ok=True)
+        snapshots = {}
         model, histories = fit(
-            config, train, prepared, device=device, progress=progress, checkpoints=checkpoints
-        )
-        payload = {
-            "class": "CaloClouds",
-            "config": asdict(config),
-            "model": model.state_dict(),
-            "history": json.dumps(
-                {k: {"loss": h.train, "seconds": h.seconds} for k, h in histories.items()}
-            ),
-        }
-        torch.save(payload, tmp)
+            config, seeded, prepared, device=device, progress=progress,
+            checkpoints=checkpoints, snapshots=snapshots,
+        )  # fmt: skip
+        history = {k: {"loss": h.train, "seconds": h.seconds} for k, h in histories.items()}
+        _save(tmp, config, model, history, snapshots)
 
+    def build_fraction(tmp: Path) -> None:
+        options = {"device": device, "store": store, "progress": progress}
+        full = _load(_trained_path(name, train, source, sizes, replica, 1.0, **options))
+        model, history = full["model"], full["history"]
+        weights = full["snapshots"][str(budget)]
+        model.flow.load_state_dict(weights["flow"])
+        EDMObjective(model.teacher).load_state_dict(weights["teacher"])
+        for part in ("flow", "teacher"):
+            losses = history[part]["loss"]
+            n = max(1, round(budget * len(losses)))
+            history[part] = {"loss": losses[:n],
+                             "seconds": history[part]["seconds"] * n / len(losses)}  # fmt: skip
+        points = point_set(model, prepared_showers(), seeded.points, seed=seeded.seed)
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        h = distil(
+            model, seeded, points, epochs=distil_epochs(seeded, budget), device=device,
+            progress=progress, checkpoint=checkpoints / "student.pt",
+        )  # fmt: skip
+        history["student"] = {"loss": h.train, "seconds": h.seconds}
+        _save(tmp, model.config, model.cpu().eval(), history, {})
+
+    build = build_full if budget == 1.0 else build_fraction
     path = store.get_or_build(kind, key, build, suffix=".pt", code=CODE)
     for stage in ("flow", "teacher", "student"):
         (checkpoints / f"{stage}.pt").unlink(missing_ok=True)
+    return path
+
+
+def _save(path: Path, config: CaloCloudsConfig, model: CaloClouds, history: dict,
+          snapshots: dict) -> None:  # fmt: skip
+    """Write a trained model: config, weights, loss history and the snapshots of ``fit``."""
+    payload = {
+        "class": "CaloClouds",
+        "config": asdict(config),
+        "model": model.state_dict(),
+        "history": json.dumps(history),
+        "snapshots": {str(f): w for f, w in snapshots.items()},
+    }
+    torch.save(payload, path)
+
+
+def _load(path: Path) -> dict:
+    """{"model" (CPU, eval mode), "history", "snapshots"} of a model written by ``_save``."""
     state = torch.load(path, map_location="cpu", weights_only=True)
     if state.get("class") != "CaloClouds":
         msg = f"{path} holds a {state.get('class')!r} checkpoint, not a 'CaloClouds' one"
         raise ValueError(msg)
     model = CaloClouds(CaloCloudsConfig(**state["config"]))
     model.load_state_dict(state["model"])
-    return model.eval(), json.loads(state["history"])
+    return {"model": model.eval(), "history": json.loads(state["history"]),
+            "snapshots": state.get("snapshots", {})}  # fmt: skip
 
 
 def project(clouds: PointClouds) -> PointClouds:
