@@ -190,7 +190,9 @@ def fit(
         best_state = state.get("best")
         if snapshots is not None:
             snapshots.update(state.get("snapshots", {}))
-    snapshot_epochs = {max(1, round(f * config.epochs)) - 1: f for f in SNAPSHOTS}
+    snapshot_epochs: dict[int, list[float]] = {}
+    for f in SNAPSHOTS:  # two fractions may round to one epoch (few epochs)
+        snapshot_epochs.setdefault(max(1, round(f * config.epochs)) - 1, []).append(f)
     steps_per_epoch = len(train_loader)
     max_steps, taken = (dryrun.STEPS if dryrun.active() else math.inf), 0
     began, began_cpu = time.perf_counter(), time.process_time()
@@ -231,7 +233,8 @@ def fit(
         began, began_cpu = time.perf_counter(), time.process_time()
         if snapshots is not None and epoch in snapshot_epochs:
             weights = best_state if best_state is not None else model.state_dict()
-            snapshots[snapshot_epochs[epoch]] = {k: v.detach().clone() for k, v in weights.items()}
+            for f in snapshot_epochs[epoch]:
+                snapshots[f] = {k: v.detach().clone() for k, v in weights.items()}
         if checkpoint is not None:
             _save_checkpoint(
                 checkpoint, model, optimiser, generator, history, best_state, snapshots or {}

@@ -132,3 +132,15 @@ def test_a_run_with_shifted_seeds_leaves_the_books_results_alone(data_root, tmp_
 
 def test_band_of_one_seed_is_not_a_spread():
     assert Band((1.0,)).text() == "1 ± 0 (1 seed)"
+
+
+def test_fractions_rounding_to_one_epoch_share_its_snapshot():
+    snapshots = {}
+    model = Line()
+    from calopaper.training import fit
+
+    fit(model, _data(), config=FitConfig(epochs=2, lr=0.05), progress=False, snapshots=snapshots)
+    final = model.linear.weight
+    assert set(snapshots) == set(SNAPSHOTS)
+    for weights in snapshots.values():  # both after the first of two epochs, not the final
+        assert not torch.equal(weights["linear.weight"], final)
