@@ -1,4 +1,5 @@
-"""Shared fixtures: every test starts from fixed seeds and a clean matplotlib state."""
+"""Shared fixtures: every test starts from fixed seeds, a clean matplotlib state and no chapter
+resolved (``profiles.last_resolved``, which decides where ``results.publish`` writes)."""
 
 import os
 import random
@@ -13,6 +14,9 @@ matplotlib.use("Agg")  # tests only; the book itself must keep the inline backen
 
 @pytest.fixture(autouse=True)
 def _reset_state():
+    from calopaper import profiles
+
+    profiles._LAST.clear()
     random.seed(0)
     np.random.seed(0)  # noqa: NPY002 - legacy global state, reset for code that still uses it
     torch.manual_seed(0)
