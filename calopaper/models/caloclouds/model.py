@@ -70,6 +70,11 @@ class CaloCloudsConfig:
             (ln MeV for CC3, MeV for CC2)); a point enters as (f - mean) / (2 std).
         cog_mean, cog_std: CC2's CoG standardisation (x mm, y mm, layer).
         max_points: cap on generated points per shower.
+        cog_shift: (x, y) mm subtracted from every generated point (CC3's mean-CoG
+            correction); occupancy_real, occupancy_fake: the points asked of the point model
+            are ``polyval(fake, polyval(real, n))`` for the flow's n (coefficients highest
+            power first; CC3: one factor, ``(f, 0)``); energy_scale: factor on every point
+            energy. Measured after training (``corrections.measure``); the defaults do nothing.
     """
 
     version: str = "cc3"
@@ -85,12 +90,17 @@ class CaloCloudsConfig:
     cog_mean: tuple[float, ...] = (0.0, 0.0, 10.0)
     cog_std: tuple[float, ...] = (1.0, 1.0, 1.0)
     max_points: int = 30000
+    cog_shift: tuple[float, ...] = (0.0, 0.0)
+    occupancy_real: tuple[float, ...] = (1.0, 0.0)
+    occupancy_fake: tuple[float, ...] = (1.0, 0.0)
+    energy_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.version not in VERSIONS:
             msg = f"version {self.version!r} is invalid; expected one of {sorted(VERSIONS)}"
             raise ValueError(msg)
-        for name in ("energy_range", "point_mean", "point_std", "cog_mean", "cog_std"):
+        for name in ("energy_range", "point_mean", "point_std", "cog_mean", "cog_std",
+                     "cog_shift", "occupancy_real", "occupancy_fake"):  # fmt: skip
             object.__setattr__(self, name, tuple(float(v) for v in getattr(self, name)))
 
     @property
@@ -205,6 +215,7 @@ class CaloClouds(nn.Module):
             direction = np.tile([0.0, 0.0, 1.0], (len(energy), 1))
         energy, direction = validate_conditions(energy, direction, self.config.energy_range)
         counts, layer_energy, cog = self.sample_layers(energy, direction, generator)
+        counts = self.corrected_counts(counts)
         total = counts.sum(1)
         over = total > self.config.max_points
         if over.any():  # keep the layer shares, cap the total
@@ -226,8 +237,8 @@ class CaloClouds(nn.Module):
                 parts.append(one_step_sample(self.student, x, cond, i))
         points = self.denormalise(torch.cat(parts).numpy())
         layer = assign_layers(points[:, 2], shower, counts)
-        e = calibrate_energy(points[:, 3], shower, layer, layer_energy)
-        xy = points[:, :2]
+        e = calibrate_energy(points[:, 3], shower, layer, layer_energy) * self.config.energy_scale
+        xy = points[:, :2] - np.asarray(self.config.cog_shift)
         if cog is not None:  # CC2: shift each shower to the flow's centre of gravity
             weight = np.bincount(shower, weights=e, minlength=len(energy))
             safe = np.where(weight > 0, weight, 1.0)
@@ -251,6 +262,15 @@ class CaloClouds(nn.Module):
                 "steps": int(steps),
             },
         )
+
+    def corrected_counts(self, counts: np.ndarray) -> np.ndarray:
+        """Points per layer (N, 30) asked of the point model for the flow's ``counts``: each
+        shower's total mapped through the occupancy polynomials, its layer shares kept."""
+        n = counts.sum(1).astype(np.float64)
+        real, fake = self.config.occupancy_real, self.config.occupancy_fake
+        want = np.clip(np.polyval(fake, np.polyval(real, n)), 0.0, None)
+        factor = np.divide(want, n, out=np.zeros_like(n), where=n > 0)
+        return np.floor(counts * factor[:, None] + 1e-9).astype(np.int64)
 
     def sample(
         self, n: int, cond: np.ndarray, generator: torch.Generator | None = None

@@ -20,8 +20,9 @@ import torch
 
 from calopaper import findings, training
 from calopaper.datasets import read_points, write_points
+from calopaper.models.caloclouds import corrections
 from calopaper.models.caloclouds.calibration import centre_of_gravity, flow_features
-from calopaper.models.caloclouds.data import prepare
+from calopaper.models.caloclouds.data import CELL, prepare
 from calopaper.models.caloclouds.model import (
     CaloClouds,
     CaloCloudsConfig,
@@ -42,6 +43,7 @@ __all__ = [
     "distil_epochs",
     "fit",
     "generated",
+    "impact_points",
     "model_key",
     "point_set",
     "project",
@@ -52,7 +54,16 @@ __all__ = [
 #: prepare the data, define, train and run the models (not the chapter's evaluation or figures).
 CODE = tuple(
     f"calopaper.models.caloclouds.{name}"
-    for name in ("calibration", "data", "diffusion", "model", "pipeline", "pointnet", "showerflow")
+    for name in (
+        "calibration",
+        "corrections",
+        "data",
+        "diffusion",
+        "model",
+        "pipeline",
+        "pointnet",
+        "showerflow",
+    )
 ) + ("calopaper.training",)
 
 
@@ -62,10 +73,12 @@ class TrainConfig:
 
     Attributes:
         flow_epochs, flow_batch, flow_lr: ShowerFlow, over the training showers.
+        flow_schedule: ShowerFlow's learning rate, "constant" or "linear" (to 0; the paper).
         points: points drawn across showers for the point model (per epoch set).
         point_epochs, point_batch, point_lr: the EDM teacher.
         distill_epochs, distill_lr: consistency distillation (same points and batch size).
         distill_steps: N, the Karras noise levels of the distillation (18 in the paper).
+        point_optimiser: "adam" or "radam" (the official code's) for the teacher and student.
         seed: seeds the point draw and every fit.
     """
 
@@ -79,6 +92,8 @@ class TrainConfig:
     distill_epochs: int = 1
     distill_lr: float = 2e-4
     distill_steps: int = 18
+    flow_schedule: str = "constant"
+    point_optimiser: str = "adam"
     seed: int = 0
 
 
@@ -153,7 +168,7 @@ def fit(
         (torch.as_tensor(x, dtype=torch.float32), c),
         None,
         FitConfig(train.flow_epochs, train.flow_batch, train.flow_lr, grad_clip=10.0,
-                  seed=train.seed),
+                  seed=train.seed, schedule=train.flow_schedule),
         device=device, checkpoint=ckpt("flow"), progress=progress, description="ShowerFlow",
         snapshots=kept.get("flow"),
     )  # fmt: skip
@@ -163,7 +178,7 @@ def fit(
         points,
         None,
         FitConfig(train.point_epochs, train.point_batch, train.point_lr, grad_clip=10.0,
-                  seed=train.seed),
+                  seed=train.seed, optimiser=train.point_optimiser),
         device=device, checkpoint=ckpt("teacher"), progress=progress, description="EDM teacher",
         snapshots=kept.get("teacher"),
     )  # fmt: skip
@@ -207,7 +222,7 @@ def distil(
         points,
         None,
         FitConfig(epochs, train.point_batch, train.distill_lr, grad_clip=10.0,
-                  seed=train.seed + 1),
+                  seed=train.seed + 1, optimiser=train.point_optimiser),
         device=device, checkpoint=checkpoint, progress=progress, description="distillation",
     )  # fmt: skip
     model.student.load_state_dict(distiller.student.state_dict())
@@ -279,13 +294,15 @@ def _trained_path(
     kind = "models/caloclouds"
     checkpoints = store.root / "checkpoints" / store.key(kind, key, CODE)
 
-    def prepared_showers() -> PointClouds:
+    def showers() -> tuple[PointClouds, PointClouds]:
+        """The training showers as simulated and as prepared for the model."""
         clouds = source.clouds(store=store, progress=progress)
         config = version(name, **sizes)
-        return prepare(clouds, config.sub_cells, at_centre=not config.angular, seed=seeded.seed)
+        at_centre = not config.angular
+        return clouds, prepare(clouds, config.sub_cells, at_centre=at_centre, seed=seeded.seed)
 
     def build_full(tmp: Path) -> None:
-        prepared = prepared_showers()
+        clouds, prepared = showers()
         config = configure(name, prepared, **sizes)
         checkpoints.mkdir(parents=True, exist_ok=True)
         snapshots = {}
@@ -293,8 +310,9 @@ def _trained_path(
             config, seeded, prepared, device=device, progress=progress,
             checkpoints=checkpoints, snapshots=snapshots,
         )  # fmt: skip
+        corrections.measure(model, clouds, prepared, seed=seeded.seed)
         history = {k: {"loss": h.train, "seconds": h.seconds} for k, h in histories.items()}
-        _save(tmp, config, model, history, snapshots)
+        _save(tmp, model.config, model, history, snapshots)
 
     def build_fraction(tmp: Path) -> None:
         options = {"device": device, "store": store, "progress": progress}
@@ -308,13 +326,15 @@ def _trained_path(
             n = max(1, round(budget * len(losses)))
             history[part] = {"loss": losses[:n],
                              "seconds": history[part]["seconds"] * n / len(losses)}  # fmt: skip
-        points = point_set(model, prepared_showers(), seeded.points, seed=seeded.seed)
+        clouds, prepared = showers()
+        points = point_set(model, prepared, seeded.points, seed=seeded.seed)
         checkpoints.mkdir(parents=True, exist_ok=True)
         h = distil(
             model, seeded, points, epochs=distil_epochs(seeded, budget), device=device,
             progress=progress, checkpoint=checkpoints / "student.pt",
         )  # fmt: skip
         history["student"] = {"loss": h.train, "seconds": h.seconds}
+        corrections.measure(model, clouds, prepared, seed=seeded.seed)
         _save(tmp, model.config, model.cpu().eval(), history, {})
 
     build = build_full if budget == 1.0 else build_fraction
@@ -349,9 +369,37 @@ def _load(path: Path) -> dict:
             "snapshots": state.get("snapshots", {})}  # fmt: skip
 
 
-def project(clouds: PointClouds) -> PointClouds:
-    """Points -> ILD 5.088 mm cells with the MIP cut (0.1 MeV, half a MIP), as read out."""
-    return gflash.cell_hits(clouds, "ild")
+def impact_points(n: int, seed: int) -> np.ndarray:
+    """(n, 2) impact points of ``n`` showers, mm, uniform within the cell whose corner is the
+    grid's centre: [0, CELL)^2.
+
+    The simulated and generated showers all enter at (0, 0), a corner of four cells (the ILD
+    layers have an even number of cells); projected there, the hottest cell holds only a sixth
+    of a narrow shower and its centre of gravity snaps to the cell edges. A position drawn
+    uniformly within a cell, the same for the truth and a model conditioned on it, removes the
+    artefact (the paper does not state its impact position).
+    """
+    return np.random.default_rng([seed, 6]).uniform(0.0, CELL, (n, 2))
+
+
+def project(clouds: PointClouds, impact: np.ndarray | None = None) -> PointClouds:
+    """Points -> ILD 5.088 mm cells with the MIP cut (0.1 MeV, half a MIP), as read out.
+
+    Args:
+        clouds: showers whose axes enter at (0, 0) (x mm, y mm, layer index, E MeV).
+        impact: (N, 2) mm where each shower enters instead (``impact_points``); the cells are
+            returned in the shower's frame, their centres minus the impact point, so that the
+            axis is at (0, 0) again for every observable. None: at (0, 0).
+    """
+    if impact is None:
+        return gflash.cell_hits(clouds, "ild")
+    shift = np.asarray(impact, dtype=np.float64)[clouds.event_index]
+    moved = clouds.points.astype(np.float64).copy()
+    moved[:, :2] += shift
+    cells = gflash.cell_hits(replace(clouds, points=moved), "ild")
+    back = cells.points.astype(np.float64).copy()
+    back[:, :2] -= np.asarray(impact, dtype=np.float64)[cells.event_index]
+    return replace(cells, points=back)
 
 
 def generated(
@@ -361,10 +409,15 @@ def generated(
     *,
     seed: int = 0,
     batch: int = 100,
+    steps: int = 0,
     store: Store | None = None,
     key: dict | None = None,
 ) -> PointClouds:
-    """Generated showers for these conditions; stored when ``key`` (the model identity) is given."""
+    """Generated showers for these conditions; stored when ``key`` (the model identity) is given.
+
+    ``steps``: 0 for the one-step student, else the teacher with the Heun sampler on that many
+    noise levels (``CaloClouds.generate``).
+    """
     energy = np.asarray(energy, dtype=np.float64)
     direction = np.tile([0.0, 0.0, 1.0], (len(energy), 1)) if direction is None else direction
 
@@ -374,6 +427,7 @@ def generated(
                 energy[i : i + batch],
                 direction[i : i + batch],
                 torch.Generator().manual_seed(seed + i),
+                steps=steps,
             )
             for i in range(0, len(energy), batch)
         ]
@@ -382,7 +436,7 @@ def generated(
     if key is None:
         return make()
     config = {"model": key, "energy": energy.tolist(), "direction": np.round(direction, 6).tolist(),
-              "seed": seed}  # fmt: skip
+              "seed": seed} | ({"steps": steps} if steps else {})  # fmt: skip
 
     def build(tmp: Path) -> None:
         write_points(tmp, make())

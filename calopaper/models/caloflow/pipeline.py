@@ -149,7 +149,7 @@ def evaluate(
     store = store or default_store()
     key = {
         "config": asdict(config),
-        "fit": asdict(fit_config),
+        "fit": fit_config.key(),
         "data": voxels.key,
         "seed": seed,
         "budget": budget,

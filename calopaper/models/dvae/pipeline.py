@@ -415,7 +415,7 @@ def ablation(
     store = store or default_store()
     key = {
         "configs": {name: asdict(c) for name, c in configs.items()},
-        "fit": asdict(fit_config),
+        "fit": fit_config.key(),
         "data": showers.key,
         "seed": seed,
         "sweeps": list(sweeps),

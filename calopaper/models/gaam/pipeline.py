@@ -149,7 +149,7 @@ def trained(
         code=_CODE,
         budget=budget,
     )
-    key = {"config": asdict(config), "fit": asdict(fit), "data": data_key}
+    key = {"config": asdict(config), "fit": fit.key(), "data": data_key}
     if budget != 1.0:
         key["budget"] = budget
     return LayerModel(layer, model, history, data, key)

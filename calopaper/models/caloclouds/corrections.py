@@ -1,0 +1,108 @@
+"""The fixed corrections of generated showers, measured once after training and stored with
+the model (caloclouds3 §3.3 and App. A; ``cog_calibration=False`` with a mean CoG in the
+CaloClouds3 code).
+
+Each is measured on the training conditions, never on test showers: the first ``n`` training
+showers are projected to cells, and the model generates a shower for each of their incident
+energies and directions, projected at the same impact points.
+
+- Centre of gravity (CC3): CC3 leaves each shower's transverse CoG as its points make it, and
+  shifts every shower by one constant, the mean CoG offset of its showers from the truth's.
+- Occupancy: the number of points asked of the point model. CC3 multiplies it by one factor,
+  the ratio of the truth's mean number of cells to the generated mean (measured twice: cells
+  grow more slowly than points). CC2 maps it through two cubic fits, ``real`` (the truth's cells
+  against its points) and ``fake`` (the points a model needs for a number of cells).
+- Cell energy: every point energy times the ratio of the truth's mean cell energy to the
+  generated one, after the occupancy correction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from calopaper.models.caloclouds.calibration import centre_of_gravity
+from calopaper.showers import PointClouds
+
+__all__ = ["SHOWERS", "measure"]
+
+#: Training showers the corrections are measured on.
+SHOWERS = 500
+#: The config fields of no correction.
+NONE = {"cog_shift": (0.0, 0.0), "occupancy_real": (1.0, 0.0), "occupancy_fake": (1.0, 0.0),
+        "energy_scale": 1.0}  # fmt: skip
+
+
+def measure(model, truth: PointClouds, prepared: PointClouds, *, seed: int = 0, n: int = SHOWERS):
+    """``model`` with its corrections measured on training showers (a new config; the
+    weights are kept).
+
+    Args:
+        model: a trained ``CaloClouds`` (CPU, eval mode); corrections it carries are replaced.
+        truth: the training showers as simulated (x mm, y mm, layer index, E MeV).
+        prepared: the same showers as the point model sees them (``data.prepare``): their
+            numbers of points are the flow's targets.
+        seed: the generation seed and the impact points.
+        n: showers used (the first ``n``).
+
+    Returns:
+        The model, ``model.config`` replaced by one carrying ``cog_shift``,
+        ``occupancy_real``, ``occupancy_fake`` and ``energy_scale``.
+    """
+    from calopaper.models.caloclouds.pipeline import impact_points, project
+
+    model.config = replace(model.config, **NONE)
+    n = min(n, len(truth))
+    truth, prepared = truth.select(np.arange(n)), prepared.select(np.arange(n))
+    impact = impact_points(n, seed)
+    truth_cells = project(truth, impact)
+    truth_points = np.diff(prepared.offsets).astype(np.float64)
+    truth_n = np.diff(truth_cells.offsets).astype(np.float64)
+
+    def generate() -> tuple[PointClouds, PointClouds]:
+        made = model.generate(
+            truth.incident_energy, truth.incident_direction.astype(np.float64),
+            torch.Generator().manual_seed(seed),
+        )  # fmt: skip
+        return made, project(made, impact)
+
+    made, cells = generate()
+    config = model.config
+    if config.angular:  # CC3: one constant CoG shift
+        offset = (centre_of_gravity(made) - centre_of_gravity(truth))[:, :2].mean(0)
+        config = replace(config, cog_shift=tuple(offset))
+        factor = truth_n.mean() / max(_cells(cells).mean(), 1.0)
+        config = replace(config, occupancy_real=(factor, 0.0))
+    else:  # CC2: points -> truth cells, cells -> points the model needs
+        asked = np.diff(made.offsets).astype(np.float64)  # points generated before the MIP cut
+        config = replace(
+            config,
+            occupancy_real=tuple(_cubic(truth_points, truth_n)),
+            occupancy_fake=tuple(_cubic(_cells(cells), asked)),
+        )
+    model.config = config
+    made, cells = generate()
+    if config.angular:  # a second look: cells grow more slowly than points
+        factor = config.occupancy_real[0] * truth_n.mean() / max(_cells(cells).mean(), 1.0)
+        model.config = config = replace(config, occupancy_real=(factor, 0.0))
+        made, cells = generate()
+    scale = _mean_cell_energy(truth_cells) / max(_mean_cell_energy(cells), 1e-12)
+    model.config = replace(config, energy_scale=float(scale))
+    return model
+
+
+def _cells(cells: PointClouds) -> np.ndarray:
+    """(N,) cells above the MIP cut per shower."""
+    return np.diff(cells.offsets).astype(np.float64)
+
+
+def _mean_cell_energy(cells: PointClouds) -> float:
+    """Mean energy of a cell above the MIP cut, MeV."""
+    return float(cells.points[:, 3].astype(np.float64).mean()) if len(cells.points) else 0.0
+
+
+def _cubic(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Coefficients (highest power first, ``np.polyval``) of the least-squares cubic y(x)."""
+    return np.polyfit(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), 3)
