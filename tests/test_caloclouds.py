@@ -268,3 +268,94 @@ def test_replicas_differ_by_seed_and_a_budget_starts_from_the_full_trainings_sna
     again, _ = trained("cc2", train, source, budget=0.5, **options)  # read back from the store
     pairs = zip(half.state_dict().values(), again.state_dict().values(), strict=True)
     assert all(torch.equal(a, b) for a, b in pairs)
+
+
+def test_corrections_are_identity_by_default_and_scale_points_energy_and_position():
+    """A config's corrections: the default asks for the flow's points unchanged; a CC3 factor
+    multiplies them, CC2's two polynomials compose, and the energy factor and CoG shift act on
+    every point."""
+    from dataclasses import replace
+
+    model = _tiny("cc3")
+    counts = np.array([[10, 20, 0], [0, 0, 0]])
+    assert np.array_equal(model.corrected_counts(counts), counts)
+    model.config = replace(model.config, occupancy_real=(0.5, 0.0))
+    assert model.corrected_counts(counts).tolist() == [[5, 10, 0], [0, 0, 0]]
+    cc2 = _tiny("cc2")
+    cc2.config = replace(cc2.config, occupancy_real=(2.0, 0.0), occupancy_fake=(1.0, 30.0))
+    assert cc2.corrected_counts(np.array([[10, 20]])).tolist() == [[30, 60]]  # (2*30+30)/30 = 3
+    energy = np.array([20.0, 40.0])
+    base = _tiny("cc3").generate(energy, generator=torch.Generator().manual_seed(3))
+    model = _tiny("cc3")
+    model.config = replace(model.config, energy_scale=2.0, cog_shift=(1.0, -2.0))
+    moved = model.generate(energy, generator=torch.Generator().manual_seed(3))
+    assert np.allclose(moved.points[:, 3], 2 * base.points[:, 3], rtol=1e-5)
+    assert np.allclose(moved.points[:, :2], base.points[:, :2] - [1.0, -2.0], atol=1e-4)
+
+
+def test_measured_corrections_undo_a_known_bias():
+    """A model that makes showers 2 mm off in x, with every point energy halved: ``measure``
+    finds the shift and an energy factor near 2 on training showers, and the corrected model
+    matches the truth's mean CoG and mean cell energy."""
+    from calopaper.models.caloclouds.calibration import centre_of_gravity
+    from calopaper.models.caloclouds.corrections import measure
+    from calopaper.models.caloclouds.pipeline import impact_points, project
+
+    truth = gflash.simulate("ild", 60, seed=4, energy=30.0)
+
+    class Biased:
+        """Replays the truth's own showers, shifted and with halved energies, as its model."""
+
+        def __init__(self):
+            self.config = version("cc3")
+
+        def generate(self, energy, direction, generator=None):
+            points = truth.points.astype(np.float64).copy()
+            points[:, 0] += 2.0
+            points[:, 3] *= 0.5
+            points[:, 0] -= self.config.cog_shift[0]
+            points[:, 3] *= self.config.energy_scale
+            from dataclasses import replace as swap
+
+            return swap(truth, points=points)
+
+    model = measure(Biased(), truth, prepare(truth, 5, at_centre=False), n=60)
+    assert model.config.cog_shift[0] == pytest.approx(2.0, abs=1e-6)
+    made = model.generate(truth.incident_energy, truth.incident_direction)
+    cog = centre_of_gravity(made)[:, 0].mean() - centre_of_gravity(truth)[:, 0].mean()
+    assert abs(cog) < 1e-6
+    impact = impact_points(60, 0)
+    ratio = project(made, impact).points[:, 3].mean() / project(truth, impact).points[:, 3].mean()
+    assert ratio == pytest.approx(1.0, abs=0.02)
+
+
+def test_impact_points_lie_within_a_cell_and_projection_returns_the_shower_frame():
+    """Projected at an impact point, a shower's cells come back about its own axis: the same
+    total energy within the MIP cut, a centre of gravity near 0 rather than at the cell edges."""
+    from calopaper.models.caloclouds.calibration import centre_of_gravity
+    from calopaper.models.caloclouds.data import CELL
+    from calopaper.models.caloclouds.pipeline import impact_points, project
+
+    impact = impact_points(200, 0)
+    assert impact.shape == (200, 2) and impact.min() >= 0 and impact.max() < CELL
+    clouds = gflash.simulate("ild", 200, seed=2, energy=20.0)
+    cells = project(clouds, impact)
+    assert abs(centre_of_gravity(cells)[:, :2].mean()) < 0.1
+    assert cells.points[:, 3].sum() == pytest.approx(project(clouds).points[:, 3].sum(), rel=0.02)
+
+
+def test_cog_histograms_count_showers_beyond_their_range_in_the_outermost_bins():
+    from calopaper.models.caloclouds.evaluation import OBSERVABLES, cog_table, shower_histograms
+    from calopaper.showers import PointClouds
+
+    cells = PointClouds(
+        [[10.0, 0.0, 3, 5.0], [0.5, -9.0, 3, 5.0]], [0, 1, 2], [10.0, 10.0],
+        [[0, 0, 1], [0, 0, 1]], [22, 22],
+    )  # fmt: skip
+    h = shower_histograms(cells)
+    x, y = h["center of gravity in X"].sum(0), h["center of gravity in Y"].sum(0)
+    assert x.sum() == 2 and x[-1] == 1 and y[0] == 1
+    assert len(x) == len(OBSERVABLES["center of gravity in X"][0]) - 1
+    table = cog_table({"two": cells})
+    assert table.loc["two", "outside ±3 mm [%]"] == 100.0
+    assert table.loc["two", "x mean [mm]"] == pytest.approx(5.25)

@@ -104,3 +104,35 @@ def test_trained_is_cached_in_the_store(tmp_path):
     second, _ = trained(*args, store=store, progress=False)
     assert len(calls) == 1
     assert torch.equal(first.linear.weight, second.linear.weight)
+
+
+def test_optimiser_and_schedule_are_chosen_and_left_out_of_the_key_at_their_defaults():
+    """RAdam and a linear schedule learn the line too; a default config's key is the one it
+    had before the two fields existed, and bad names are refused."""
+    x, y = _data()
+    model = Line()
+    fit(model, (x, y), config=FitConfig(epochs=100, batch_size=32, lr=0.2, optimiser="radam",
+                                         schedule="linear"), progress=False)  # fmt: skip
+    assert abs(model.linear.weight.item() - 3.0) < 0.3
+    assert "optimiser" not in FitConfig().key() and "schedule" not in FitConfig().key()
+    assert FitConfig(schedule="linear").key()["schedule"] == "linear"
+    for field, bad in (("optimiser", "sgd"), ("schedule", "cosine")):
+        with pytest.raises(ValueError, match=field):
+            FitConfig(**{field: bad})
+
+
+def test_linear_schedule_falls_to_zero_and_resumes_where_it_stopped():
+    from calopaper.training import _schedule
+
+    def rates(done):
+        opt = torch.optim.SGD(Line().parameters(), lr=1.0)
+        schedule = _schedule(opt, FitConfig(schedule="linear"), steps=4, done=done)
+        out = []
+        for _ in range(4 - done):
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            schedule.step()
+        return out
+
+    assert rates(0) == [1.0, 0.75, 0.5, 0.25]
+    assert rates(2) == [0.5, 0.25]

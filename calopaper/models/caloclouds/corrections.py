@@ -9,11 +9,15 @@ energies and directions, projected at the same impact points.
 - Centre of gravity (CC3): CC3 leaves each shower's transverse CoG as its points make it, and
   shifts every shower by one constant, the mean CoG offset of its showers from the truth's.
 - Occupancy: the number of points asked of the point model. CC3 multiplies it by one factor,
-  the ratio of the truth's mean number of cells to the generated mean (measured twice: cells
-  grow more slowly than points). CC2 maps it through two cubic fits, ``real`` (the truth's cells
-  against its points) and ``fake`` (the points a model needs for a number of cells).
+  the ratio of the truth's mean number of cells to the generated mean. CC2 maps it through two
+  cubic fits, ``real`` (the truth's cells against its points) and ``fake`` (the points a model
+  needs for a number of cells).
 - Cell energy: every point energy times the ratio of the truth's mean cell energy to the
-  generated one, after the occupancy correction.
+  generated one.
+
+Cells and their energies grow nonlinearly with the factors (neighbouring points share cells,
+the MIP cut removes faint cells), so the factors are measured ``LOOKS`` times, each round with
+the previous one's applied.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ __all__ = ["SHOWERS", "measure"]
 
 #: Training showers the corrections are measured on.
 SHOWERS = 500
+#: Rounds of measuring the occupancy and energy factors with the previous round's applied.
+LOOKS = 2
 #: The config fields of no correction.
 NONE = {"cog_shift": (0.0, 0.0), "occupancy_real": (1.0, 0.0), "occupancy_fake": (1.0, 0.0),
         "energy_scale": 1.0}  # fmt: skip
@@ -82,14 +88,15 @@ def measure(model, truth: PointClouds, prepared: PointClouds, *, seed: int = 0, 
             occupancy_real=tuple(_cubic(truth_points, truth_n)),
             occupancy_fake=tuple(_cubic(_cells(cells), asked)),
         )
-    model.config = config
-    made, cells = generate()
-    if config.angular:  # a second look: cells grow more slowly than points
-        factor = config.occupancy_real[0] * truth_n.mean() / max(_cells(cells).mean(), 1.0)
-        model.config = config = replace(config, occupancy_real=(factor, 0.0))
+    for _ in range(LOOKS):  # cells and their energies respond to the factors nonlinearly
+        model.config = config
         made, cells = generate()
-    scale = _mean_cell_energy(truth_cells) / max(_mean_cell_energy(cells), 1e-12)
-    model.config = replace(config, energy_scale=float(scale))
+        if config.angular:
+            factor = config.occupancy_real[0] * truth_n.mean() / max(_cells(cells).mean(), 1.0)
+            config = replace(config, occupancy_real=(factor, 0.0))
+        scale = _mean_cell_energy(truth_cells) / max(_mean_cell_energy(cells), 1e-12)
+        config = replace(config, energy_scale=config.energy_scale * scale)
+    model.config = config
     return model
 
 
