@@ -7,7 +7,8 @@ showers are projected to cells, and the model generates a shower for each of the
 energies and directions, projected at the same impact points.
 
 - Centre of gravity (CC3): CC3 leaves each shower's transverse CoG as its points make it, and
-  shifts every shower by one constant, the mean CoG offset of its showers from the truth's.
+  shifts every shower by one constant, the mean offset of its showers' CoG from the truth's,
+  both measured about the shower axis.
 - Occupancy: the number of points asked of the point model. CC3 multiplies it by one factor,
   the ratio of the truth's mean number of cells to the generated mean. CC2 maps it through two
   cubic fits, ``real`` (the truth's cells against its points) and ``fake`` (the points a model
@@ -28,6 +29,7 @@ import numpy as np
 import torch
 
 from calopaper.models.caloclouds.calibration import centre_of_gravity
+from calopaper.models.caloclouds.data import layer_shift
 from calopaper.showers import PointClouds
 
 __all__ = ["SHOWERS", "measure"]
@@ -77,7 +79,7 @@ def measure(model, truth: PointClouds, prepared: PointClouds, *, seed: int = 0, 
     made, cells = generate()
     config = model.config
     if config.angular:  # CC3: one constant CoG shift
-        offset = (centre_of_gravity(made) - centre_of_gravity(truth))[:, :2].mean(0)
+        offset = (_axis_cog(made) - _axis_cog(truth)).mean(0)
         config = replace(config, cog_shift=tuple(offset))
         factor = truth_n.mean() / max(_cells(cells).mean(), 1.0)
         config = replace(config, occupancy_real=(factor, 0.0))
@@ -98,6 +100,17 @@ def measure(model, truth: PointClouds, prepared: PointClouds, *, seed: int = 0, 
         config = replace(config, energy_scale=config.energy_scale * scale)
     model.config = config
     return model
+
+
+def _axis_cog(clouds: PointClouds) -> np.ndarray:
+    """(N, 2) transverse centre of gravity about each shower's axis, mm: every point's offset
+    from the axis at its layer (``data.layer_shift``). A tilted shower's CoG in the detector
+    frame moves with its depth by tens of mm; about the axis it moves by tenths."""
+    layer = clouds.points[:, 2].astype(np.int64)
+    direction = clouds.incident_direction.astype(np.float64)[clouds.event_index]
+    untilted = clouds.points.astype(np.float64).copy()
+    untilted[:, :2] -= layer_shift(direction, layer)
+    return centre_of_gravity(replace(clouds, points=untilted))[:, :2]
 
 
 def _cells(cells: PointClouds) -> np.ndarray:
