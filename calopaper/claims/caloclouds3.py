@@ -327,7 +327,8 @@ def _cog_xy(bands: dict[str, Band]) -> Claim:
         result = "reproduced"
     else:
         result = "partly"
-    worst = max("xy", key=lambda a: ("reproduced", "partly", "not reproduced").index(verdicts[a]))
+    order = ("reproduced", "partly", "not reproduced", "not yet run")
+    worst = max("xy", key=lambda a: order.index(verdicts[a]))
     bounds = ", ".join(
         f"{1:g} < {axis} < {2 * _paper_ratio(k):.2g}" for axis, k in zip("xy", COG_XY, strict=True)
     )

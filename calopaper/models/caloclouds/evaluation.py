@@ -441,14 +441,13 @@ def half_separation(
     A logistic curve P(two photons | d) = 1 / (1 + exp(−(d − d50) / w)) is fitted to the pairs
     themselves (maximum likelihood on each pair's 0/1 outcome: no bins, so no bin of a few
     pairs decides), and d50's error is that of the fit: the inverse of the observed Fisher
-    information of (d50, w), the standard error of a logistic regression. A sharp transition
-    (the pairs on either side all resolved / all not) would drive the width, and the Fisher
-    error with it, to zero: the width is kept at ``MIN_WIDTH`` mm or more (at that bound, the
-    error is d50's Fisher error at that width, which errs on the large side), and the
-    crossing, known no better than the gap between the pairs next to it, gets the gap's
-    uniform spread (gap / √12) added in quadrature. On logistic pairs (d50 12 mm, width 2 mm,
-    100 pairs over 0-30 mm) the error matches the spread of d50 over samples; on a sharp step
-    it is about twice that spread.
+    information of (d50, w), the standard error of a logistic regression, with the gap
+    between the pairs on either side of d50 added in quadrature as a uniform spread
+    (gap / √12). A sharp transition (the pairs on either side all resolved / all not) drives
+    the width to its lower bound ``MIN_WIDTH`` and the Fisher error to nothing it can be
+    trusted with: the crossing is then known as well as the pairs next to it locate it, and
+    its error is gap / √12 alone. On logistic pairs (d50 12 mm, width 2 mm, 100 pairs over
+    0-30 mm) and on a sharp step, the error matches the spread of d50 over samples.
 
     Args:
         separation: (n,) separation of each pair, mm.
@@ -458,7 +457,7 @@ def half_separation(
     Returns:
         (d50, error), mm. When no pair is resolved, d50 is ``max_separation`` (the transition
         lies beyond what was drawn, a lower bound); when every pair is, 0; the error is then
-        the mean gap between pairs.
+        the mean gap between pairs. The error is at most ``max_separation``.
 
     Example:
         >>> d = np.linspace(0, 30, 301)
@@ -487,13 +486,11 @@ def half_separation(
     weight = expit(eta) * expit(-eta)
     grad = np.stack([-np.ones_like(d) / w, -eta / w])  # ∂η/∂(d50, w)
     info = (grad * weight) @ grad.T
-    at_bound = w <= MIN_WIDTH * (1 + 1e-6)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if at_bound or abs(np.linalg.det(info)) < 1e-300:
-            var = 1.0 / info[0, 0] if info[0, 0] > 0 else np.inf
-        else:
-            var = float(np.linalg.inv(info)[0, 0])
     below, above = d[d <= d50], d[d > d50]
     gap = (above.min() if len(above) else top) - (below.max() if len(below) else 0.0)
-    error = float(np.hypot(np.sqrt(var) if np.isfinite(var) else spacing, gap / np.sqrt(12)))
-    return d50, error
+    if w <= 1.05 * MIN_WIDTH:  # a sharp transition: the pairs next to it locate it
+        return d50, float(gap / np.sqrt(12))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = float(np.linalg.inv(info)[0, 0]) if np.linalg.det(info) > 0 else np.inf
+    error = float(np.hypot(np.sqrt(var) if np.isfinite(var) else top, gap / np.sqrt(12)))
+    return d50, min(error, top)  # a few pairs without a clear transition: no better than the range
