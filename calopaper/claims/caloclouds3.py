@@ -5,7 +5,8 @@ Each model claim judges one number per training seed (CC3 and CC2 trained ``n_se
 ``results.judge``); a ratio of divergences is judged on its log10 (``RATIO_CLAIMS``: the
 ratios spread over orders of magnitude between seeds, and a linear band of a positive ratio
 reached below zero). ``budget_curves`` measures the same numbers at fractions of the
-training budget. The speed claim is a timing and is judged on its median.
+training budget. The speed claim is a timing, judged on its medians: ``speed_ratio`` is its one
+definition, which the speed chapter (07) uses too (``claims.speed``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ __all__ = [
     "PAPER_TABLE3",
     "PAPER_TABLE4",
     "PAPER_SPEED_RATIO",
+    "CELL_MM",
+    "PCA_RATIO_BOUNDS",
     "MODEL_CLAIMS",
     "PAPER_NUMBERS",
     "RATIO_CLAIMS",
@@ -34,6 +37,8 @@ __all__ = [
     "claim_numbers",
     "claims",
     "geometric_mean_ratio",
+    "speed_ratio",
+    "speed_verdict",
 ]
 
 #: caloclouds3 Table 2: JSD to Geant4 at orthogonal incidence, 10-90 GeV, (CC2, CC3).
@@ -64,8 +69,18 @@ PAPER_TABLE4 = {
     "theta": (3.76e-3, 3.80e-2),
     "angular error": (7.75e-3, 1.49e-2),
 }
-#: caloclouds3 §6: CC3 is on average over 6 times faster than CC2 (CPU, one thread).
+#: caloclouds3 §6: CC3 is on average over 6 times faster than CC2 (CPU, one thread; Fig. 14's
+#: legend: "the mean speed increase across all incident energies").
 PAPER_SPEED_RATIO = 6.0
+#: The ILD ECAL cell, mm: the di-photon claim's physical bound (a 50 % separation more than one
+#: cell from the truth's is a different detector response, whatever the errors).
+CELL_MM = 5.088
+#: pca-top4: CC3's median angular error at 4 % of the hits over the truth's. Reproduced below
+#: the first (the CaloClouds3 issue's target), not reproduced above the second. Table 4's JSD
+#: at 4 %, 7.75e-3, is what two Rayleigh-shaped error spectra differing in scale by about 1.1
+#: give on Table 4's bins; scaled by 3 they give a JSD of 0.46, by 5 of 0.69: ninety times
+#: Table 4's, nearer to disjoint spectra (1) than to equal ones, not the paper's "excellent".
+PCA_RATIO_BOUNDS = (3.0, 5.0)
 #: Observables on which Table 2 has CC3 better (layer profiles) or worse (CoG x, y) than CC2.
 LAYER_PROFILES = ("energy per layer", "occupancy per layer")
 COG_XY = ("center of gravity in X", "center of gravity in Y")
@@ -74,9 +89,9 @@ MODEL_CLAIMS = {
     "cc3-comparable": "log10 CC3/CC2 JSD, geometric mean over Table 2",
     "cc3-layer-profiles": "log10 CC3/CC2 JSD, the worse of the two layer profiles",
     "cc3-cog-xy": "log10 CC3/CC2 JSD, the smaller of CoG x and y",
-    "cc3-energy-trend": "Spearman ρ(JSD, E), mean over Table 3's observables",
-    "pca-top4": "log10 of CC3's angular-error JSD, 4 % / 100 % of the hits",
-    "diphoton": "largest gap in the two-photon fraction",
+    "cc3-energy-trend": "Spearman ρ(JSD − floor, E), mean over Table 3's observables",
+    "pca-top4": "log10 CC3/truth median angular error, PCA of the top 4 % of the hits",
+    "diphoton": "largest |CC3 − truth| separation resolved in half the pairs, mm",
 }
 #: The numbers of ``claim_numbers`` that are ratios: judged (and curved) on their log10.
 RATIO_CLAIMS = (
@@ -85,7 +100,10 @@ RATIO_CLAIMS = (
     "cc3-layer-profiles best",
     "cc3-cog-xy",
     "cc3-cog-xy most",
+    "cc3-cog-x",
+    "cc3-cog-y",
     "pca-top4",
+    "pca-top4 jsd",
 )
 
 
@@ -101,7 +119,7 @@ PAPER_NUMBERS = {
     "cc3-layer-profiles": max(_paper_ratio(k) for k in LAYER_PROFILES),
     "cc3-cog-xy": min(_paper_ratio(k) for k in COG_XY),
     "cc3-energy-trend": -1.0,  # Fig. 9: every JSD falls with the energy "in all cases"
-    "pca-top4": PAPER_TABLE4["angular error"][0] / PAPER_TABLE4["angular error"][1],
+    "pca-top4": 1.0,  # Table 4, Fig. 11: at 4 % "the agreement with GEANT4 becomes excellent"
     "diphoton": 0.0,  # Fig. 13: "within the fluctuation expected from the errors"
 }
 
@@ -114,26 +132,33 @@ class Measured:
     Attributes:
         table2: per seed, JSD per observable (index) for columns "CaloClouds3" and
             "CaloClouds2" (more columns, e.g. "floor", are ignored).
-        speed_ratio: CC2 / CC3 ms per shower at 50 GeV, one thread, incl. projection, with the
-            paper's network sizes (NaN when not measured); a timing, not per seed.
+        cc2_ms, cc3_ms: ms per shower of CC2 and CC3 with the paper's network sizes at each
+            timed incident energy, one thread, incl. projection (``speed_ratio``); a timing,
+            not per seed (empty when not timed).
         fixed: per seed, observable -> JSD of CC3 at each of ``energies`` (random angles).
         energies: the fixed incident energies, GeV.
+        fixed_floor: observable -> the JSD between two independent truth samples at each of
+            ``energies`` (the same for every seed; empty: not measured, taken as 0).
         pca: per seed, "4%" and "100%" -> JSD of the CC3 angular-error histogram to the truth's.
+        pca_median: per seed, "4%" and "100%" -> CC3's median angular error, rad.
         pca_truth_median: "4%" and "100%" -> the truth's median angular error, rad (the truth
             is the same for every seed).
-        diphoton_gap: per seed, the largest difference between CC3's and the truth's fraction
-            of pairs resolved as two photons, over separation bins and energies (Fig. 13).
-        diphoton_sigma: per seed, the binomial standard error of that difference in its bin.
+        diphoton: per seed, energy -> (CC3's separation at which half the pairs are resolved
+            as two photons, its error), mm (``evaluation.half_separation``, Fig. 13).
+        diphoton_truth: energy -> (the truth's, its error), mm (the same for every seed).
     """
 
     table2: Sequence[pd.DataFrame] | pd.DataFrame
-    speed_ratio: float = float("nan")
+    cc2_ms: Sequence[float] = ()
+    cc3_ms: Sequence[float] = ()
     fixed: Sequence[Mapping[str, Sequence[float]]] | Mapping = field(default_factory=list)
     energies: list[float] = field(default_factory=list)
+    fixed_floor: Mapping[str, Sequence[float]] = field(default_factory=dict)
     pca: Sequence[Mapping[str, float]] | Mapping = field(default_factory=list)
+    pca_median: Sequence[Mapping[str, float]] | Mapping = field(default_factory=list)
     pca_truth_median: dict[str, float] = field(default_factory=dict)
-    diphoton_gap: Sequence[float] | float = field(default_factory=list)
-    diphoton_sigma: Sequence[float] | float = field(default_factory=list)
+    diphoton: Sequence[Mapping] | Mapping = field(default_factory=list)
+    diphoton_truth: Mapping = field(default_factory=dict)
 
 
 def _per_seed(value) -> list:
@@ -173,8 +198,10 @@ def _jsd(value: float) -> float:
 
 def claim_numbers(m: Measured) -> dict[str, list[float]]:
     """Each model claim's number per seed (empty when the chapter did not measure it), plus
-    the second number two claims need: "cc3-layer-profiles best" (the better of the two
-    layer profiles' CC3/CC2) and "cc3-cog-xy most" (the larger of CoG x and y's)."""
+    the further numbers some claims need: "cc3-layer-profiles best" (the better of the two
+    layer profiles' CC3/CC2), "cc3-cog-xy most" (the larger of CoG x and y's), "cc3-cog-x"
+    and "cc3-cog-y" (each axis's), "pca-top4 jsd" (CC3's angular-error JSD at 4 % over that
+    at 100 %) and "diphoton <E>" (CC3's minus the truth's 50 % separation at E GeV, mm)."""
     tables = _per_seed(m.table2)
     out = {
         "cc3-comparable": [
@@ -185,14 +212,42 @@ def claim_numbers(m: Measured) -> dict[str, list[float]]:
         "cc3-layer-profiles best": [min(_ratio(t, k) for k in LAYER_PROFILES) for t in tables],
         "cc3-cog-xy": [min(_ratio(t, k) for k in COG_XY) for t in tables],
         "cc3-cog-xy most": [max(_ratio(t, k) for k in COG_XY) for t in tables],
+        "cc3-cog-x": [_ratio(t, COG_XY[0]) for t in tables],
+        "cc3-cog-y": [_ratio(t, COG_XY[1]) for t in tables],
     }  # fmt: skip
     fixed = _per_seed(m.fixed) if len(m.energies) >= 3 else []
-    out["cc3-energy-trend"] = [
-        float(np.nanmean([spearmanr(m.energies, v).statistic for v in f.values()])) for f in fixed
-    ]
-    out["pca-top4"] = [p["4%"] / max(p["100%"], 1e-12) for p in _per_seed(m.pca)]
-    out["diphoton"] = [float(g) for g in _per_seed(m.diphoton_gap) if np.isfinite(g)]
+    out["cc3-energy-trend"] = [_trend(m.energies, f, m.fixed_floor) for f in fixed]
+    truth = m.pca_truth_median
+    out["pca-top4"] = (
+        [p["4%"] / max(truth["4%"], 1e-12) for p in _per_seed(m.pca_median)] if truth else []
+    )
+    out["pca-top4 jsd"] = [p["4%"] / max(p["100%"], 1e-12) for p in _per_seed(m.pca)]
+    seeds = _per_seed(m.diphoton) if m.diphoton_truth else []
+    gaps = {
+        e: [float(seed[e][0]) - float(t[0]) for seed in seeds]
+        for e, t in sorted(m.diphoton_truth.items(), key=lambda kv: float(kv[0]))
+    }
+    for e, v in gaps.items():
+        out[f"diphoton {float(e):g}"] = v
+    out["diphoton"] = [max(abs(g[i]) for g in gaps.values()) for i in range(len(seeds))]
     return out
+
+
+def _trend(
+    energies: Sequence[float],
+    jsd: Mapping[str, Sequence[float]],
+    floor: Mapping[str, Sequence[float]],
+) -> float:
+    """Spearman ρ(JSD − floor, E), the mean over the observables: what falls with the energy
+    beyond the floor's own fall (fewer showers' worth of noise at high energy would lower the
+    JSD of a perfect model too). A missing floor counts as 0; an observable whose JSD − floor
+    does not change with the energy has ρ = 0."""
+    rho = []
+    for k, v in jsd.items():
+        above = np.asarray(v, float) - np.asarray(floor.get(k, 0.0), float)
+        flat = np.all(np.isfinite(above)) and np.ptp(above) <= 1e-12
+        rho.append(0.0 if flat else spearmanr(energies, above).statistic)  # flat: no trend
+    return float(np.nanmean(rho))
 
 
 def _judged(numbers: dict[str, list[float]]) -> dict[str, list[float]]:
@@ -251,20 +306,43 @@ def claims(m: Measured) -> list[Claim]:
             seeds=worst.record(),
         )
     )
-    least, most = bands["cc3-cog-xy"], bands["cc3-cog-xy most"]
-    out.append(
-        Claim(
-            "cc3-cog-xy",
-            "Without CoG calibration, CC3's transverse centre of gravity is worse than CC2's "
-            "(Fig. 6): reproduced when CC3/CC2 > 1 for both x and y, not reproduced when it "
-            "is < 1 for both",
-            "Table 2: CoG x, y JSD 2.2x and 14x CC2's",
-            f"CC3/CC2 JSD, the smaller of x, y {_times(least)}; the larger {_times(most)}",
-            _both(judge(least, low=0.0), judge(most, low=0.0)),
-            seeds=least.record(),
-        )
+    out.append(_cog_xy(bands))
+    return [*out, _energy_trend(bands, m), _pca_top4(m, bands), _speed(m), _diphoton(m, bands)]
+
+
+def _cog_xy(bands: dict[str, Band]) -> Claim:
+    """Worse than CC2 on each transverse axis, but within twice the paper's ratio: the paper
+    reads its 2.2x and 14x as degrading the CoG "only marginally"."""
+    verdicts, texts = {}, []
+    for axis, k in zip("xy", COG_XY, strict=True):
+        b, paper = bands[f"cc3-cog-{axis}"], _paper_ratio(k)
+        verdicts[axis] = judge(b, low=0.0, high=math.log10(2 * paper))
+        texts.append(f"{axis} {_times(b)} (paper {paper:.2g}x)")
+    values = list(verdicts.values())
+    if "not yet run" in values:
+        result = "not yet run"
+    elif "not reproduced" in values:
+        result = "not reproduced"
+    elif all(v == "reproduced" for v in values):
+        result = "reproduced"
+    else:
+        result = "partly"
+    order = ("reproduced", "partly", "not reproduced", "not yet run")
+    worst = max("xy", key=lambda a: order.index(verdicts[a]))
+    bounds = ", ".join(
+        f"{1:g} < {axis} < {2 * _paper_ratio(k):.2g}" for axis, k in zip("xy", COG_XY, strict=True)
     )
-    return [*out, _energy_trend(bands), _pca_top4(m, bands), _speed(m), _diphoton(m, bands)]
+    return Claim(
+        "cc3-cog-xy",
+        "Without CoG calibration, CC3's transverse centre of gravity is worse than CC2's, "
+        'which the paper calls degrading it "only marginally" (§3.3, Fig. 6): reproduced '
+        f"when CC3/CC2 is above 1 and within twice the paper's ratio on both axes ({bounds}), "
+        "not reproduced when either axis is wholly below 1 or above twice the paper's",
+        "Table 2: CoG x, y JSD 2.2x and 14x CC2's",
+        f"CC3/CC2 JSD, {'; '.join(texts)}",
+        result,
+        seeds=bands[f"cc3-cog-{worst}"].record(),
+    )
 
 
 def _both(all_hold: str, any_holds: str) -> str:
@@ -281,17 +359,19 @@ def _both(all_hold: str, any_holds: str) -> str:
     return "partly"
 
 
-def _energy_trend(bands: dict[str, Band]) -> Claim:
+def _energy_trend(bands: dict[str, Band], m: Measured) -> Claim:
     text = "CC3 performs best at higher energies: its JSDs fall with the incident energy (Fig. 9)"
     if "cc3-energy-trend" not in bands:
         return _not_run("cc3-energy-trend", text)
     b = bands["cc3-energy-trend"]
+    floor = "minus the floor" if m.fixed_floor else "(floor not measured: taken as 0)"
     return Claim(
         "cc3-energy-trend",
-        text + ": reproduced when the mean Spearman ρ(JSD, E) is below −0.5 (a clear fall; "
-        "the paper's curves fall in every case, ρ = −1), not reproduced when it is ≥ 0",
+        text + ", beyond the floor (the JSD between two independent truth samples at each "
+        "energy): reproduced when the mean Spearman ρ(JSD − floor, E) is below −0.5 (a clear "
+        "fall; the paper's curves fall in every case, ρ = −1), not reproduced when it is ≥ 0",
         "Fig. 9: JSDs fall from 10 to 100 GeV",
-        f"mean Spearman ρ(JSD, E) = {b.text('.2f')}",
+        f"mean Spearman ρ of the JSD {floor} with E = {b.text('.2f')}",
         judge(b, high=-0.5, partly_high=0.0),
         seeds=b.record(),
     )
@@ -302,56 +382,119 @@ def _pca_top4(m: Measured, bands: dict[str, Band]) -> Claim:
     if "pca-top4" not in bands or not m.pca_truth_median:
         return _not_run("pca-top4", text)
     b = bands["pca-top4"]
-    bias_better = m.pca_truth_median["4%"] < m.pca_truth_median["100%"]
-    jsd = judge(b, high=0.0)
-    if jsd == "reproduced" and bias_better:
-        result = "reproduced"
-    elif jsd == "not reproduced" and not bias_better:
-        result = "not reproduced"
-    else:
-        result = "partly"
+    good, bad = PCA_RATIO_BOUNDS
+    jsd = f"; JSD 4 % / 100 % {_times(bands['pca-top4 jsd'])}" if "pca-top4 jsd" in bands else ""
+    cc3 = _per_seed(m.pca_median)
+    cc3_4 = float(np.mean([c["4%"] for c in cc3]))
+    cc3_100 = float(np.mean([c["100%"] for c in cc3]))
+    truth = m.pca_truth_median
     return Claim(
         "pca-top4",
-        "A PCA of the 4 % highest-energy hits removes the bias of the internal angle, "
-        "and CC3 matches the truth better there (Table 4, Fig. 11): reproduced when the "
-        "truth's median error is smaller at 4 % and CC3's angular-error JSD at 4 % is below "
-        "its JSD at 100 % (the paper: 0.52 times)",
+        "With a PCA of the 4 % highest-energy hits, CC3's internal angle matches the truth's "
+        '(Table 4, Fig. 11: "the agreement with GEANT4 becomes excellent"): reproduced when '
+        f"CC3's median angular error there is below {good:g} times the truth's, not "
+        f"reproduced above {bad:g} times (Table 4's JSD of 7.8e-3 is what error spectra "
+        f"differing in scale by about 1.1 give; at {bad:g} times their JSD is 0.69)",
         "angular-error JSD 7.8e-3 (4 %) vs 1.5e-2 (100 %)",
-        f"JSD 4 % / 100 % {_times(b)}; truth median error "
-        f"{_fmt(m.pca_truth_median['4%'])} vs {_fmt(m.pca_truth_median['100%'])} rad",
-        result,
+        f"CC3/truth median error at 4 % {_times(b)}; median error, CC3 {_fmt(cc3_4)} (4 %) "
+        f"and {_fmt(cc3_100)} rad (100 %), truth {_fmt(truth['4%'])} and "
+        f"{_fmt(truth['100%'])} rad{jsd}",
+        judge(b, high=math.log10(good), partly_high=math.log10(bad)),
         seeds=b.record(),
     )
 
 
+def speed_ratio(cc2_ms: Sequence[float], cc3_ms: Sequence[float]) -> float:
+    """The CC3/CC2 speed-up as caloclouds3 §6 defines it: ms per shower of CC2 over CC3 at each
+    timed incident energy, both with the paper's network sizes on one CPU thread including the
+    projection to cells, averaged over the energies (Fig. 14's legend, "the mean speed increase
+    across all incident energies"). NaN when nothing was timed.
+
+    The one definition of the number: chapter 6 computes it from its timings and the speed
+    chapter (07) judges chapter 6's timings with it (``claims.speed``).
+
+    Example:
+        >>> speed_ratio([80.0, 150.0], [10.0, 30.0])
+        6.5
+    """
+    a, b = np.asarray(cc2_ms, dtype=float), np.asarray(cc3_ms, dtype=float)
+    if a.shape != b.shape or not a.size or not (np.all(np.isfinite(a / b)) and np.all(b > 0)):
+        return float("nan")
+    return float(np.mean(a / b))
+
+
+def speed_verdict(ratio: float) -> str:
+    """The speed claim's verdict: reproduced when CC3 is at least ``PAPER_SPEED_RATIO`` times
+    faster than CC2, partly when it is faster but by less, not reproduced when it is not
+    faster; "not yet run" without a ratio.
+
+    Example:
+        >>> [speed_verdict(r) for r in (6.5, 5.2, 0.9, float("nan"))]
+        ['reproduced', 'partly', 'not reproduced', 'not yet run']
+    """
+    return verdict(ratio >= PAPER_SPEED_RATIO, partly=ratio > 1.0, measured=ratio)
+
+
 def _speed(m: Measured) -> Claim:
-    if not np.isfinite(m.speed_ratio):
-        return _not_run("cc3-speed", "CC3 is over 6 times faster than CC2 (Fig. 14)")
+    text = (
+        "CC3 is on average over 6 times faster than CC2 on one CPU thread, including the "
+        "projection to cells (§6, Fig. 14)"
+    )
+    ratio = speed_ratio(m.cc2_ms, m.cc3_ms)
+    if not np.isfinite(ratio):
+        return _not_run("cc3-speed", text)
+    ratios = np.asarray(m.cc2_ms, float) / np.asarray(m.cc3_ms, float)
     return Claim(
         "cc3-speed",
-        "CC3 is over 6 times faster than CC2 on one CPU thread, including the projection "
-        "to cells (Fig. 14)",
-        "> 6x",
-        f"{m.speed_ratio:.1f}x (paper sizes, 50 GeV)",
-        verdict(m.speed_ratio > PAPER_SPEED_RATIO, partly=m.speed_ratio > 2.0),
+        text + ": reproduced at ≥ 6x, the mean over the timed energies of CC2/CC3 with the "
+        "paper's network sizes (the number the speed chapter judges too)",
+        f"> {PAPER_SPEED_RATIO:.0f}x (mean over 10–100 GeV)",
+        f"{ratio:.2g}x (paper sizes, mean over {len(ratios)} energies; range "
+        f"{ratios.min():.2g}–{ratios.max():.2g}x)",
+        speed_verdict(ratio),
     )
 
 
 def _diphoton(m: Measured, bands: dict[str, Band]) -> Claim:
+    """Per energy, the band of CC3's minus the truth's 50 % separation over seeds, widened by
+    the fit errors (``findings.band``'s extra error: the truth's and CC3's, in quadrature)."""
     text = "CC3 reproduces the reconstructed di-photon multiplicity vs separation (Fig. 13)"
     if "diphoton" not in bands:
         return _not_run("diphoton", text)
+    seeds = _per_seed(m.diphoton)
+    per_energy, verdicts = [], []
+    for e, (d50, err) in sorted(m.diphoton_truth.items(), key=lambda kv: float(kv[0])):
+        fit_errors = [float(seed[e][1]) for seed in seeds]
+        model_error = float(np.sqrt(np.mean(np.square(fit_errors))) / np.sqrt(len(seeds)))
+        b = band(bands[f"diphoton {float(e):g}"].values, math.hypot(float(err), model_error))
+        if b.lo < 0 < b.hi and 2 * b.error < CELL_MM:
+            verdicts.append("reproduced")
+        elif b.lo >= CELL_MM or b.hi <= -CELL_MM:
+            verdicts.append("not reproduced")
+        else:
+            verdicts.append("partly")
+        cc3 = float(d50) + b.mean
+        per_energy.append(
+            f"{float(e):g} GeV: truth {float(d50):.1f} ± {float(err):.1f}, CC3 {cc3:.1f} mm "
+            f"(CC3 − truth {b.text('.1f')})"
+        )
+    if "not reproduced" in verdicts:
+        result = "not reproduced"
+    elif all(v == "reproduced" for v in verdicts):
+        result = "reproduced"
+    else:
+        result = "partly"
     b = bands["diphoton"]
-    sigma = float(np.mean(_per_seed(m.diphoton_sigma)))
-    threshold = max(2 * sigma, 0.1)
     return Claim(
         "diphoton",
-        text + ": reproduced when the largest gap is within twice its binomial error (at "
-        "least 0.1), not reproduced when it exceeds 0.25",
+        text + ": the separation at which half the pairs are resolved as two photons (a "
+        "logistic fit to the pairs), reproduced when CC3's is within the combined "
+        "uncertainty of the truth's at every energy (the seed band and both fits' errors, "
+        "± 2 errors, narrower than ± one cell), not reproduced when at some energy the band "
+        f"lies wholly more than one cell ({CELL_MM} mm) away",
         "Fig. 13: CC3 within the errors of Geant4 at 5, 20, 100 GeV",
-        f"largest gap in the two-photon fraction {b.text('.2f')} (binomial σ {sigma:.2f}; "
-        "clustering stand-in for the reconstruction)",
-        judge(b, high=threshold, partly_high=0.25),
+        "; ".join(per_energy) + " (clustering stand-in for the reconstruction)",
+        result,
         seeds=b.record(),
     )
 

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 from calopaper.claims.caloclouds3 import PAPER_SPEED_RATIO as CC3_OVER_CC2
+from calopaper.claims.caloclouds3 import speed_ratio, speed_verdict
 from calopaper.claims.supa import PAPER_MS as SUPA_PAPER_MS
 from calopaper.claims.supa import REFERENCE_CODE
 from calopaper.models.gaam.paper import MS_PER_SHOWER as GAAM_MS
@@ -48,7 +49,9 @@ class Measured:
         batch: that batch size (the largest both were timed at).
         gaam_middle_ms: GAAM middle layer, fastest batch, one thread, ms/shower.
         cc2_ms, cc3_ms: CC2 and CC3 with the paper's network sizes at each timed incident
-            energy, one thread, ms/shower.
+            energy, one thread, ms/shower: chapter 6's timings in the book
+            (``models.caloclouds.bench.paper_speed``), the bench's rows in ``calopaper bench``.
+        cc_energies: those incident energies, GeV (empty: not recorded).
         gibbs_share: CaloDVAE's Gibbs sampling time over its whole generation time, at each
             batch size both were timed at.
         gibbs_share_error: the standard error of each share, from the errors of the timed
@@ -63,6 +66,7 @@ class Measured:
     gaam_middle_ms: float = _NAN
     cc2_ms: tuple[float, ...] = ()
     cc3_ms: tuple[float, ...] = ()
+    cc_energies: tuple[float, ...] = ()
     gibbs_share: tuple[float, ...] = ()
     gibbs_share_error: tuple[float, ...] = ()
     device: str = "cpu"
@@ -117,19 +121,23 @@ def _gaam(m: Measured) -> Claim:
 
 
 def _caloclouds(m: Measured) -> Claim:
-    timed = len(m.cc2_ms) == len(m.cc3_ms) > 0 and _finite(*m.cc2_ms, *m.cc3_ms)
+    """Chapter 6's claim "cc3-speed" on the same number: ``caloclouds3.speed_ratio`` and
+    ``caloclouds3.speed_verdict``, one definition for both chapters."""
+    mean = speed_ratio(m.cc2_ms, m.cc3_ms)
+    timed = math.isfinite(mean)
     ratios = [a / b for a, b in zip(m.cc2_ms, m.cc3_ms, strict=True)] if timed else []
-    mean = sum(ratios) / len(ratios) if ratios else _NAN
+    at = ", ".join(f"{e:g}" for e in m.cc_energies)
     return Claim(
         "speed-cc3-cc2",
         "CaloClouds3 is on average over six times faster than CaloClouds2, one CPU thread "
         "(caloclouds3 §6, Fig. 14).",
         f"> {CC3_OVER_CC2:.0f}× (mean over 10–100 GeV)",
-        f"{mean:.2g}× with the paper's network sizes (mean over {len(ratios)} energies; "
-        f"range {min(ratios):.2g}–{max(ratios):.2g}×)"
-        if ratios
+        f"{mean:.2g}× with the paper's network sizes (mean over {len(ratios)} energies"
+        + (f", {at} GeV" if at else "")
+        + f"; range {min(ratios):.2g}–{max(ratios):.2g}×)"
+        if timed
         else "CC2 or CC3 not timed",
-        verdict(mean >= CC3_OVER_CC2, partly=mean > 1, measured=mean),
+        speed_verdict(mean),
     )
 
 

@@ -22,7 +22,7 @@ from calopaper.models.caloclouds.data import barrel_directions
 from calopaper.models.caloclouds.model import VERSIONS, CaloClouds
 from calopaper.models.caloclouds.pipeline import project
 
-__all__ = ["ARCHITECTURE", "PaperSized", "generators"]
+__all__ = ["ARCHITECTURE", "PaperSized", "generators", "paper_speed"]
 
 #: The configuration fields that size the networks (the rest is the trained model's data).
 ARCHITECTURE = ("flow_affine", "flow_spline", "flow_hidden", "hidden")
@@ -130,3 +130,28 @@ def generators(ctx: BenchContext) -> list[Generator]:
             )
         )
     return rows
+
+
+def paper_speed(profile: str, *, train: bool = False, root=None) -> dict:
+    """Chapter 6's timing of CC2 and CC3 at the paper's network sizes in ``profile``
+    (``chapter.paper_speed`` with chapter 6's trained models, energies and showers per call):
+    the same stored timings chapter 6 made, so the speed chapter judges the very number
+    chapter 6 shows (``claims.caloclouds3.speed_ratio``). Timed now if chapter 6 has not; empty
+    tuples when its models are not in the store (and ``train`` is off).
+
+    Returns:
+        The fields of ``claims.speed.Measured`` for CaloClouds: "cc2_ms", "cc3_ms",
+        "cc_energies".
+    """
+    ctx = BenchContext(profile, "cpu", train, root)
+    p = ctx.chapter_parameters(chapter.CHAPTER)
+    try:
+        trained = chapter.models(chapter.configs(p), store=ctx.store, progress=False)
+    except Unavailable:
+        return {"cc2_ms": (), "cc3_ms": (), "cc_energies": ()}
+    t = chapter.paper_speed(trained, list(p.timing_energies), p.n_timing, store=ctx.store)
+    return {
+        "cc2_ms": tuple(t["CaloClouds2"]),
+        "cc3_ms": tuple(t["CaloClouds3"]),
+        "cc_energies": tuple(t["energies"]),
+    }

@@ -8,7 +8,7 @@ the chapter re-executes in seconds once built.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,7 +21,7 @@ from scipy.stats import gmean
 from calopaper import fidelity, findings, parallel, timing
 from calopaper.claims.caloclouds3 import PAPER_TABLE3, Measured
 from calopaper.models.caloclouds.data import CELL, N_LAYERS, BarrelSource, layer_shift, prepare
-from calopaper.models.caloclouds.model import CHUNK, CaloClouds, version
+from calopaper.models.caloclouds.model import CaloClouds, version
 from calopaper.models.caloclouds.pipeline import (
     CODE,
     TrainConfig,
@@ -47,8 +47,10 @@ __all__ = [
     "replica_measurements",
     "measured_at",
     "fixed_energy_jsd",
+    "fixed_energy_floor",
     "pca_jsd",
-    "diphoton_gap",
+    "pca_numbers",
+    "diphoton_curves",
     "orthogonal_samples",
     "to_cells",
     "teacher_samples",
@@ -57,11 +59,10 @@ __all__ = [
     "PAPER_RATES",
     "lr_ablation",
     "fixed_energy_samples",
-    "core_ms",
     "generator",
-    "paper_sized",
     "diphoton",
     "speed",
+    "paper_speed",
     "FIDELITY_MODELS",
     "fidelity_rows",
 ]
@@ -102,6 +103,8 @@ class Setup:
     cc2_sizes: dict
     seed: int = 0
     n_diphoton: int = 0
+    #: A second, independent truth set per fixed energy: the floor of Fig. 9's JSDs.
+    fixed_b: dict[float, BarrelSource] = field(default_factory=dict)
 
     def versions(self) -> dict[str, tuple[str, Source, dict]]:
         """Model name -> (version, training showers, sizes)."""
@@ -148,6 +151,10 @@ def configs(p: SimpleNamespace) -> Setup:
         },
         seed=p.seed,
         n_diphoton=p.n_diphoton,
+        fixed_b={
+            e: BarrelSource(n=p.n_fixed, seed=p.seed + 3500 + int(e), overrides={"energy": (e, e)})
+            for e in map(float, p.fixed_energies)
+        },
     )
 
 
@@ -367,61 +374,62 @@ def generator(model: CaloClouds | None):
     )
 
 
-def core_ms(model: CaloClouds, what: dict, energy: float, points: int, n: int) -> float:
-    """ms per shower (stored median, one thread) of the flow draw plus one student pass over
-    ``points`` points per shower; ``what`` names the model.
-
-    The two network costs, which depend on the architecture only (not on trained weights):
-    used to carry a measured timing over to the paper's sizes.
-    """
-    e, d = np.full(n, energy), np.tile([0.0, 0.0, 1.0], (n, 1))
-    cond = model.point_conditioning(e, d, np.full(n, points))
-    index = torch.arange(n).repeat_interleave(points)
-    noise = torch.randn(n * points, 4)
-
-    @torch.no_grad()
-    def core(_: int) -> None:
-        model.flow.sample(model.flow_conditioning(e, d))
-        for lo in range(0, len(noise), CHUNK):
-            model.student(noise[lo : lo + CHUNK] * 80, 80.0, cond, index[lo : lo + CHUNK])
-
-    what = {"core": what, "energy": energy, "points": points}
-    return timing.stored(what, core, n, code=CODE, threads=1).ms_median
+#: Modules behind the timings (the paper-sized models come from the bench's ``PaperSized``).
+TIMING_CODE = (*CODE, "calopaper.models.caloclouds.bench")
 
 
-def paper_sized(name: str) -> CaloClouds:
-    """An untrained model of the paper's sizes (for architecture timing only)."""
-    torch.manual_seed(0)
-    return CaloClouds(version(name))
+def _ms(
+    what: dict, gen, energies: list[float], n: int, store: Store | None, code: tuple = CODE
+) -> list[float]:
+    """Stored median ms per shower (one thread) of ``gen(energy, n)`` at each energy."""
+    return [
+        timing.stored({**what, "energy": e}, partial(gen, e), n, code=code, threads=1,
+                      store=store).ms_median
+        for e in energies
+    ]  # fmt: skip
 
 
-def speed(trained_models: dict, energies: list[float], n: int, *, points_at_50: int = 3000) -> dict:
-    """Fig. 14's timing (``timing.stored`` medians): ms per shower on one thread incl.
-    projection to cells.
+def paper_speed(
+    trained_models: dict, energies: list[float], n: int, *, store: Store | None = None
+) -> dict[str, list[float]]:
+    """ms per shower of CC2 and CC3 with the paper's network sizes at each of ``energies``, one
+    thread, ``n`` orthogonal showers per call, projection included (``timing.stored``): the
+    timings ``claims.caloclouds3.speed_ratio`` turns into the speed claim of chapters 6 and 7.
+
+    A paper-sized model (``bench.PaperSized``: the paper's networks, untrained) generates as
+    many points per layer as the trained model of its version: a network's cost does not
+    depend on its weights, the number of points does. The timings are keyed by the trained
+    models, the energies, ``n``, the machine and the code, so chapter 7 (``bench.paper_speed``)
+    reads back the very timings chapter 6 made.
 
     Returns:
-        {"energies", "ms": {name: [ms per energy]} for CC3, CC2 and the reference simulator,
-        "paper_ms_50": {name: ms at 50 GeV carried over to the paper's sizes}}: the measured
-        time minus the trained model's flow and network cost plus the paper-sized ones
-        (``core_ms`` with ``points_at_50`` points per shower).
+        {"energies", "CaloClouds2", "CaloClouds3"}: ms per shower at each energy.
+    """
+    from calopaper.models.caloclouds.bench import PaperSized
+
+    out: dict[str, list[float]] = {"energies": [float(e) for e in energies]}
+    for name in ("CaloClouds2", "CaloClouds3"):
+        model, _, key = trained_models[name]
+        gen = generator(PaperSized(model))
+        out[name] = _ms({"paper-sized": key}, gen, energies, n, store, TIMING_CODE)
+    return out
+
+
+def speed(
+    trained_models: dict, energies: list[float], n: int, *, store: Store | None = None
+) -> dict:
+    """Fig. 14's timing (``timing.stored`` medians): ms per shower on one thread incl.
+    projection to cells, ``n`` orthogonal showers per call.
+
+    Returns:
+        {"energies", "n", "ms": {name: [ms per energy]} for CC3 and CC2 as trained and the
+        reference simulator, "paper": :func:`paper_speed`}.
     """
     timed = {name: (generator(model), key) for name, (model, _, key) in trained_models.items()}
     timed["reference simulator"] = (generator(None), {"simulator": "gflash ild", "seed": 1})
-    ms = {}
-    for name, (gen, key) in timed.items():
-        timings = (
-            timing.stored({"model": key, "energy": e}, partial(gen, e), n, code=CODE, threads=1)
-            for e in energies
-        )
-        ms[name] = [t.ms_median for t in timings]
-    at_50 = int(np.argmin(np.abs(np.asarray(energies) - 50)))
-    paper = {}
-    for name, (model, _, key) in trained_models.items():
-        size = "cc3" if name == "CaloClouds3" else "cc2"
-        own = core_ms(model, key, 50.0, points_at_50, n)
-        big = core_ms(paper_sized(size), {"paper-sized": size}, 50.0, points_at_50, n)
-        paper[name] = ms[name][at_50] - own + big
-    return {"energies": list(energies), "ms": ms, "paper_ms_50": paper, "n": n}
+    ms = {name: _ms({"model": key}, gen, energies, n, store) for name, (gen, key) in timed.items()}
+    paper = paper_speed(trained_models, energies, n, store=store)
+    return {"energies": list(energies), "ms": ms, "paper": paper, "n": n}
 
 
 def diphoton(
@@ -468,29 +476,28 @@ def diphoton(
     return out
 
 
-def diphoton_gap(
+def diphoton_curves(
     pairs: dict[float, dict[str, np.ndarray]], edges: np.ndarray = DIPHOTON_EDGES
-) -> tuple[float, float, dict]:
-    """The largest gap between the model's and the truth's two-photon fraction over the
-    separation bins and energies of :func:`diphoton`, with its binomial standard error.
+) -> dict[float, dict[str, dict]]:
+    """Fig. 13's curves and the claim's numbers from the pairs of :func:`diphoton`.
 
     Returns:
-        (gap, its error, {energy: {"truth": (fraction, error), "model": (...)}} per bin).
+        energy -> {"truth", "model"} -> {"fraction": (fraction, Wilson lower, upper) per
+        separation bin (``evaluation.two_photon_fraction``), "half": (the separation at which
+        half the pairs are resolved, its error) in mm (``evaluation.half_separation``)}.
     """
     from calopaper.models.caloclouds import evaluation
 
-    curves, gaps = {}, []
-    for energy, r in pairs.items():
-        curves[energy] = {
-            who: evaluation.two_photon_fraction(r["separation"], r[who], edges)
+    return {
+        energy: {
+            who: {
+                "fraction": evaluation.two_photon_fraction(r["separation"], r[who], edges),
+                "half": evaluation.half_separation(r["separation"], r[who], DIPHOTON_MAX_MM),
+            }
             for who in ("truth", "model")
         }
-        diff = np.abs(curves[energy]["model"][0] - curves[energy]["truth"][0])
-        sigma = np.hypot(curves[energy]["model"][1], curves[energy]["truth"][1])
-        k = int(np.nanargmax(diff))
-        gaps.append((float(diff[k]), float(sigma[k])))
-    gap, sigma = max(gaps)
-    return gap, sigma, curves
+        for energy, r in pairs.items()
+    }
 
 
 def fixed_energy_jsd(
@@ -509,18 +516,43 @@ def fixed_energy_jsd(
     return out
 
 
+def fixed_energy_floor(s: Setup, *, store: Store | None = None) -> dict[float, dict[str, float]]:
+    """Per fixed energy, the JSD between the two independent truth sets ``s.fixed`` and
+    ``s.fixed_b`` on each of ``FIXED_OBSERVABLES``: what a perfect model would score at that
+    energy (Fig. 9's floor), from projected cells."""
+    cells = {
+        e: (to_cells(s, s.fixed[e].clouds(store=store, progress=False)),
+            to_cells(s, s.fixed_b[e].clouds(store=store, progress=False)))
+        for e in s.fixed
+    }  # fmt: skip
+    return fixed_energy_jsd(cells)
+
+
+def pca_numbers(truth: PointClouds, model: PointClouds) -> dict[str, dict]:
+    """Table 4's numbers from projected cells at random angles, for the PCA direction of the
+    4 % highest-energy cells and of all of them.
+
+    Returns:
+        {"jsd": {"4%", "100%": JSD of the model's angular-error histogram to the truth's},
+        "median": {"truth", "CaloClouds3": {"4%", "100%": median angular error, rad}}}.
+    """
+    from calopaper.models.caloclouds import evaluation
+
+    out: dict[str, dict] = {"jsd": {}, "median": {"truth": {}, "CaloClouds3": {}}}
+    for fraction, tag in ((0.04, "4%"), (1.0, "100%")):
+        errors = {who: evaluation.pca_errors(c, fraction)
+                  for who, c in (("truth", truth), ("CaloClouds3", model))}  # fmt: skip
+        h = [evaluation.angle_histograms(errors[who]) for who in ("truth", "CaloClouds3")]
+        out["jsd"][tag] = evaluation.jsd(h[0]["angular error"].sum(0), h[1]["angular error"].sum(0))
+        for who, e in errors.items():
+            out["median"][who][tag] = float(np.nanmedian(e["angular error"]))
+    return out
+
+
 def pca_jsd(truth: PointClouds, model: PointClouds) -> dict[str, float]:
     """ "4%" and "100%": the JSD of the model's angular-error histogram of the PCA direction
     (Table 4's "angular error") to the truth's, from projected cells at random angles."""
-    from calopaper.models.caloclouds import evaluation
-
-    out = {}
-    for fraction, tag in ((0.04, "4%"), (1.0, "100%")):
-        h = [
-            evaluation.angle_histograms(evaluation.pca_errors(c, fraction)) for c in (truth, model)
-        ]
-        out[tag] = evaluation.jsd(h[0]["angular error"].sum(0), h[1]["angular error"].sum(0))
-    return out
+    return pca_numbers(truth, model)["jsd"]
 
 
 def replica_numbers(
@@ -541,8 +573,12 @@ def replica_numbers(
 
     Returns:
         {"table2": {model name: {observable: JSD}} (Table 2, orthogonal 10-90 GeV),
-        "fixed": {observable: [CC3's JSD per fixed energy]}, "energies",
-        "pca": {"4%", "100%": JSD of the angular error}, "diphoton_gap", "diphoton_sigma"}.
+        "fixed": {observable: [CC3's JSD per fixed energy]}, "energies", "fixed_floor":
+        {observable: [the truth's floor per fixed energy]} (:func:`fixed_energy_floor`, the
+        same for every replica), "pca": {"4%", "100%": JSD of the angular error},
+        "pca_median": {"truth", "CaloClouds3": {"4%", "100%": median angular error, rad}},
+        "diphoton": {energy: {"truth", "model": [separation resolved in half the pairs, its
+        error] in mm}} (:func:`diphoton_curves`)}.
     """
     store = store or default_store()
     options = {"device": device, "store": store, "progress": progress}
@@ -553,6 +589,7 @@ def replica_numbers(
         },
         "test": s.test_a.key,
         "fixed": {str(e): source.key for e, source in s.fixed.items()},
+        "fixed_b": {str(e): source.key for e, source in s.fixed_b.items()},
         "seed": s.seed,
         "n_diphoton": s.n_diphoton,
         "replica": k,
@@ -576,16 +613,20 @@ def replica_numbers(
         per_energy = fixed_energy_jsd(cells)
         truth_all = PointClouds.concatenate([c[0] for c in cells.values()])
         model_all = PointClouds.concatenate([c[1] for c in cells.values()])
-        gap, sigma, _ = diphoton_gap(
-            diphoton(model, key, s.n_diphoton, s.seed, store=store, replica=k)
-        )
+        floor = fixed_energy_floor(s, store=store)
+        curves = diphoton_curves(diphoton(model, key, s.n_diphoton, s.seed, store=store, replica=k))
+        pca = pca_numbers(truth_all, model_all)
         numbers = {
             "table2": table2,
             "fixed": {o: [per_energy[e][o] for e in per_energy] for o in FIXED_OBSERVABLES},
             "energies": list(per_energy),
-            "pca": pca_jsd(truth_all, model_all),
-            "diphoton_gap": gap,
-            "diphoton_sigma": sigma,
+            "fixed_floor": {o: [floor[e][o] for e in per_energy] for o in FIXED_OBSERVABLES},
+            "pca": pca["jsd"],
+            "pca_median": pca["median"],
+            "diphoton": {
+                str(e): {who: list(c[who]["half"]) for who in ("truth", "model")}
+                for e, c in curves.items()
+            },
         }
         Path(tmp).write_text(json.dumps(numbers, default=float))
 
@@ -680,15 +721,23 @@ def fidelity_rows(cells: dict[str, PointClouds], *, seed: int) -> pd.DataFrame:
 
 def measured_at(numbers: dict[tuple[int, float], dict], budget: float = 1.0, **fields) -> Measured:
     """The claims' ``Measured`` from :func:`replica_measurements` at one ``budget``: every
-    replica's numbers, in replica order; ``fields`` adds what is not per replica
-    (``speed_ratio``, ``pca_truth_median``)."""
+    replica's numbers, in replica order; ``fields`` adds what is not per replica (``cc2_ms``,
+    ``cc3_ms``) or replaces what is (the truth's floor, PCA medians and 50 % separations are
+    read from the first replica: the truth is the same for every replica)."""
     per = [v for (_, b), v in sorted(numbers.items()) if b == budget]
-    return Measured(
-        table2=[pd.DataFrame(n["table2"]) for n in per],
-        fixed=[n["fixed"] for n in per],
-        energies=per[0]["energies"] if per else [],
-        pca=[n["pca"] for n in per],
-        diphoton_gap=[n["diphoton_gap"] for n in per],
-        diphoton_sigma=[n["diphoton_sigma"] for n in per],
-        **fields,
-    )
+    first = per[0] if per else {}
+    diphoton = [{float(e): tuple(c["model"]) for e, c in n["diphoton"].items()} for n in per]
+    found = {
+        "table2": [pd.DataFrame(n["table2"]) for n in per],
+        "fixed": [n["fixed"] for n in per],
+        "energies": first.get("energies", []),
+        "fixed_floor": first.get("fixed_floor", {}),
+        "pca": [n["pca"] for n in per],
+        "pca_median": [n["pca_median"]["CaloClouds3"] for n in per],
+        "pca_truth_median": first["pca_median"]["truth"] if first else {},
+        "diphoton": diphoton,
+        "diphoton_truth": {
+            float(e): tuple(c["truth"]) for e, c in first.get("diphoton", {}).items()
+        },
+    }
+    return Measured(**(found | fields))
