@@ -194,22 +194,45 @@ class BudgetCurve:
     def converging(self) -> bool:
         """Whether the gap at the full budget is smaller than at the smallest by more than the
         two numbers' combined 2-error band."""
+        return bool(self._gap_change > self._noise)
+
+    @property
+    def diverging(self) -> bool:
+        """Whether the gap at the full budget is larger than at the smallest by more than the
+        two numbers' combined 2-error band."""
+        return bool(-self._gap_change > self._noise)
+
+    @property
+    def _gap_change(self) -> float:
+        return float(self.gaps[0] - self.gaps[-1])
+
+    @property
+    def _noise(self) -> float:
         first, last = self.bands[0], self.bands[-1]
-        return bool(self.gaps[0] - self.gaps[-1] > 2 * math.hypot(first.error, last.error))
+        return 2 * math.hypot(first.error, last.error)
 
     def finding(self) -> str:
-        """What the page says: converging toward the paper, or flat.
+        """What the page says: converging toward the paper, moving away from it, or flat.
 
         Example:
             >>> flat = BudgetCurve((0.25, 0.5, 1.0), (band([2, 2.1]), band([2, 2.1]),
             ...                    band([2.05, 2.0])), target=1.0)
-            >>> flat.finding()
-            'flat: a finding about the method at this scale (the gap shrinks by 1.01 per doubling)'
+            >>> flat.finding()[:75]
+            'flat: a finding about the method at this scale (the gap changes by a factor'
         """
-        factor = f"the gap shrinks by {self.shrink_per_doubling:.2f} per doubling"
+        rate = self.shrink_per_doubling
+        grows = 1 / rate if rate > 0 else math.inf
         if self.converging:
-            return f"converging toward the paper ({factor})"
-        return f"flat: a finding about the method at this scale ({factor})"
+            return f"converging toward the paper (the gap shrinks by {rate:.2f} per doubling)"
+        if self.diverging:
+            return (
+                f"moving away from the paper (the gap grows by {grows:.2f} per doubling): "
+                "a finding about the method at this scale"
+            )
+        return (
+            "flat: a finding about the method at this scale (the gap changes by a factor "
+            f"{grows:.2f} per doubling, within the seeds' bands)"
+        )
 
     def record(self) -> dict:
         """The curve as the results file keeps it."""

@@ -144,3 +144,10 @@ def test_fractions_rounding_to_one_epoch_share_its_snapshot():
     assert set(snapshots) == set(SNAPSHOTS)
     for weights in snapshots.values():  # both after the first of two epochs, not the final
         assert not torch.equal(weights["linear.weight"], final)
+
+
+def test_budget_curve_that_moves_away_from_the_paper_says_so():
+    away = _curve([2.0, 3.0, 5.0])
+    assert away.diverging and not away.converging
+    assert away.finding().startswith("moving away from the paper (the gap grows by 2.0")
+    assert "within the seeds' bands" in _curve([2.0, 2.02, 1.99]).finding()
