@@ -184,8 +184,8 @@ def test_prepare_conserves_layer_energy_and_bins_at_centres():
 
 
 def test_paper_sized_model_has_the_papers_networks_and_the_trained_models_points():
-    from calopaper.models.caloclouds.bench import ARCHITECTURE, PaperSized
     from calopaper.models.caloclouds.model import VERSIONS
+    from calopaper.models.caloclouds.papersized import ARCHITECTURE, PaperSized
 
     trained = _tiny("cc3")
     big = PaperSized(trained)

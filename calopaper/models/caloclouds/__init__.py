@@ -4,9 +4,10 @@ Modules: ``diffusion`` (EDM preconditioning, loss, Karras/Heun sampler, consiste
 distillation; shared by both versions), ``pointnet`` (the ConcatSquash PointwiseNet),
 ``showerflow`` (the zuko ShowerFlow), ``data`` (ILD photons, barrel directions, the
 location-agnostic sub-cell points), ``calibration`` (flow targets, layer assignment, energy
-calibration), ``model`` (the two versions as one module), ``pipeline`` (configure, fit, the
-cached ``trained``, generation, projection to cells, timing) and ``evaluation`` (the paper's
-observables and Jensen-Shannon tables).
+calibration), ``model`` (the two versions as one module), ``cells`` (projection to cells at an
+impact point), ``corrections`` (the fixed corrections measured after training), ``pipeline``
+(configure, fit, the cached ``trained``, generation), ``papersized`` (untrained paper-sized
+networks for timing) and ``evaluation`` (the paper's observables and Jensen-Shannon tables).
 """
 
 # The package's names are its modules' public names (each module's ``__all__``).

@@ -11,54 +11,21 @@ chapter's trained model (:class:`PaperSized`).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import torch
 
 from calopaper.bench.registry import BenchContext, Generator, Unavailable, architecture
 from calopaper.models.caloclouds import chapter
 from calopaper.models.caloclouds.data import barrel_directions
-from calopaper.models.caloclouds.model import VERSIONS, CaloClouds
+from calopaper.models.caloclouds.model import CaloClouds
+from calopaper.models.caloclouds.papersized import ARCHITECTURE, PaperSized
 from calopaper.models.caloclouds.pipeline import project
 
-__all__ = ["ARCHITECTURE", "PaperSized", "generators", "paper_speed"]
+__all__ = ["generators", "paper_speed"]
 
-#: The configuration fields that size the networks (the rest is the trained model's data).
-ARCHITECTURE = ("flow_affine", "flow_spline", "flow_hidden", "hidden")
 #: Showers per call at most: a call of 1,024 showers takes over ten seconds on one thread and
 #: is no faster per shower than one of 128.
 MAX_BATCH = 128
-
-
-class PaperSized(CaloClouds):
-    """A CaloClouds of the paper's network sizes (untrained) that generates as many points per
-    layer as a trained model of the same version.
-
-    Each call draws its own (paper-sized) ShowerFlow sample, for the time, and uses the trained
-    model's draw of points and energies per layer for the same conditions, drawn on the first
-    call with those conditions and kept. The first call thus also pays for the trained model's
-    flow, a few per cent of a paper-sized call; the bench drops a warm-up call and reports
-    medians.
-    """
-
-    def __init__(self, trained: CaloClouds):
-        sizes = {k: VERSIONS[trained.config.version][k] for k in ARCHITECTURE}
-        torch.manual_seed(0)
-        super().__init__(replace(trained.config, **sizes))
-        self.eval()
-        self._trained = [trained]  # a list: not a sub-module, its weights are not ours
-        self._draws: dict[bytes, tuple] = {}
-
-    def sample_layers(
-        self, energy: np.ndarray, direction: np.ndarray, generator: torch.Generator
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """The trained model's points and energies per layer (see the class docstring)."""
-        self.flow.sample(self.flow_conditioning(energy, direction))  # the paper-sized flow's cost
-        key = np.asarray(energy).tobytes() + np.asarray(direction).tobytes()
-        if key not in self._draws:
-            self._draws[key] = self._trained[0].sample_layers(energy, direction, generator)
-        return tuple(None if a is None else a.copy() for a in self._draws[key])
 
 
 def _generate(model: CaloClouds, fixed: bool = False):

@@ -22,6 +22,7 @@ from calopaper import fidelity, findings, parallel, timing
 from calopaper.claims.caloclouds3 import PAPER_TABLE3, Measured
 from calopaper.models.caloclouds.data import CELL, N_LAYERS, BarrelSource, layer_shift, prepare
 from calopaper.models.caloclouds.model import CaloClouds, version
+from calopaper.models.caloclouds.papersized import PaperSized
 from calopaper.models.caloclouds.pipeline import (
     CODE,
     TrainConfig,
@@ -374,8 +375,8 @@ def generator(model: CaloClouds | None):
     )
 
 
-#: Modules behind the timings (the paper-sized models come from the bench's ``PaperSized``).
-TIMING_CODE = (*CODE, "calopaper.models.caloclouds.bench")
+#: Modules behind the timings (the paper-sized models: ``papersized.PaperSized``).
+TIMING_CODE = (*CODE, "calopaper.models.caloclouds.papersized")
 
 
 def _ms(
@@ -396,7 +397,7 @@ def paper_speed(
     thread, ``n`` orthogonal showers per call, projection included (``timing.stored``): the
     timings ``claims.caloclouds3.speed_ratio`` turns into the speed claim of chapters 6 and 7.
 
-    A paper-sized model (``bench.PaperSized``: the paper's networks, untrained) generates as
+    A paper-sized model (``papersized.PaperSized``: the paper's networks, untrained) generates as
     many points per layer as the trained model of its version: a network's cost does not
     depend on its weights, the number of points does. The timings are keyed by the trained
     models, the energies, ``n``, the machine and the code, so chapter 7 (``bench.paper_speed``)
@@ -405,7 +406,6 @@ def paper_speed(
     Returns:
         {"energies", "CaloClouds2", "CaloClouds3"}: ms per shower at each energy.
     """
-    from calopaper.models.caloclouds.bench import PaperSized
 
     out: dict[str, list[float]] = {"energies": [float(e) for e in energies]}
     for name in ("CaloClouds2", "CaloClouds3"):

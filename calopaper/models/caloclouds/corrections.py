@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from calopaper.models.caloclouds.calibration import centre_of_gravity
+from calopaper.models.caloclouds.cells import impact_points, project
 from calopaper.models.caloclouds.data import layer_shift
 from calopaper.showers import PointClouds
 
@@ -59,8 +60,6 @@ def measure(model, truth: PointClouds, prepared: PointClouds, *, seed: int = 0, 
         The model, ``model.config`` replaced by one carrying ``cog_shift``,
         ``occupancy_real``, ``occupancy_fake`` and ``energy_scale``.
     """
-    from calopaper.models.caloclouds.pipeline import impact_points, project
-
     model.config = replace(model.config, **NONE)
     n = min(n, len(truth))
     truth, prepared = truth.select(np.arange(n)), prepared.select(np.arange(n))
