@@ -70,6 +70,7 @@ SIZES: dict[str, dict[str, Any]] = {
     "06_caloclouds3": {
         "n_seeds": 1,
         "n_train": 200,
+        "cc3_n_train": 200,
         "n_test": 20,
         "n_fixed": 4,
         "n_diphoton": 10,
