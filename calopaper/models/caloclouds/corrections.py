@@ -80,22 +80,21 @@ def measure(model, truth: PointClouds, prepared: PointClouds, *, seed: int = 0, 
     if config.angular:  # CC3: one constant CoG shift
         offset = (_axis_cog(made) - _axis_cog(truth)).mean(0)
         config = replace(config, cog_shift=tuple(offset))
-        factor = truth_n.mean() / max(_cells(cells).mean(), 1.0)
-        config = replace(config, occupancy_real=(factor, 0.0))
+        config = replace(config, occupancy_real=(_ratio(truth_n.mean(), _cells(cells).mean()), 0.0))
     else:  # CC2: points -> truth cells, cells -> points the model needs
         asked = np.diff(made.offsets).astype(np.float64)  # points generated before the MIP cut
         config = replace(
             config,
-            occupancy_real=tuple(_cubic(truth_points, truth_n)),
-            occupancy_fake=tuple(_cubic(_cells(cells), asked)),
+            occupancy_real=_cubic(truth_points, truth_n),
+            occupancy_fake=_cubic(_cells(cells), asked),
         )
     for _ in range(LOOKS):  # cells and their energies respond to the factors nonlinearly
         model.config = config
         made, cells = generate()
         if config.angular:
-            factor = config.occupancy_real[0] * truth_n.mean() / max(_cells(cells).mean(), 1.0)
-            config = replace(config, occupancy_real=(factor, 0.0))
-        scale = _mean_cell_energy(truth_cells) / max(_mean_cell_energy(cells), 1e-12)
+            factor = _ratio(truth_n.mean(), _cells(cells).mean())
+            config = replace(config, occupancy_real=(config.occupancy_real[0] * factor, 0.0))
+        scale = _ratio(_mean_cell_energy(truth_cells), _mean_cell_energy(cells))
         config = replace(config, energy_scale=config.energy_scale * scale)
     model.config = config
     return model
@@ -122,6 +121,25 @@ def _mean_cell_energy(cells: PointClouds) -> float:
     return float(cells.points[:, 3].astype(np.float64).mean()) if len(cells.points) else 0.0
 
 
-def _cubic(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Coefficients (highest power first, ``np.polyval``) of the least-squares cubic y(x)."""
-    return np.polyfit(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), 3)
+def _ratio(truth: float, made: float) -> float:
+    """truth / made, or 1 (no correction) when the model made nothing to correct."""
+    return float(truth / made) if made > 0 and np.isfinite(truth / made) else 1.0
+
+
+def _cubic(x: np.ndarray, y: np.ndarray) -> tuple[float, ...]:
+    """Coefficients (highest power first, ``np.polyval``) of the least-squares cubic y(x); the
+    identity (no correction) when fewer than four distinct x are finite (an untrained model
+    can leave no cell above the MIP cut).
+
+    Example:
+        >>> x = np.arange(1.0, 6.0)
+        >>> [round(c, 6) + 0.0 for c in _cubic(x, 2 * x**3 + 1)]
+        [2.0, 0.0, 0.0, 1.0]
+        >>> _cubic(np.zeros(5), np.ones(5))
+        (0.0, 0.0, 1.0, 0.0)
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if len(np.unique(x[ok])) < 4:
+        return (0.0, 0.0, 1.0, 0.0)
+    return tuple(float(c) for c in np.polyfit(x[ok], y[ok], 3))
