@@ -318,15 +318,7 @@ def _cog_xy(bands: dict[str, Band]) -> Claim:
         b, paper = bands[f"cc3-cog-{axis}"], _paper_ratio(k)
         verdicts[axis] = judge(b, low=0.0, high=math.log10(2 * paper))
         texts.append(f"{axis} {_times(b)} (paper {paper:.2g}x)")
-    values = list(verdicts.values())
-    if "not yet run" in values:
-        result = "not yet run"
-    elif "not reproduced" in values:
-        result = "not reproduced"
-    elif all(v == "reproduced" for v in values):
-        result = "reproduced"
-    else:
-        result = "partly"
+    result = _every(verdicts.values())
     order = ("reproduced", "partly", "not reproduced", "not yet run")
     worst = max("xy", key=lambda a: order.index(verdicts[a]))
     bounds = ", ".join(
@@ -343,6 +335,16 @@ def _cog_xy(bands: dict[str, Band]) -> Claim:
         result,
         seeds=bands[f"cc3-cog-{worst}"].record(),
     )
+
+
+def _every(verdicts) -> str:
+    """The verdict of "every part holds": not yet run or not reproduced when any part is,
+    reproduced when every part is, else partly."""
+    verdicts = list(verdicts)
+    for first in ("not yet run", "not reproduced"):
+        if first in verdicts:
+            return first
+    return "reproduced" if all(v == "reproduced" for v in verdicts) else "partly"
 
 
 def _both(all_hold: str, any_holds: str) -> str:
@@ -478,12 +480,7 @@ def _diphoton(m: Measured, bands: dict[str, Band]) -> Claim:
             f"{float(e):g} GeV: truth {float(d50):.1f} ± {float(err):.1f}, CC3 {cc3:.1f} mm "
             f"(CC3 − truth {b.text('.1f')})"
         )
-    if "not reproduced" in verdicts:
-        result = "not reproduced"
-    elif all(v == "reproduced" for v in verdicts):
-        result = "reproduced"
-    else:
-        result = "partly"
+    result = _every(verdicts)
     b = bands["diphoton"]
     return Claim(
         "diphoton",
