@@ -333,7 +333,7 @@ def lr_ablation(
         "paper rates": (paper, history, train),
     }.items():
         h = evaluation.shower_histograms(to_cells(s, made))
-        jsd = {k: evaluation.jsd(reference[k].sum(0), h[k].sum(0)) for k in reference}
+        jsd = evaluation.jsd_per_observable(reference, h)
         rows[label] = {
             "ShowerFlow": f"{t.flow_lr:g}, {t.flow_schedule}, batch {t.flow_batch}",
             "teacher, student": f"{t.point_optimiser} {t.point_lr:g}, {t.distill_lr:g}",
@@ -510,9 +510,7 @@ def fixed_energy_jsd(
     out = {}
     for energy, (truth, model) in fixed_cells.items():
         h_truth, h_model = (evaluation.shower_histograms(c) for c in (truth, model))
-        out[energy] = {
-            k: evaluation.jsd(h_truth[k].sum(0), h_model[k].sum(0)) for k in FIXED_OBSERVABLES
-        }
+        out[energy] = evaluation.jsd_per_observable(h_truth, h_model, FIXED_OBSERVABLES)
     return out
 
 
@@ -603,10 +601,9 @@ def replica_numbers(
         hists = {name: evaluation.shower_histograms(to_cells(s, samples[name]))
                  for name in ("truth", *FIDELITY_MODELS)}  # fmt: skip
         table2 = {
-            name: {o: evaluation.jsd(hists["truth"][o].sum(0), hists[name][o].sum(0))
-                   for o in hists["truth"]}
+            name: evaluation.jsd_per_observable(hists["truth"], hists[name])
             for name in FIDELITY_MODELS
-        }  # fmt: skip
+        }
         model, _, key = fits["CaloClouds3"]
         fixed = fixed_energy_samples(s, model, key, store=store, replica=k)
         cells = {e: (to_cells(s, t), to_cells(s, m)) for e, (t, m) in fixed.items()}

@@ -28,6 +28,7 @@ __all__ = [
     "shower_observables",
     "axis_window",
     "jsd_table",
+    "jsd_per_observable",
     "cog_table",
     "pca_errors",
     "angle_histograms",
@@ -46,7 +47,7 @@ __all__ = [
 #: name -> (bin edges, x label, what is histogrammed); the paper's cell-level binning
 #: (caloclouds.md 2.7) except the centre of gravity (2000 bins over the box in the paper,
 #: here 60 bins over +-3 mm, where our showers' centroids lie; a centre of gravity outside
-#: counts in the outermost bin: ``COG_RANGE``).
+#: counts in the outermost bin: ``COG_XY``).
 OBSERVABLES = {
     "total visible energy": (np.linspace(0, 4000, 51), "visible energy per shower [MeV]", "shower"),
     "energy per cell": (np.logspace(-2, np.log10(1100), 101), "cell energy [MeV]", "cell"),
@@ -236,6 +237,14 @@ def jsd(p_counts: np.ndarray, q_counts: np.ndarray) -> float:
     if not (np.any(p_counts) and np.any(q_counts)):
         return np.nan
     return jensen_shannon(p_counts, q_counts)
+
+
+def jsd_per_observable(
+    truth: dict[str, np.ndarray], model: dict[str, np.ndarray], names=None
+) -> dict[str, float]:
+    """:func:`jsd` of the summed per-shower histograms (``shower_histograms``) of ``model`` to
+    ``truth``, for each of ``names`` (default: every observable of ``truth``)."""
+    return {k: jsd(truth[k].sum(0), model[k].sum(0)) for k in (names or truth)}
 
 
 def _jsd_with_error(
