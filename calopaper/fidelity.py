@@ -10,18 +10,31 @@ Fréchet distance of Gaussians fitted to the high-level features, standardised b
 and the kernel physics distance (``kpd``: the unbiased squared MMD with a cubic polynomial
 kernel on the same features). Each number has a floor: the same measurement between the truth
 and an independent truth sample of the same size and energy distribution (``compare``).
+
+``scored`` is what every chapter calls for one generator's row: it cuts the samples to one size,
+skips a row too small for the folds, keeps every measurement in the store (so the floors of the
+generators sharing a truth are measured once and a rebuild reads them back), and adds the
+spread over a model's training seeds of the high-level AUC and FPD.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import linalg
 
+if TYPE_CHECKING:
+    from calopaper.store import Store
+
 __all__ = [
     "COLUMNS",
+    "SEED_COLUMNS",
+    "Features",
     "Fidelity",
     "classifier_auc",
     "compare",
@@ -29,7 +42,12 @@ __all__ = [
     "high_level",
     "kpd",
     "low_level",
+    "scored",
 ]
+
+#: One sample on the common scale: its low-level features (N, C) (``low_level``) and its
+#: high-level observables, name -> (N,).
+Features = tuple[np.ndarray, Mapping[str, np.ndarray]]
 
 #: Folds of the cross-validation.
 FOLDS = 5
@@ -93,10 +111,20 @@ def classifier_auc(
     from threadpoolctl import threadpool_limits
 
     truth, model = _check(truth, model)
+    varying = _varying(truth, model)
+    truth, model = truth[:, varying], model[:, varying]
+    names = None if names is None else [n for n, v in zip(names, varying, strict=True) if v]
     # the trees use OpenMP: as many threads as the profile gives torch (one on the book's
     # 2-core machine, where more threads than cores made a comparison 15 times slower)
     with threadpool_limits(limits=torch.get_num_threads(), user_api="openmp"):
         return _cross_validated(truth, model, seed, names)
+
+
+def _varying(truth: np.ndarray, model: np.ndarray) -> np.ndarray:
+    """(F,) True for the features not constant over both samples together: a constant one
+    (a cell empty in every shower) never splits a tree, and it costs as much as any other."""
+    both = np.concatenate([truth, model])
+    return both.min(0) < both.max(0)
 
 
 def _cross_validated(
@@ -220,13 +248,37 @@ COLUMNS = {
 }
 
 
-def compare(
-    truth: tuple[np.ndarray, Mapping[str, np.ndarray]],
-    fresh: tuple[np.ndarray, Mapping[str, np.ndarray]],
-    model: tuple[np.ndarray, Mapping[str, np.ndarray]],
-    *,
-    seed: int = 0,
-) -> Fidelity:
+def _floors(truth: Features, fresh: Features, seed: int) -> dict[str, float]:
+    """The floors of ``Fidelity``: truth against an independent truth sample."""
+    (t_low, t_obs), (f_low, f_obs) = truth, fresh
+    (t, _), (f, _) = high_level(t_obs), high_level(f_obs)
+    return {
+        "auc_low_floor": classifier_auc(t_low, f_low, seed=seed)[0],
+        "auc_high_floor": classifier_auc(t, f, seed=seed)[0],
+        "fpd_floor": fpd(t, f),
+        "kpd_floor": kpd(t, f),
+    }
+
+
+def _model(truth: Features, model: Features, seed: int, *, low: bool = True) -> dict:
+    """The model's half of ``Fidelity`` (without the floors); ``low=False`` leaves out the
+    low-level classifier (the costly one) and the KPD."""
+    (t, names), (m, _) = high_level(truth[1]), high_level(model[1])
+    auc_high, spread_high, separating = classifier_auc(t, m, seed=seed, names=names)
+    out = {"auc_high": auc_high, "auc_high_spread": spread_high, "fpd": fpd(t, m)}
+    if low:
+        auc_low, spread_low, _ = classifier_auc(truth[0], model[0], seed=seed)
+        out |= {"auc_low": auc_low, "auc_low_spread": spread_low, "kpd": kpd(t, m)}
+        out["separating"] = ", ".join(separating)
+    return out
+
+
+def _high_level_only(truth: Features, model: Features, seed: int) -> dict:
+    """``_model`` without the low-level classifier and the KPD."""
+    return _model(truth, model, seed, low=False)
+
+
+def compare(truth: Features, fresh: Features, model: Features, *, seed: int = 0) -> Fidelity:
     """A model's ``Fidelity`` against the truth, with floors from an independent truth sample.
 
     Args:
@@ -235,24 +287,86 @@ def compare(
             energy distribution, never the truth's own showers.
         seed: seeds the classifiers.
     """
-    high = {
-        label: high_level(obs) for label, obs in (("t", truth[1]), ("f", fresh[1]), ("m", model[1]))
-    }
-    names = high["t"][1]
-    auc_low = classifier_auc(truth[0], model[0], seed=seed)
-    floor_low = classifier_auc(truth[0], fresh[0], seed=seed)
-    auc_high = classifier_auc(high["t"][0], high["m"][0], seed=seed, names=names)
-    floor_high = classifier_auc(high["t"][0], high["f"][0], seed=seed)
-    return Fidelity(
-        auc_low=auc_low[0],
-        auc_low_spread=auc_low[1],
-        auc_low_floor=floor_low[0],
-        auc_high=auc_high[0],
-        auc_high_spread=auc_high[1],
-        auc_high_floor=floor_high[0],
-        fpd=fpd(high["t"][0], high["m"][0]),
-        fpd_floor=fpd(high["t"][0], high["f"][0]),
-        kpd=kpd(high["t"][0], high["m"][0]),
-        kpd_floor=kpd(high["t"][0], high["f"][0]),
-        separating=", ".join(auc_high[2]),
+    return Fidelity(**_floors(truth, fresh, seed), **_model(truth, model, seed))
+
+
+#: Columns ``scored`` adds to ``Fidelity.row``'s: the trainings measured and the standard
+#: deviation over them of the high-level AUC and the FPD (NaN with one training).
+SEED_COLUMNS = ("seeds", "AUC high seed s", "FPD seed s")
+
+
+def _cut(features: Features, n: int) -> Features:
+    """The first ``n`` showers of a sample's features."""
+    low, high = features
+    return np.asarray(low)[:n], {k: np.asarray(v)[:n] for k, v in high.items()}
+
+
+def _kept(store: Store | None, measure: Callable, *parts: Features, seed: int) -> dict:
+    """``measure(*parts, seed)``, kept in ``store`` under the content of ``parts`` (kind
+    ``measurements/fidelity``); measured afresh without a store."""
+    if store is None:
+        return measure(*parts, seed)
+    from calopaper.figures import digest
+
+    what = getattr(measure, "__name__", "high-level")
+    key = {"what": what, "features": digest(*parts), "seed": seed}
+
+    def build(tmp: Path) -> None:
+        tmp.write_text(json.dumps(measure(*parts, seed)))
+
+    path = store.get_or_build(
+        "measurements/fidelity", key, build, suffix=".result.json", code=[__name__]
     )
+    return json.loads(path.read_text())
+
+
+def scored(
+    truth: Features,
+    fresh: Features,
+    replicas: Sequence[Features],
+    *,
+    seed: int,
+    store: Store | None = None,
+) -> dict:
+    """One generator's row on the common scale: ``compare`` of its first training's showers,
+    and the spread of the high-level AUC and FPD over all its trainings.
+
+    Every sample is cut to the smallest one's size (its first showers, so a model conditioned
+    on the truth's energies in order keeps them). With fewer than ``MIN_SHOWERS`` showers the
+    numbers are NaN and the note says why.
+
+    Args:
+        truth: the truth's features; fresh: an independent truth sample's (same energy
+            distribution, never the truth's own showers).
+        replicas: the features of one sample per training of the model (seed 0 first; the
+            trainings differ only in their seeds). The first gets every measurement, the others
+            the high-level classifier and the FPD (the low-level classifier costs seconds per
+            thousand cells).
+        seed: seeds the classifiers.
+        store: where each measurement is kept, keyed by the content of its features: the floors
+            of generators sharing a truth are measured once, and a rebuild reads them back.
+
+    Returns:
+        "showers" (per class), the ``COLUMNS`` values, the ``SEED_COLUMNS`` and "note".
+
+    Raises:
+        ValueError: no replica, or features of different widths or with NaN (``classifier_auc``).
+    """
+    if not replicas:
+        raise ValueError("no sample of the model to score; pass one per training (seed 0 first)")
+    n = min(len(truth[0]), len(fresh[0]), *(len(r[0]) for r in replicas))
+    row = {"showers": n, "seeds": len(replicas)}
+    if n < MIN_SHOWERS:
+        note = f"skipped: {n} showers per class, the classifiers' {FOLDS} folds need {MIN_SHOWERS}"
+        nan = dict.fromkeys([*COLUMNS.values(), *SEED_COLUMNS[1:]], np.nan)
+        return row | nan | {"separates most": "", "note": note}
+    truth, fresh = _cut(truth, n), _cut(fresh, n)
+    replicas = [_cut(r, n) for r in replicas]
+    floors = _kept(store, _floors, truth, fresh, seed=seed)
+    first = _kept(store, _model, truth, replicas[0], seed=seed)
+    others = [_kept(store, _high_level_only, truth, r, seed=seed) for r in replicas[1:]]
+    high = [first["auc_high"], *(o["auc_high"] for o in others)]
+    distance = [first["fpd"], *(o["fpd"] for o in others)]
+    spread = [float(np.std(x, ddof=1)) if len(x) > 1 else np.nan for x in (high, distance)]
+    row |= Fidelity(**floors, **first).row() | dict(zip(SEED_COLUMNS[1:], spread, strict=True))
+    return row | {"note": ""}

@@ -80,3 +80,28 @@ def test_compare_gives_floors_near_chance_and_a_bad_model_far_from_them():
     assert row.auc_high > 0.9 and row.fpd > 10 * row.fpd_floor
     assert "E_1" in row.separating
     assert set(row.row()) == set(fidelity.COLUMNS.values())
+
+
+def test_scored_cuts_to_the_smallest_sample_and_spreads_over_the_trainings(tmp_path):
+    from calopaper.store import Store
+
+    truth, fresh = _features(*_showers(80, 1)), _features(*_showers(90, 2))
+    replicas = [_features(*_showers(70 + k, 10 + k, (1.0, 1.3, 1.0))) for k in range(3)]
+    store = Store(tmp_path)
+    row = fidelity.scored(truth, fresh, replicas, seed=0, store=store)
+    assert row["showers"] == 70 and row["seeds"] == 3 and row["note"] == ""
+    assert row["AUC high"] > 0.9 and row["AUC high seed s"] < 0.1 and row["FPD seed s"] >= 0
+    assert set(fidelity.COLUMNS.values()) | set(fidelity.SEED_COLUMNS) <= set(row)
+    # a second generator on the same truth reads the floors back from the store
+    kept = len(list(tmp_path.rglob("*.result.json")))
+    again = fidelity.scored(truth, fresh, replicas[:1], seed=0, store=store)
+    assert len(list(tmp_path.rglob("*.result.json"))) == kept
+    assert again["AUC low floor"] == row["AUC low floor"] and np.isnan(again["FPD seed s"])
+
+
+def test_scored_leaves_a_sample_too_small_for_the_folds_empty_with_a_note():
+    truth = _features(*_showers(50, 1))
+    row = fidelity.scored(truth, truth, [_features(*_showers(fidelity.MIN_SHOWERS - 1, 2))], seed=0)
+    assert np.isnan(row["AUC high"]) and "folds" in row["note"]
+    with pytest.raises(ValueError, match="no sample of the model"):
+        fidelity.scored(truth, truth, [], seed=0)
