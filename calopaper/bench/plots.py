@@ -109,8 +109,9 @@ def energy_curves(timings: pd.DataFrame, device: str = "cpu", ax=None):
 
 
 def scoreboard(board: pd.DataFrame, simulators: dict[str, float], titles: dict[str, str]):
-    """Every generator's high-level classifier AUC (± its fold spread) against its ms/shower on
-    one CPU thread, in one panel: a marker per truth, the family's colour, each point labelled;
+    """Every generator's high-level classifier AUC (± ``scoreboard.error_bar``: its spread over
+    trainings, else over folds) against its ms/shower on one CPU thread, in one panel: a
+    marker per truth, the family's colour, each point labelled;
     the grey band spans the generators' floors (truth against an independent truth sample) and
     a dotted line marks each truth's simulator. When most AUCs exceed 0.99 the AUC cannot rank
     them, and the y axis is the Fréchet physics distance over its floor instead.
@@ -120,6 +121,7 @@ def scoreboard(board: pd.DataFrame, simulators: dict[str, float], titles: dict[s
         simulators: truth -> ms/shower of the simulator that made it.
         titles: truth -> its name in the legend.
     """
+    from calopaper.bench.scoreboard import error_bar
     from calopaper.bench.scoreboard import saturated as fpd_axis
 
     done = board[board["status"] == "ok"].sort_values("ms/shower")
@@ -140,7 +142,7 @@ def scoreboard(board: pd.DataFrame, simulators: dict[str, float], titles: dict[s
     markers = dict(zip(titles, "osD^vP", strict=False))
     for k, ((_, row), value) in enumerate(zip(done.iterrows(), y, strict=True)):
         colour = _colour(row["generator"], row.get("family", ""))
-        spread = 0.0 if saturated else row["AUC high ±"]
+        spread = 0.0 if saturated else error_bar(row)
         ax.errorbar(row["ms/shower"], value, yerr=spread, color=colour, capsize=2,
                     marker=markers.get(row["truth"], "o"), ms=7, zorder=3)  # fmt: skip
         ax.annotate(row["generator"], (row["ms/shower"], value), fontsize="small",

@@ -18,7 +18,7 @@ import pandas as pd
 
 from calopaper.results import read_results
 
-__all__ = ["COLUMNS", "SIMULATOR", "TRUTHS", "saturated", "table"]
+__all__ = ["COLUMNS", "SIMULATOR", "TRUTHS", "error_bar", "saturated", "table"]
 
 #: The truths generators share: name -> what the scoreboard calls it.
 TRUTHS = {
@@ -35,8 +35,8 @@ SIMULATOR = {
     "ild": "reference simulator ild",
 }
 #: The common-scale columns the scoreboard shows (``fidelity.COLUMNS``' names).
-COLUMNS = ("AUC high", "AUC high ±", "AUC high floor", "AUC low", "AUC low floor", "FPD",
-           "FPD floor")  # fmt: skip
+COLUMNS = ("AUC high", "AUC high ±", "AUC high floor", "seeds", "AUC high seed s", "AUC low",
+           "AUC low floor", "FPD", "FPD seed s", "FPD floor")  # fmt: skip
 
 
 def _rows(results: dict[str, dict]) -> dict[tuple[str, str], dict]:
@@ -86,3 +86,19 @@ def saturated(board: pd.DataFrame) -> bool:
     them, and the scoreboard shows the Fréchet physics distance over its floor instead."""
     done = board[board["status"] == "ok"]
     return bool(len(done)) and float((done["AUC high"] > 0.99).mean()) > 0.5
+
+
+def error_bar(row: dict | pd.Series) -> float:
+    """The uncertainty the scoreboard draws on a generator's high-level AUC: the standard
+    deviation over its trainings where it has several ("AUC high seed s"), else over the
+    classifier's folds ("AUC high ±").
+
+    Example:
+        >>> error_bar({"seeds": 3, "AUC high seed s": 0.04, "AUC high ±": 0.01})
+        0.04
+        >>> error_bar({"seeds": 1, "AUC high seed s": float("nan"), "AUC high ±": 0.01})
+        0.01
+    """
+    seeds = row.get("seeds", 1)
+    several = np.isfinite(seeds) and seeds > 1 and np.isfinite(row.get("AUC high seed s", np.nan))
+    return float(row["AUC high seed s"] if several else row["AUC high ±"])
