@@ -20,8 +20,9 @@ spread over a model's training seeds of the high-level AUC and FPD.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,7 @@ __all__ = [
     "kpd",
     "low_level",
     "scored",
+    "scored_all",
 ]
 
 #: One sample on the common scale: its low-level features (N, C) (``low_level``) and its
@@ -370,3 +372,23 @@ def scored(
     spread = [float(np.std(x, ddof=1)) if len(x) > 1 else np.nan for x in (high, distance)]
     row |= Fidelity(**floors, **first).row() | dict(zip(SEED_COLUMNS[1:], spread, strict=True))
     return row | {"note": ""}
+
+
+def scored_all(
+    jobs: Mapping[Hashable, tuple[Features, Features, Sequence[Features]]],
+    *,
+    seed: int,
+    store: Store,
+    progress: bool = True,
+) -> dict[Hashable, dict]:
+    """``scored`` of every (truth, fresh, replicas) of ``jobs``, side by side in worker
+    processes (``parallel.run``: one classifier per core; the store's locks let one worker
+    measure a floor that several rows share while the others wait for it).
+
+    Returns:
+        Each job's row, in the order of ``jobs``.
+    """
+    from calopaper import parallel
+
+    calls = {k: partial(scored, *job, seed=seed, store=store) for k, job in jobs.items()}
+    return parallel.run(calls, progress=progress)

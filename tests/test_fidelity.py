@@ -105,3 +105,13 @@ def test_scored_leaves_a_sample_too_small_for_the_folds_empty_with_a_note():
     assert np.isnan(row["AUC high"]) and "folds" in row["note"]
     with pytest.raises(ValueError, match="no sample of the model"):
         fidelity.scored(truth, truth, [], seed=0)
+
+
+def test_scored_all_gives_what_scored_gives_row_by_row(tmp_path):
+    from calopaper.store import Store
+
+    truth, fresh = _features(*_showers(60, 1)), _features(*_showers(60, 2))
+    jobs = {k: (truth, fresh, [_features(*_showers(60, 10 + k))]) for k in range(2)}
+    rows = fidelity.scored_all(jobs, seed=0, store=Store(tmp_path), progress=False)
+    assert list(rows) == [0, 1]
+    assert rows[1] == fidelity.scored(*jobs[1], seed=0, store=Store(tmp_path))
