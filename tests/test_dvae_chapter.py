@@ -40,14 +40,18 @@ def test_a_bad_model_is_far_above_its_floor_from_a_fresh_truth_sample(truth, mon
 
     monkeypatch.setattr(chapter, "read_cells", recording)
     test_cells, _ = truth["e+"].part("test")
-    bad = {"e+": 1.3 * test_cells}  # every cell 30 % too bright
+    bad = {"e+": [1.3 * test_cells, 1.25 * test_cells]}  # two trainings, 30 and 25 % too bright
     rows, notes = chapter.fidelity_rows(P, truth, bad, {"e+": ("I", 0.2, 1 / 9)})
 
     assert notes == [] and len(rows) == 1
     row = rows.iloc[0]
     assert row["generator"] == chapter.generator_name("e+") == "CaloDVAE e+"
     assert (row["particle"], row["architecture"], row["showers"]) == ("e+", "I", 100)
-    assert set(fidelity.COLUMNS.values()) <= set(rows.columns)
+    scale = ["showers", "seeds", *fidelity.COLUMNS.values(), *fidelity.SEED_COLUMNS[1:], "note"]
+    assert list(rows.columns) == [*chapter.FIDELITY_KEYS, *scale]
+    assert row["seeds"] == 2 and row["AUC high seed s"] >= 0 and row["FPD seed s"] > 0
+    assert row["note"] == ""
+    assert chapter.fidelity_seed_spread(rows).startswith("by at most ")
     # the floors come from a new truth sample of the same size and energies, not the test set
     (fresh,) = read
     source = truth["e+"].source
@@ -63,13 +67,17 @@ def test_a_bad_model_is_far_above_its_floor_from_a_fresh_truth_sample(truth, mon
     assert row["separates most"]
 
 
-def test_too_few_showers_or_a_user_file_leave_the_row_out_with_a_note(truth):
-    few = {"e+": truth["e+"].part("test")[0][:5]}
+def test_too_few_showers_give_an_empty_row_and_a_user_file_no_row(truth):
+    few = {"e+": [truth["e+"].part("test")[0][:5]]}
     rows, notes = chapter.fidelity_rows(P, truth, few, {"e+": ("I", 0.2, 1 / 9)})
-    assert rows.empty and "5 showers" in notes[0] and "at least 10" in notes[0]
+    (row,) = rows.to_dict(orient="records")
+    assert notes == [] and row["showers"] == 5 and row["seeds"] == 1
+    assert np.isnan(row["AUC high"]) and "5 showers" in row["note"] and "need 10" in row["note"]
+    assert "unmeasured" in chapter.fidelity_seed_spread(rows)
     user = SimpleNamespace(**vars(P) | {"dataset_path": "showers.h5"})
     rows, notes = chapter.fidelity_rows(user, truth, few, {"e+": ("I", 0.2, 1 / 9)})
     assert rows.empty and "user's file" in notes[0]
+    assert "no particle" in chapter.fidelity_seed_spread(rows)
 
 
 def test_the_bench_times_the_grid_point_the_chapter_published(tmp_path):

@@ -6,6 +6,7 @@ from dataclasses import asdict
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -328,21 +329,25 @@ def test_offset_table_narrows_the_mean_image_for_small_offsets():
 
 
 def test_fidelity_table_gives_a_row_per_model_and_segmentation_and_finds_a_bad_model(tmp_path):
-    truth, fresh, good = ({"6x6": _showers(300, (6, 6), seed)} for seed in (1, 2, 3))
+    truth, fresh, good, again = ({"6x6": _showers(300, (6, 6), seed)} for seed in (1, 2, 3, 5))
     models = {
-        "SAVAE": good,
-        "scaled": {"6x6": 1.3 * _showers(300, (6, 6), 4)},  # every energy 1.3 times too large
-        "tiny": {"6x6": good["6x6"][:8]},  # too few showers for five folds
-        "elsewhere": {"12x12": _showers(30, (12, 12))},  # no truth in its segmentation
+        "SAVAE": [good, again],  # two trainings
+        "scaled": [{"6x6": 1.3 * _showers(300, (6, 6), 4)}],  # every energy 1.3 times too large
+        "tiny": [{"6x6": good["6x6"][:8]}],  # too few showers for five folds
+        "elsewhere": [{"12x12": _showers(30, (12, 12))}],  # no truth in its segmentation
     }
     kw = {"incident_energy": 65e3, "n": 250, "seed": 0, "store": Store(tmp_path / "data")}
     table = savae_chapter.fidelity_table(truth, fresh, models, particle="gamma", **kw)
-    keys = ["generator", "model", "segmentation", "layer", "particle", "showers"]
-    assert list(table.columns) == [*keys, *fidelity.COLUMNS.values(), "note"]
+    keys = ["generator", "model", "segmentation", "layer", "particle", "showers", "seeds"]
+    seeds = list(fidelity.SEED_COLUMNS[1:])
+    assert list(table.columns) == [*keys, *fidelity.COLUMNS.values(), *seeds, "note"]
     assert table["generator"].tolist() == ["SAVAE (6,6)", "scaled (6,6)", "tiny (6,6)"]
     assert table["showers"].tolist() == [250, 250, 8]
+    assert table["seeds"].tolist() == [2, 1, 1]
     assert table.loc[0, ["layer", "particle"]].tolist() == ["middle", "gamma"]
     good_row, bad, tiny = (table.iloc[i] for i in range(3))
+    assert 0 <= good_row["AUC high seed s"] < 0.1 and good_row["FPD seed s"] >= 0
+    assert np.isnan(bad["AUC high seed s"])  # one training has no spread
     assert good_row["AUC high floor"] == bad["AUC high floor"]  # the same truth and fresh sample
     assert bad["AUC high"] > bad["AUC high floor"] + 0.2
     assert bad["FPD"] > 10 * bad["FPD floor"]
@@ -350,9 +355,9 @@ def test_fidelity_table_gives_a_row_per_model_and_segmentation_and_finds_a_bad_m
     # a rebuild reads every row back from the store
     kw["store"] = Store(tmp_path / "data")
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(fidelity, "compare", lambda *a, **k: pytest.fail("recomputed"))
-        again = savae_chapter.fidelity_table(truth, fresh, models, particle="gamma", **kw)
-    assert again.equals(table)
+        m.setattr(fidelity, "classifier_auc", lambda *a, **k: pytest.fail("recomputed"))
+        rebuilt = savae_chapter.fidelity_table(truth, fresh, models, particle="gamma", **kw)
+    pd.testing.assert_frame_equal(rebuilt, table)
 
 
 def test_fidelity_rows_take_the_floors_from_a_fresh_simulation(monkeypatch):
@@ -370,18 +375,34 @@ def test_fidelity_rows_take_the_floors_from_a_fresh_simulation(monkeypatch):
     monkeypatch.setattr(savae_chapter.Showers, "load", load)
     monkeypatch.setattr(savae_chapter, "fidelity_table", lambda *a, **k: seen.update(a=a, k=k))
     p = SimpleNamespace(seed=5, dataset_path="", n_fidelity=30)
-    savae_chapter.fidelity_rows(p, showers, {"SAVAE": images, "GAAM": images})
+    savae_chapter.fidelity_rows(p, showers, {"SAVAE": [images, images], "GAAM": [images]})
     (fresh_source,) = loaded
     assert fresh_source.seed == 5 + savae_chapter.FRESH_SEED != source.seed
     assert fresh_source.n == len(parts["test"]) and fresh_source.preset == source.preset
     truth, fresh, models = seen["a"]
     np.testing.assert_array_equal(truth["48x48"], images["48x48"][32:])
     assert not np.array_equal(fresh["48x48"], truth["48x48"])
-    assert list(models) == ["SAVAE", "GAAM middle"]
+    assert list(models) == ["SAVAE", "GAAM middle"] and len(models["SAVAE"]) == 2
     assert seen["k"]["n"] == 30 and seen["k"]["particle"] == "gamma"
     assert seen["k"]["incident_energy"] == 65e3
     with pytest.raises(ValueError, match="unknown models"):
-        savae_chapter.fidelity_rows(p, showers, {"VAE": images})
+        savae_chapter.fidelity_rows(p, showers, {"VAE": [images]})
+
+
+def test_fidelity_replicas_take_every_training_of_each_model_seed_0_first():
+    sample = {k: {"6x6": np.full((2, 6, 6), float(k))} for k in range(2)}
+    point = {k: SimpleNamespace(samples=sample[k]) for k in range(2)}
+    seeded = savae_chapter.Seeded(
+        seeds=(0, 1),
+        budgets=(1.0,),
+        main={(k, 1.0): point[k] for k in range(2)},
+        specific=sample,
+        gaam=sample,
+        sweep={},
+    )
+    replicas = savae_chapter.fidelity_replicas(seeded)
+    assert set(replicas) == set(savae_chapter.FIDELITY_MODELS)
+    assert all([r["6x6"][0, 0, 0] for r in v] == [0.0, 1.0] for v in replicas.values())
 
 
 def test_fresh_truth_of_a_users_file_is_disjoint_from_its_test_showers(tmp_path):

@@ -9,7 +9,7 @@ here.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 from itertools import product
@@ -47,8 +47,10 @@ __all__ = [
     "budget_fraction",
     "budgets",
     "configs",
+    "FIDELITY_KEYS",
     "fidelity_features",
     "fidelity_rows",
+    "fidelity_seed_spread",
     "generator_name",
     "like_test",
     "per_training",
@@ -59,6 +61,7 @@ __all__ = [
     "selection_records",
     "showers",
     "seed_numbers",
+    "seed_samples",
 ]
 
 CHAPTER = "04_dvae"
@@ -175,65 +178,77 @@ def _fresh_cells(
     return read_cells(supa_source(particle, n, p.seed + FRESH_SEED + k), store)
 
 
+#: Columns of :func:`fidelity_rows` before ``fidelity.scored``'s.
+FIDELITY_KEYS = ("generator", "model", "particle", "architecture", "τ_z", "τ_xm")
+
+
 def fidelity_rows(
     p: SimpleNamespace,
     truth: Mapping[str, Showers],
-    samples: Mapping[str, np.ndarray],
+    samples: Mapping[str, Sequence[np.ndarray]],
     selected: Mapping[str, GridPoint],
     store: Store | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """The selected CaloDVAE of each particle on the book's common scale (``fidelity.compare``).
+    """The selected CaloDVAE of each particle on the book's common scale (``fidelity.scored``):
+    its first training's row and the spread of the high-level AUC and FPD over its trainings.
 
     Each particle's test showers are the truth; the model's showers are ``samples[particle]``,
-    generated at the test showers' incident energies (one per test shower); the floors come
-    from a fresh SUPA sample of as many showers at U[1, 100] GeV (``_fresh_cells``). All three
-    are cut to the smallest size.
+    one sample per training, each generated at the test showers' incident energies in order;
+    the floors come from a fresh SUPA sample of as many showers as the test part at U[1, 100]
+    GeV (``_fresh_cells``). ``fidelity.scored`` cuts them to the smallest size, keeps a row too
+    small for the folds with NaN values and a note, and keeps every measurement in ``store``.
 
     Args:
         p: the chapter's resolved parameters (``seed``, ``dataset_path``).
         truth: particle -> its showers, split (``showers``).
-        samples: particle -> (M, 504) model showers [MeV] at the first M test energies.
+        samples: particle -> one (M, 504) sample [MeV] at the first M test energies per
+            training, seed 0 first.
         selected: particle -> the grid point of its model.
-        store: the store of the fresh truth (default: ``default_store()``).
+        store: the store of the fresh truth and the measurements (default: ``default_store()``).
 
     Returns:
-        One row per particle compared (``generator``, ``model``, ``particle``,
-        ``architecture``, ``τ_z``, ``τ_xm``, ``showers`` and the columns of
-        ``Fidelity.row``), and a note for each particle left out (a user's file has no
-        independent truth sample; a sample smaller than ``fidelity.MIN_SHOWERS`` showers).
+        One row per particle compared (``FIDELITY_KEYS`` and ``fidelity.scored``'s columns:
+        "showers", "seeds", ``fidelity.COLUMNS``, the seed spreads, "note"), and a note for
+        each particle left out (a user's file has no independent truth sample).
     """
+    store = store or default_store()
     rows, notes = [], []
     for k, (q, s) in enumerate(truth.items()):
         if p.dataset_path:
             notes.append(f"{q}: a user's file has no independent truth sample for the floors")
             continue
         cells, energy = s.part("test")
-        n = min(len(energy), len(samples[q]))
-        if n < fidelity.MIN_SHOWERS:
-            notes.append(f"{q}: {n} showers; the classifier needs at least {fidelity.MIN_SHOWERS}")
-            continue
-        fresh = _fresh_cells(p, q, k, n, store)
-        compared = fidelity.compare(
-            fidelity_features(cells[:n], energy[:n]),
-            fidelity_features(*fresh),
-            fidelity_features(samples[q][:n], energy[:n]),
-            seed=p.seed,
+        fresh = fidelity_features(*_fresh_cells(p, q, k, len(energy), store))
+        replicas = [fidelity_features(x, energy[: len(x)]) for x in samples[q]]
+        scored = fidelity.scored(
+            fidelity_features(cells, energy), fresh, replicas, seed=p.seed, store=store
         )
         grid = selected[q]
-        rows.append(
-            {
-                "generator": generator_name(q),
-                "model": "CaloDVAE",
-                "particle": q,
-                "architecture": grid[0],
-                "τ_z": grid[1],
-                "τ_xm": grid[2],
-                "showers": n,
-                **compared.row(),
-            }
-        )
-    columns = ["generator", "model", "particle", "architecture", "τ_z", "τ_xm", "showers"]
-    return pd.DataFrame(rows, columns=[*columns, *fidelity.COLUMNS.values()]), notes
+        meta = (generator_name(q), "CaloDVAE", q, *grid)
+        rows.append(dict(zip(FIDELITY_KEYS, meta, strict=True)) | scored)
+    scale = ["showers", "seeds", *fidelity.COLUMNS.values(), *fidelity.SEED_COLUMNS[1:], "note"]
+    return pd.DataFrame(rows, columns=[*FIDELITY_KEYS, *scale]), notes
+
+
+def fidelity_seed_spread(table: pd.DataFrame) -> str:
+    """How far the high-level AUC of :func:`fidelity_rows` moves between trainings, in words:
+    its largest standard deviation over the seeds, with its generator and the seed count
+    (unmeasured with one training per model or no row).
+
+    Example:
+        >>> t = pd.DataFrame({"generator": ["a", "b"], "seeds": [3, 3],
+        ...     "AUC high seed s": [0.01, 0.02]})
+        >>> fidelity_seed_spread(t)
+        'by at most 0.020 (b; standard deviation over 3 trainings)'
+    """
+    spread = table["AUC high seed s"]
+    if table.empty:
+        return "by an amount unmeasured here (no particle compared)"
+    if spread.isna().all():
+        return f"by an amount unmeasured here ({int(table['seeds'].max())} training per model)"
+    top = table.loc[spread.idxmax()]
+    s, seeds = top["AUC high seed s"], int(top["seeds"])
+    return f"by at most {s:.3f} ({top['generator']}; standard deviation over {seeds} trainings)"
 
 
 def budget_fraction(p: SimpleNamespace, budget: float) -> float:
@@ -308,14 +323,22 @@ def like_test(
     return sample(model, len(energy), energy, seed)
 
 
-def seed_numbers(
+def seed_samples(
     p: SimpleNamespace,
     truth: Mapping[str, Showers],
     models: Mapping[tuple[str, float, int], DVAE],
+) -> dict[tuple[str, float, int], np.ndarray]:
+    """Per model of :func:`replicas`: one shower per test shower of its particle, at its
+    incident energy (:func:`like_test` with the model's replica): (n_test, 504) MeV."""
+    return {(q, b, k): like_test(p, truth, q, model, k) for (q, b, k), model in models.items()}
+
+
+def seed_numbers(
+    truth: Mapping[str, Showers], samples: Mapping[tuple[str, float, int], np.ndarray]
 ) -> pd.DataFrame:
-    """Per model of :func:`replicas`: the KS statistic of every ``data.SHAPES`` variable, test
-    showers against as many generated showers (:func:`like_test`), and the fraction of
-    generated showers that did not shower (layer-1 sparsity < 0.05).
+    """Per sample of :func:`seed_samples`: the KS statistic of every ``data.SHAPES`` variable,
+    test showers against the generated showers, and the fraction of generated showers that did
+    not shower (layer-1 sparsity < 0.05).
 
     Returns:
         One row per (particle, budget, replica), with those columns, the ``SHAPES`` columns
@@ -323,8 +346,7 @@ def seed_numbers(
     """
     shapes = {q: shower_shapes(s.part("test")[0]) for q, s in truth.items()}
     rows = []
-    for (q, b, k), model in models.items():
-        cells = like_test(p, truth, q, model, k)
+    for (q, b, k), cells in samples.items():
         fake = shower_shapes(cells)
         rows.append(
             {"particle": q, "budget": b, "replica": k}

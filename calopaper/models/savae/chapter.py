@@ -23,7 +23,6 @@ from calopaper.claims.savae import (
     interpolation_difference,
     table2_numbers,
 )
-from calopaper.figures import digest
 from calopaper.findings import BudgetCurve, band
 from calopaper.geometry import SAVAE_INTERP, SAVAE_TRAIN, Segmentation
 from calopaper.metrics import Distance
@@ -68,6 +67,7 @@ __all__ = [
     "beta_summary",
     "closest_to_paper",
     "configs",
+    "fidelity_replicas",
     "fidelity_rows",
     "fidelity_summary",
     "fidelity_table",
@@ -390,7 +390,7 @@ def _features(images: np.ndarray, name: str, energy_mev: float) -> tuple[np.ndar
 def fidelity_table(
     truth: Mapping[str, np.ndarray],
     fresh: Mapping[str, np.ndarray],
-    models: Mapping[str, Mapping[str, np.ndarray]],
+    models: Mapping[str, Sequence[Mapping[str, np.ndarray]]],
     *,
     incident_energy: float,
     n: int,
@@ -399,18 +399,19 @@ def fidelity_table(
     particle: str = "",
     store: Store | None = None,
 ) -> pd.DataFrame:
-    """Each model in each segmentation on the book's common scale (``fidelity.compare``).
+    """Each model in each segmentation on the book's common scale (``fidelity.scored``): its
+    first training's row and the spread of the high-level AUC and FPD over its trainings.
 
-    Truth, fresh truth and model are cut to one size, their first ``n`` showers or fewer; a
-    row with fewer than ``fidelity.MIN_SHOWERS`` showers is kept with NaN values and a note. Each
-    row is stored (keyed by the content of its three samples, the energy and the seed), so a
-    rebuild reads it back.
+    Every sample is cut to its first ``n`` showers; ``fidelity.scored`` cuts them to one size,
+    keeps a row too small for the folds with NaN values and a note, and keeps every
+    measurement in ``store`` (default: ``default_store()``), so a rebuild reads it back.
 
     Args:
         truth: segmentation name -> (N, n_eta, n_phi) test showers, MeV; one row per
-            segmentation of ``truth`` that a model has.
+            segmentation of ``truth`` that a model's first training has.
         fresh: segmentation name -> an independent truth sample (:func:`fresh_truth`).
-        models: generator name (e.g. "SAVAE", "GAAM middle") -> segmentation -> images, MeV.
+        models: generator name (e.g. "SAVAE", "GAAM middle") -> one sample per training (seed
+            0 first), each segmentation -> images, MeV.
         incident_energy: of every shower, MeV (the low-level features are cells over it).
         n: showers per class at most.
         seed: seeds the classifiers.
@@ -418,44 +419,40 @@ def fidelity_table(
 
     Returns:
         One row per model and segmentation: "generator" ("SAVAE (48,48)"), "model",
-        "segmentation", "layer", "particle", "showers" (per class), the columns of
-        ``fidelity.COLUMNS`` and "note".
+        "segmentation", "layer", "particle", then ``fidelity.scored``'s columns ("showers" per
+        class, "seeds", ``fidelity.COLUMNS``, the seed spreads and "note").
     """
     store = store or default_store()
+
+    def features(images: np.ndarray, name: str) -> fidelity.Features:
+        return _features(images[:n], name, incident_energy)
+
     rows = []
-    for label, samples in models.items():
-        for name in (name for name in truth if name in samples):
+    for label, trainings in models.items():
+        for name in (name for name in truth if name in trainings[0]):
             notation = Segmentation.parse(name).notation
-            k = min(n, len(truth[name]), len(fresh[name]), len(samples[name]))
             row = {"generator": f"{label} {notation}", "model": label, "segmentation": notation}
-            row |= {"layer": layer, "particle": particle, "showers": k}
-            if k < fidelity.MIN_SHOWERS:
-                values = dict.fromkeys(fidelity.COLUMNS.values(), float("nan"))
-                note = f"skipped: {k} showers, the classifiers need {fidelity.MIN_SHOWERS}"
-                rows.append(row | values | {"separates most": "", "note": note})
-                continue
-            parts = [truth[name][:k], fresh[name][:k], samples[name][:k]]
-            key = {"samples": digest(*parts), "energy": incident_energy, "seed": seed}
-
-            def build(tmp: Path, parts=parts, name=name) -> None:
-                features = [_features(x, name, incident_energy) for x in parts]
-                tmp.write_text(json.dumps(fidelity.compare(*features, seed=seed).row()))
-
-            path = store.get_or_build(
-                "measurements/fidelity",
-                key,
-                build,
-                suffix=".result.json",
-                code=("calopaper.fidelity", "calopaper.observables", __name__),
-            )
-            rows.append(row | json.loads(path.read_text()) | {"note": ""})
+            row |= {"layer": layer, "particle": particle}
+            replicas = [features(t[name], name) for t in trainings]
+            pair = features(truth[name], name), features(fresh[name], name)
+            rows.append(row | fidelity.scored(*pair, replicas, seed=seed, store=store))
     return pd.DataFrame(rows)
+
+
+def fidelity_replicas(seeded: Seeded) -> dict[str, list[dict[str, np.ndarray]]]:
+    """The samples :func:`fidelity_rows` scores: a key of ``FIDELITY_MODELS`` -> one sample
+    (segmentation -> images, MeV) per training of :func:`seeded`, seed 0 first."""
+    return {
+        "SAVAE": [seeded.main[k, 1.0].samples for k in seeded.seeds],
+        "geometry-specific": [seeded.specific[k] for k in seeded.seeds],
+        "GAAM": [seeded.gaam[k] for k in seeded.seeds],
+    }
 
 
 def fidelity_rows(
     p: SimpleNamespace,
     truth: Showers,
-    models: Mapping[str, Mapping[str, np.ndarray]],
+    models: Mapping[str, Sequence[Mapping[str, np.ndarray]]],
     *,
     store: Store | None = None,
     progress: bool = True,
@@ -466,7 +463,8 @@ def fidelity_rows(
     Args:
         p: the chapter's resolved parameters.
         truth: the chapter's showers (:func:`showers`).
-        models: a key of ``FIDELITY_MODELS`` -> segmentation -> generated images, MeV; every
+        models: a key of ``FIDELITY_MODELS`` -> one sample per training, seed 0 first
+            (:func:`fidelity_replicas`), each segmentation -> generated images, MeV; every
             segmentation of savae Tables II-III that a model has gets a row.
     """
     unknown = sorted(set(models) - set(FIDELITY_MODELS))
@@ -489,15 +487,19 @@ def fidelity_rows(
 def fidelity_summary(table: pd.DataFrame) -> dict[str, float | int | str]:
     """The numbers the chapter's prose quotes from a :func:`fidelity_table`: showers per class,
     the rows scored and skipped, the closest and the furthest model on the high-level features,
-    the range of their floors, and the rows whose low-level AUC exceeds 0.9.
+    the range of their floors, the rows whose low-level AUC exceeds 0.9, and how far the
+    high-level AUC moves between trainings (its largest standard deviation over the seeds).
 
     Example:
         >>> t = pd.DataFrame({"generator": ["a", "b", "c"], "showers": [50, 50, 5],
         ...     "AUC high": [0.6, 0.95, float("nan")], "AUC high floor": [0.5, 0.52, float("nan")],
-        ...     "AUC low": [0.99, 0.7, float("nan")]})
+        ...     "AUC low": [0.99, 0.7, float("nan")], "seeds": [3, 3, 3],
+        ...     "AUC high seed s": [0.01, 0.02, float("nan")]})
         >>> s = fidelity_summary(t)
         >>> s["fid_best"], s["fid_worst_auc"], s["fid_low_above_90"], s["fid_skipped"]
         ('a', 0.95, 1, 1)
+        >>> s["fid_seed_spread"]
+        'by at most 0.020 (b; standard deviation over 3 trainings)'
     """
     scored = table.dropna(subset=["AUC high"])
     if scored.empty:
@@ -516,7 +518,19 @@ def fidelity_summary(table: pd.DataFrame) -> dict[str, float | int | str]:
         "fid_floor_lo": float(scored["AUC high floor"].min()),
         "fid_floor_hi": float(scored["AUC high floor"].max()),
         "fid_low_above_90": int((scored["AUC low"] > 0.9).sum()),
+        "fid_seed_spread": _seed_spread(scored),
     }
+
+
+def _seed_spread(scored: pd.DataFrame) -> str:
+    """The largest "AUC high seed s" of the scored rows, with its row and the seed count, in
+    words (unmeasured with one training per model)."""
+    spread = scored["AUC high seed s"]
+    if spread.isna().all():
+        return f"by an amount unmeasured here ({int(scored['seeds'].max())} training per model)"
+    top = scored.loc[spread.idxmax()]
+    s, seeds = top["AUC high seed s"], int(top["seeds"])
+    return f"by at most {s:.3f} ({top['generator']}; standard deviation over {seeds} trainings)"
 
 
 #: The spread of SAVAE's widths the narrower-widths budget curve measures its gap to: the middle
