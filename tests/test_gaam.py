@@ -307,46 +307,56 @@ def test_fidelity_rows_take_their_floors_from_a_fresh_truth_sample(data_root, mo
     chapter, data, n = _fidelity_case()
     train = data["middle"].cells("12x12", "train")
     samples = {
-        ("middle", "GAAM", "12x12"): train[:n] * 1.3,
         ("middle", "unconditional ARM", "12x12"): train[n : n + 5],
+        ("middle", "GAAM", "12x12"): train[:n] * 1.3,
     }
     drawn = []
     clouds = truth.Source.clouds
     monkeypatch.setattr(
         truth.Source, "clouds", lambda self, *a, **k: drawn.append(self) or clouds(self, *a, **k)
     )
-    cases = [("middle", "12x12")]
-    table = gaam_chapter.fidelity_rows(chapter, data, samples, seed=0, cases=cases, progress=False)
+    table = gaam_chapter.fidelity_rows(chapter, data, [samples], seed=0, progress=False)
     assert [(s.n, s.seed) for s in drawn] == [(n, 3 + gaam_chapter.FRESH_SEED)]
     assert drawn[0].key != chapter.truth.key
     assert list(table["generator"]) == ["GAAM middle (12,12)", "unconditional ARM middle (12,12)"]
-    assert set(fidelity.COLUMNS.values()) <= set(table.columns)
+    assert {*fidelity.COLUMNS.values(), *fidelity.SEED_COLUMNS} <= set(table.columns)
     assert {"model", "layer", "segmentation", "particle", "showers", "note"} <= set(table.columns)
     bad, small = (row for _, row in table.iterrows())
     assert bad["particle"] == "gamma" and bad["showers"] == n and not bad["note"]
     assert bad["AUC high"] > 0.9 > bad["AUC high floor"] and bad["separates most"]
     assert bad["FPD"] > 10 * bad["FPD floor"]
-    assert np.isnan(small["AUC low"]) and "needs at least 10" in small["note"]
-    assert gaam_chapter.fidelity_glue(table)["fidelity_worst"] == "GAAM middle (12,12)"
+    assert bad["seeds"] == 1 and np.isnan(bad["AUC high seed s"])
+    assert np.isnan(small["AUC low"]) and "need 10" in small["note"]
+    glued = gaam_chapter.fidelity_glue(table)
+    assert glued["fidelity_worst"] == "GAAM middle (12,12)"
+    assert "1 training seed(s) per model, no seed spread" in glued["fidelity_seed_sentence"]
 
 
-def test_fidelity_rows_measure_each_floor_once_and_as_compare_does(data_root, monkeypatch):
-    """The second model of a case reuses the first one's floors; they equal a full compare's."""
+def test_fidelity_rows_measure_each_floor_once_and_spread_over_the_seeds(data_root, monkeypatch):
+    """Both models of a segmentation share its floors, kept in the store; a second training
+    seed adds the high-level classifier only, and its spread."""
     chapter, data, n = _fidelity_case(100)
     calls = []
 
     def auc(truth, model, *, seed=0, names=None):  # a cheap stand-in for the classifier
-        calls.append(len(truth))
+        calls.append(truth.shape[1])
         return float(np.mean(model) - np.mean(truth)), 0.0, {}
 
     monkeypatch.setattr(fidelity, "classifier_auc", auc)
     train = data["middle"].cells("12x12", "train")
-    samples = {("middle", "GAAM", "12x12"): train[:n] * 1.3}
-    samples["middle", "unconditional ARM", "12x12"] = train[n : 2 * n]
-    kwargs = {"seed": 0, "cases": [("middle", "12x12")], "progress": False}
-    both = gaam_chapter.fidelity_rows(chapter, data, samples, **kwargs)
+    first = {("middle", "GAAM", "12x12"): train[:n] * 1.3}
+    first["middle", "unconditional ARM", "12x12"] = train[n : 2 * n]
+    kwargs = {"seed": 0, "progress": False}
+    both = gaam_chapter.fidelity_rows(chapter, data, [first], **kwargs)
     assert len(calls) == 6  # two floors, two AUCs per model
-    alone = gaam_chapter.fidelity_rows(chapter, data, dict(list(samples.items())[1:]), **kwargs)
+    alone = gaam_chapter.fidelity_rows(chapter, data, [dict(list(first.items())[1:])], **kwargs)
+    assert len(calls) == 6  # read back from the store
     assert both.iloc[1].equals(alone.iloc[0].rename(1))
     floors = [c for c in both.columns if "floor" in c]
     assert both.iloc[0][floors].equals(both.iloc[1][floors].rename(0))
+    second = {key: 1.1 * images for key, images in first.items()}
+    seeds = gaam_chapter.fidelity_rows(chapter, data, [first, second], **kwargs)
+    assert calls[6:] == [5, 5]  # the high-level classifier (4 observables + energy), per model
+    assert list(seeds["seeds"]) == [2, 2] and (seeds["AUC high seed s"] > 0).all()
+    spread = list(fidelity.SEED_COLUMNS)
+    assert seeds.drop(columns=spread).equals(both.drop(columns=spread))

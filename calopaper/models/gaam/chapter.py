@@ -9,7 +9,7 @@ segmentation on the book's common scale (``calopaper.fidelity``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import SimpleNamespace
 
@@ -24,7 +24,7 @@ from calopaper.models.gaam.model import GAAMConfig
 from calopaper.models.gaam.pipeline import LayerModel, source, stored_samples, trained
 from calopaper.profiles import chapter_parameters
 from calopaper.showers import PARTICLES, PointClouds
-from calopaper.store import Store
+from calopaper.store import Store, default_store
 from calopaper.training import FitConfig
 from calopaper.truth import Source
 
@@ -50,18 +50,6 @@ MODELS = ("GAAM", "unconditional ARM")
 DEPTH = {"inner": 1, "middle": 5, "outer": 5}
 #: Added to the chapter's seed for the independent truth sample behind the common scale's floors.
 FRESH_SEED = 7919
-#: The (layer, segmentation) pairs on the common scale in the ``book`` profile's ~90 s: the
-#: bench's rows (each layer's largest training segmentation, the middle's for both models) and
-#: the interpolation segmentations (gaam Table 4). A classifier on the middle layer's 2304
-#: cells of 480 showers takes ~20 s on one core, so (36,48)*, (48,24), (12,12) and the
-#: extrapolation segmentations are left out.
-FIDELITY_CASES = (
-    ("inner", "192x12"),
-    ("middle", "48x48"),
-    ("outer", "24x24"),
-    ("middle", "24x24"),
-    ("middle", "24x12"),
-)
 
 
 @dataclass(frozen=True)
@@ -287,116 +275,94 @@ def _features(cells: np.ndarray, energy: np.ndarray, segmentation: Segmentation)
     return fidelity.low_level(cells, energy), high
 
 
-def _compare(truth, fresh, model, seed: int, floor: fidelity.Fidelity | None) -> fidelity.Fidelity:
-    """``fidelity.compare``; with ``floor`` (an earlier compare of the same truth and fresh
-    samples, whose floors do not depend on the model) only the model's half is measured."""
-    if floor is None:
-        return fidelity.compare(truth, fresh, model, seed=seed)
-    (t_low, t_high), (m_low, m_high) = truth, model
-    (t, names), (m, _) = fidelity.high_level(t_high), fidelity.high_level(m_high)
-    low = fidelity.classifier_auc(t_low, m_low, seed=seed)
-    high = fidelity.classifier_auc(t, m, seed=seed, names=names)
-    return replace(
-        floor,
-        auc_low=low[0],
-        auc_low_spread=low[1],
-        auc_high=high[0],
-        auc_high_spread=high[1],
-        fpd=fidelity.fpd(t, m),
-        kpd=fidelity.kpd(t, m),
-        separating=", ".join(high[2]),
-    )
+def _truth_features(
+    truth: LayerData, fresh: PointClouds | None, segmentation: Segmentation
+) -> tuple[fidelity.Features, fidelity.Features]:
+    """The features of ``truth``'s test showers and of the ``fresh`` truth's in
+    ``segmentation`` (no showers without a fresh truth)."""
+    energy = 1e3 * truth.clouds.incident_energy  # MeV, as the cells
+    test = _features(truth.cells(segmentation, "test"), energy[truth.parts["test"]], segmentation)
+    if fresh is None:
+        return test, (test[0][:0], {k: v[:0] for k, v in test[1].items()})
+    cells = fresh.cells(segmentation, LAYERS[truth.layer])[0]
+    return test, _features(cells, 1e3 * fresh.incident_energy, segmentation)
 
 
 def fidelity_rows(
     chapter: Chapter,
     data: Mapping[str, LayerData],
-    samples: Mapping[tuple[str, str, str], np.ndarray],
+    samples: Sequence[Mapping[tuple[str, str, str], np.ndarray]],
     *,
     seed: int,
-    cases: Iterable[tuple[str, str]] = FIDELITY_CASES,
     store: Store | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """The generated samples of ``cases`` on the book's common scale (``fidelity.compare``):
-    the test showers against each model's, the floors from ``fresh_truth`` (as many showers as
-    the test part), measured once per case.
+    """Every generated sample on the book's common scale (``fidelity.scored``): the test
+    showers against each model's, the floors from ``fresh_truth`` (as many showers as the test
+    part), the seed spread over the trainings.
 
-    All three samples are cut to the smallest one's size. The low-level features are the cells
-    over the incident energy, leaving out cells empty in every shower of all three samples
-    (a constant feature never separates anything, and it costs the classifier as much as any
-    other); the high-level ones are the layer observables and the layer energy.
+    The low-level features are the cells over the incident energy (for the generated showers
+    the median one, which ``stored_samples`` conditions on); the high-level ones are the layer
+    observables and the layer energy.
 
     Args:
         chapter: the chapter's truth (``configs(p)``).
         data: layer -> the layer's truth (its ``"test"`` part is compared).
-        samples: (layer, model label, segmentation) -> (N, n_eta, n_phi) generated MeV.
+        samples: one dict per training seed (seed 0 first, the same keys): (layer, model label,
+            segmentation) -> (N, n_eta, n_phi) generated MeV.
         seed: seeds the classifiers.
-        cases: the (layer, segmentation) pairs to compare, in the rows' order.
-        store, progress: for simulating the fresh truth.
+        store: where the fresh truth and every measurement are kept (``default_store()`` when
+            None); progress: for simulating the fresh truth.
 
     Returns:
-        One row per model of each case: "generator" (``f"{label} {layer} {notation}"``, the
-        bench's name), "model", "layer", "segmentation", "particle", "showers", the
-        ``Fidelity.row()`` columns and "note" (why a row is empty: a user's file has no fresh
-        sample, or fewer showers than the classifier needs).
+        One row per key of ``samples[0]``, grouped by (layer, segmentation) in their first
+        order, models in ``MODELS`` order: "generator" (``f"{label} {layer} {notation}"``, the
+        bench's name), "model", "layer", "segmentation", "particle" and ``fidelity.scored``'s
+        columns (a user's file has no fresh sample: its rows are empty, the note says why).
     """
+    store = store or default_store()
     fresh = None
     if not chapter.truth.path:
         fresh = fresh_truth(chapter, _n_test(data), store=store, progress=progress)
     codes = {int(c): k for k, c in PARTICLES.items()}
     rows = []
-    for layer, name in cases:
+    for layer, name in dict.fromkeys((layer, name) for layer, _, name in samples[0]):
         segmentation = Segmentation.parse(name)
-        truth = data[layer]
-        true_cells = truth.cells(segmentation, "test")
-        fresh_cells = (
-            true_cells[:0] if fresh is None else fresh.cells(segmentation, LAYERS[layer])[0]
-        )
-        energy = 1e3 * truth.clouds.incident_energy  # MeV, as the cells
-        particle = ", ".join(sorted({codes[int(c)] for c in truth.clouds.particle}))
-        floor = None
-        for label in [m for m in MODELS if (layer, m, name) in samples]:
-            generated = samples[layer, label, name]
-            n = min(len(true_cells), len(fresh_cells), len(generated))
+        test, again = _truth_features(data[layer], fresh, segmentation)
+        clouds = data[layer].clouds
+        median = np.median(1e3 * clouds.incident_energy)  # MeV, what stored_samples conditions on
+        particle = ", ".join(sorted({codes[int(c)] for c in clouds.particle}))
+        for label in [m for m in MODELS if (layer, m, name) in samples[0]]:
+            generated = [s[layer, label, name] for s in samples]
+            replicas = [_features(g, np.full(len(g), median), segmentation) for g in generated]
             row = {
                 "generator": f"{label} {layer} {segmentation.notation}",
                 "model": label,
                 "layer": layer,
                 "segmentation": segmentation.notation,
                 "particle": particle,
-                "showers": n,
             }
-            if n < fidelity.MIN_SHOWERS:
-                least = fidelity.MIN_SHOWERS
-                note = f"{n} showers per sample; the classifier needs at least {least}"
-                if fresh is None:
-                    note = "the truth is a user's file: no independent truth sample for the floors"
-                rows.append(row | dict.fromkeys(fidelity.COLUMNS.values(), np.nan) | {"note": note})
-                continue
-            cells = [true_cells[:n], fresh_cells[:n], generated[:n]]
-            energies = [energy[truth.parts["test"]][:n], 1e3 * fresh.incident_energy[:n]]
-            energies.append(np.full(n, np.median(energy)))  # what stored_samples writes
-            live = np.any([c.reshape(n, -1) > 0 for c in cells], axis=(0, 1))
-            triple = []
-            for c, e in zip(cells, energies, strict=True):
-                low, high = _features(c, e, segmentation)
-                triple.append((low[:, live], high))
-            floor = _compare(*triple, seed, floor)
-            rows.append(row | floor.row() | {"note": ""})
+            row |= fidelity.scored(test, again, replicas, seed=seed, store=store)
+            if fresh is None:
+                row["note"] = "the truth is a user's file: no independent truth sample for floors"
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
 def fidelity_glue(table: pd.DataFrame) -> dict[str, object]:
     """The numbers the page quotes from ``fidelity_rows``: the rows of lowest and highest
     high-level AUC, the median high-level floor and the showers per sample ("n/a" and NaN
-    where no row was measured).
+    where no row was measured), and the sentence on the seed spread (``_seed_sentence``).
 
     Example:
         >>> table = pd.DataFrame({"generator": ["a", "b"], "AUC high": [0.6, 0.9],
-        ...     "AUC high floor": [0.5, 0.52], "showers": [240, 240]})
-        >>> fidelity_glue(table)["fidelity_worst"]
+        ...     "AUC high floor": [0.5, 0.52], "showers": [240, 240], "seeds": [3, 3],
+        ...     "AUC high seed s": [0.01, 0.04]})
+        >>> glued = fidelity_glue(table)
+        >>> glued["fidelity_worst"]
         'b'
+        >>> glued["fidelity_seed_sentence"]
+        'Over the 3 training seeds, the high-level AUC varies most for b: standard deviation 0.040.'
     """
     scored = table.dropna(subset=["AUC high"]).sort_values("AUC high")
     out: dict[str, object] = {"fidelity_showers": int(table["showers"].max())}
@@ -405,7 +371,23 @@ def fidelity_glue(table: pd.DataFrame) -> dict[str, object]:
         out[f"fidelity_{name}"] = scored["generator"].iloc[i] if found else "n/a"
         out[f"fidelity_{name}_auc"] = float(scored["AUC high"].iloc[i]) if found else np.nan
     out["fidelity_floor"] = float(scored["AUC high floor"].median()) if len(scored) else np.nan
+    out["fidelity_seed_sentence"] = _seed_sentence(table)
     return out
+
+
+def _seed_sentence(table: pd.DataFrame) -> str:
+    """The largest standard deviation over the training seeds of a row's high-level AUC, with
+    its row and the seed count, as a sentence (a sentence saying so where there is none: one
+    seed, or no row measured)."""
+    spread = table.dropna(subset=["AUC high seed s"]).sort_values("AUC high seed s")
+    seeds = int(table["seeds"].max())
+    if not len(spread):
+        return f"With {seeds} training seed(s) per model, no seed spread was measured."
+    widest = spread.iloc[-1]
+    return (
+        f"Over the {seeds} training seeds, the high-level AUC varies most for "
+        f"{widest['generator']}: standard deviation {widest['AUC high seed s']:.3f}."
+    )
 
 
 def _n_test(data: Mapping[str, LayerData]) -> int:
