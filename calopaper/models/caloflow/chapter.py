@@ -29,7 +29,8 @@ the other simulator's correlates as well.
 The book's common scale (``calopaper.fidelity``): ``fidelity_rows`` compares each variant's
 samples with its own simulator's test showers by a classifier (on cells over the incident
 energy, and on the supa §4 marginals), FPD and KPD, each beside its floor from a fresh truth
-sample of that simulator (``fresh_source``).
+sample of that simulator (``fresh_source``), through ``fidelity.scored``: every variant, with
+the spread of the high-level AUC and FPD over its training seeds (``seed_spread_text``).
 """
 
 from __future__ import annotations
