@@ -98,7 +98,6 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             "resolution_variant": 10,
             "resolution_layers": [1],
             "n_boot": 10,
-            "fidelity_every_variant": False,
         },
         "book": {
             "n_showers": 5000,
@@ -109,7 +108,6 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             "resolution_variant": 5,
             "resolution_layers": [1],
             "n_boot": 50,
-            "fidelity_every_variant": False,
         },
         "paper": {
             "n_showers": 100000,
@@ -120,7 +118,6 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             "resolution_variant": 1,
             "resolution_layers": [0, 1, 2],
             "n_boot": 200,
-            "fidelity_every_variant": True,
         },
     },
     "04_dvae": {

@@ -29,13 +29,13 @@ the other simulator's correlates as well.
 The book's common scale (``calopaper.fidelity``): ``fidelity_rows`` compares each variant's
 samples with its own simulator's test showers by a classifier (on cells over the incident
 energy, and on the supa §4 marginals), FPD and KPD, each beside its floor from a fresh truth
-sample of that simulator (``fresh_source``).
+sample of that simulator (``fresh_source``), through ``fidelity.scored``: every variant, with
+the spread of the high-level AUC and FPD over its training seeds (``seed_spread_text``).
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -47,7 +47,6 @@ from scipy import stats
 
 from calopaper import fidelity, findings, parallel
 from calopaper.claims.supa_study import Correlation
-from calopaper.figures import digest
 from calopaper.grids import downsample
 from calopaper.models.caloflow.data import Voxels
 from calopaper.models.caloflow.model import variant as caloflow_variant
@@ -58,6 +57,7 @@ from calopaper.truth import Source
 
 __all__ = [
     "CHAPTER",
+    "FIDELITY_COLUMNS",
     "FIDELITY_FIELDS",
     "FRESH_SEED_OFFSET",
     "SCORES",
@@ -71,7 +71,6 @@ __all__ = [
     "budget_reading",
     "configs",
     "fidelity_rows",
-    "fidelity_variants",
     "fresh_source",
     "generator_name",
     "marginal_keys",
@@ -80,6 +79,7 @@ __all__ = [
     "resolution_table",
     "score",
     "seed_scores",
+    "seed_spread_text",
     "spearman",
     "toy_rho",
     "toy_scores",
@@ -774,7 +774,7 @@ def budget_reading(
 
 #: Added to the page's seed for the fresh truth samples of the common scale's floors.
 FRESH_SEED_OFFSET = 7919
-#: Columns of ``fidelity_rows`` before the ``fidelity.COLUMNS``.
+#: Columns of ``fidelity_rows`` before those of ``fidelity.scored``.
 FIDELITY_FIELDS = (
     "generator",
     "model",
@@ -783,7 +783,14 @@ FIDELITY_FIELDS = (
     "segmentation",
     "layer",
     "particle",
+)
+#: Columns of ``fidelity_rows``.
+FIDELITY_COLUMNS = (
+    *FIDELITY_FIELDS,
     "showers",
+    *fidelity.COLUMNS.values(),
+    *fidelity.SEED_COLUMNS,
+    "note",
 )
 #: Truth names in generator names (the speed chapter's rows), by simulator.
 _TRUTH_NAMES = {"supa": "SUPA", "gflash": "reference"}
@@ -797,13 +804,6 @@ def benched_variants(variants: Sequence[int]) -> list[int]:
         [1, 9]
     """
     return sorted({min(variants), max(variants)})
-
-
-def fidelity_variants(p) -> list[int]:
-    """The variants the page puts on the common scale: every one where
-    ``p.fidelity_every_variant``, else ``benched_variants`` (a low-level classifier on 504
-    cells costs seconds per variant and simulator)."""
-    return list(p.variants) if p.fidelity_every_variant else benched_variants(p.variants)
 
 
 def generator_name(variant: int, source: Source) -> str:
@@ -827,85 +827,57 @@ def fresh_source(source: Source, n: int, seed: int) -> Source | None:
     return None if source.path else replace(source, n=n, seed=seed)
 
 
-def _features(voxels: Voxels, cells: np.ndarray, energy: np.ndarray, keys: Sequence[str]):
+def _features(
+    voxels: Voxels, cells: np.ndarray, energy: np.ndarray, keys: Sequence[str]
+) -> fidelity.Features:
     """(cells / E_inc, marginals ``keys``) of (N, n_voxels) cells [MeV] at energies [GeV]."""
     marginals = voxels.marginals(cells, energy)
     return fidelity.low_level(cells, energy * 1e3), {k: marginals[k] for k in keys}
 
 
-def _compare(
-    voxels: Voxels,
-    showers: Mapping[str, tuple[np.ndarray, np.ndarray]],
-    keys: Sequence[str],
-    seed: int,
-    store: Store,
-) -> dict:
-    """``fidelity.compare`` of the "truth", "fresh" and "model" showers as a row, through the
-    store (kind ``caloflow/fidelity``, keyed by the showers' content)."""
-    key = {"showers": digest(showers), "keys": list(keys), "seed": seed, "voxels": voxels.key}
-
-    def build(tmp: Path) -> None:
-        parts = [_features(voxels, *showers[x], keys) for x in ("truth", "fresh", "model")]
-        tmp.write_text(json.dumps(fidelity.compare(*parts, seed=seed).row()))
-
-    code = ["calopaper.fidelity", "calopaper.observables", __name__]
-    path = store.get_or_build("caloflow/fidelity", key, build, suffix=".fidelity.json", code=code)
-    return json.loads(path.read_text())
-
-
 def fidelity_rows(
     data: Mapping[str, Voxels],
-    generated: Mapping[tuple[str, int], tuple[np.ndarray, np.ndarray]],
+    generated: Mapping[tuple[str, int], Sequence[tuple[np.ndarray, np.ndarray]]],
     keys: Sequence[str],
     *,
     seed: int,
     store: Store | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Every trained variant on the book's common scale (``calopaper.fidelity.compare``).
+    """Every trained variant on the book's common scale (``calopaper.fidelity.scored``).
 
     Each variant's showers are compared with its own simulator's test showers; the floors come
     from a fresh sample of that simulator (``fresh_source``, seed ``seed + FRESH_SEED_OFFSET``,
     as many showers as the test part, energies drawn as the truth's), simulated through the
-    store. Truth, fresh and model showers are cut to the same number.
+    store. ``scored`` cuts the samples to one size, keeps every measurement in the store (one
+    floor per simulator) and spreads the high-level AUC and FPD over the training seeds.
 
     Args:
         data: simulator name -> its showers (the test part is the truth).
-        generated: (simulator name, variant) -> (cells (N, n_voxels) MeV, energies (N,) GeV),
-            one generated shower per test shower.
+        generated: (simulator name, variant) -> one (cells (N, n_voxels) MeV, energies (N,)
+            GeV) per training seed, seed 0 first, one generated shower per test shower.
         keys: the high-level features: supa §4 marginals (``marginal_keys``).
         seed: seeds the fresh sample (offset) and the classifiers.
-        store: where the fresh showers and the rows are kept (default: the book's).
+        store: where the fresh showers and the measurements are kept (default: the book's).
 
     Returns:
-        One row per compared variant and simulator (generator, model, variant, simulator,
-        segmentation, layer, particle and the ``fidelity.COLUMNS``), and a note per row left
-        out (no fresh sample of a file; fewer than ``fidelity.MIN_SHOWERS`` showers).
+        One row per variant and simulator with an independent sample (``FIDELITY_COLUMNS``:
+        NaN numbers and a note below ``fidelity.MIN_SHOWERS`` showers), and a note per row
+        left out or left empty.
     """
     store = store or default_store()
-    rows, skipped, fresh = [], [], {}
-    for (name, variant), (cells, energy) in generated.items():
+    rows, notes, truths = [], [], {}
+    for (name, variant), samples in generated.items():
         voxels = data[name]
         label = generator_name(variant, voxels.source)
-        truth = voxels.part("test")
-        if name not in fresh:
-            source = fresh_source(voxels.source, len(truth[1]), seed + FRESH_SEED_OFFSET)
-            fresh[name] = (
-                None
-                if source is None
-                else Voxels.load(source, voxels.scale, list(voxels.grids), store=store)
-            )
-        if fresh[name] is None:
-            skipped.append(f"{label}: {voxels.source.description} has no independent sample")
+        if name not in truths:
+            truths[name] = _truth_and_fresh(voxels, keys, seed, store)
+        if truths[name] is None:
+            notes.append(f"{label}: {voxels.source.description} has no independent sample")
             continue
-        n = min(len(truth[1]), len(fresh[name].incident_energy), len(energy))
-        if n < fidelity.MIN_SHOWERS:
-            skipped.append(f"{label}: {n} showers; the classifiers need {fidelity.MIN_SHOWERS}")
-            continue
-        showers = {
-            "truth": (truth[0][:n], truth[1][:n]),
-            "fresh": (fresh[name].cells[:n], fresh[name].incident_energy[:n]),
-            "model": (np.asarray(cells)[:n], np.asarray(energy)[:n]),
-        }
+        replicas = [_features(voxels, *sample, keys) for sample in samples]
+        score = fidelity.scored(*truths[name], replicas, seed=seed, store=store)
+        if score["note"]:
+            notes.append(f"{label}: {score['note']}")
         config = voxels.source.key.get("config", {})
         rows.append(
             {
@@ -916,8 +888,44 @@ def fidelity_rows(
                 "segmentation": f"calogan {voxels.scale}x",
                 "layer": ", ".join(map(str, voxels.grids)),
                 "particle": config.get("particle", ""),
-                "showers": n,
             }
-            | _compare(voxels, showers, keys, seed, store)
+            | score
         )
-    return pd.DataFrame(rows, columns=[*FIDELITY_FIELDS, *fidelity.COLUMNS.values()]), skipped
+    return pd.DataFrame(rows, columns=list(FIDELITY_COLUMNS)), notes
+
+
+def _truth_and_fresh(
+    voxels: Voxels, keys: Sequence[str], seed: int, store: Store
+) -> tuple[fidelity.Features, fidelity.Features] | None:
+    """The features of ``voxels``' test showers and of a fresh sample of as many showers of its
+    simulator (seed ``seed + FRESH_SEED_OFFSET``); None for a file (``fresh_source``)."""
+    cells, energy = voxels.part("test")
+    source = fresh_source(voxels.source, len(energy), seed + FRESH_SEED_OFFSET)
+    if source is None:
+        return None
+    fresh = Voxels.load(source, voxels.scale, list(voxels.grids), store=store)
+    truth = _features(voxels, cells, energy, keys)
+    return truth, _features(voxels, fresh.cells, fresh.incident_energy, keys)
+
+
+def seed_spread_text(table: pd.DataFrame) -> str:
+    """The page's sentence on the largest spread over the training seeds in ``fidelity_rows``'
+    ``table``: the row whose high-level AUC varies most between the seeds, beside the range of
+    the seed-0 AUCs of the variants on that row's simulator.
+
+    Example:
+        >>> t = pd.DataFrame({"generator": ["a", "b"], "simulator": ["S", "S"], "seeds": [3, 3],
+        ...                   "AUC high": [0.6, 0.9], "AUC high seed s": [0.02, 0.01]})
+        >>> seed_spread_text(t)[:72]
+        'Between its 3 training seeds the high-level AUC varies most for a (stand'
+    """
+    spread = table.dropna(subset=["AUC high seed s"])
+    if spread.empty:
+        return "With one training per variant the table has no spread over the seeds."
+    row = spread.loc[spread["AUC high seed s"].idxmax()]
+    aucs = table.loc[table["simulator"] == row["simulator"], "AUC high"]
+    return (
+        f"Between its {int(row['seeds'])} training seeds the high-level AUC varies most for "
+        f"{row['generator']} (standard deviation {row['AUC high seed s']:.3f}), against a range "
+        f"of {aucs.max() - aucs.min():.3f} between the variants on the same simulator."
+    )
