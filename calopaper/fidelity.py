@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLUMNS",
+    "SCORED_COLUMNS",
     "SEED_COLUMNS",
     "Features",
     "Fidelity",
@@ -295,6 +296,8 @@ def compare(truth: Features, fresh: Features, model: Features, *, seed: int = 0)
 #: Columns ``scored`` adds to ``Fidelity.row``'s: the trainings measured and the standard
 #: deviation over them of the high-level AUC and the FPD (NaN with one training).
 SEED_COLUMNS = ("seeds", "AUC high seed s", "FPD seed s")
+#: The columns of a ``scored`` row, in a table's order.
+SCORED_COLUMNS = ("showers", "seeds", *COLUMNS.values(), *SEED_COLUMNS[1:], "note")
 
 
 def _cut(features: Features, n: int) -> Features:

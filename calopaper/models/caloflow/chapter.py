@@ -785,13 +785,7 @@ FIDELITY_FIELDS = (
     "particle",
 )
 #: Columns of ``fidelity_rows``.
-FIDELITY_COLUMNS = (
-    *FIDELITY_FIELDS,
-    "showers",
-    *fidelity.COLUMNS.values(),
-    *fidelity.SEED_COLUMNS,
-    "note",
-)
+FIDELITY_COLUMNS = (*FIDELITY_FIELDS, *fidelity.SCORED_COLUMNS)
 #: Truth names in generator names (the speed chapter's rows), by simulator.
 _TRUTH_NAMES = {"supa": "SUPA", "gflash": "reference"}
 
@@ -865,7 +859,7 @@ def fidelity_rows(
         left out or left empty.
     """
     store = store or default_store()
-    rows, notes, truths = [], [], {}
+    rows, jobs, notes, truths = {}, {}, [], {}
     for (name, variant), samples in generated.items():
         voxels = data[name]
         label = generator_name(variant, voxels.source)
@@ -875,22 +869,19 @@ def fidelity_rows(
             notes.append(f"{label}: {voxels.source.description} has no independent sample")
             continue
         replicas = [_features(voxels, *sample, keys) for sample in samples]
-        score = fidelity.scored(*truths[name], replicas, seed=seed, store=store)
-        if score["note"]:
-            notes.append(f"{label}: {score['note']}")
-        config = voxels.source.key.get("config", {})
-        rows.append(
-            {
-                "generator": label,
-                "model": "CaloFlow",
-                "variant": variant,
-                "simulator": name,
-                "segmentation": f"calogan {voxels.scale}x",
-                "layer": ", ".join(map(str, voxels.grids)),
-                "particle": config.get("particle", ""),
-            }
-            | score
-        )
+        jobs[label] = (*truths[name], replicas)
+        rows[label] = {
+            "generator": label,
+            "model": "CaloFlow",
+            "variant": variant,
+            "simulator": name,
+            "segmentation": f"calogan {voxels.scale}x",
+            "layer": ", ".join(map(str, voxels.grids)),
+            "particle": voxels.source.key.get("config", {}).get("particle", ""),
+        }
+    scores = fidelity.scored_all(jobs, seed=seed, store=store)
+    notes += [f"{label}: {score['note']}" for label, score in scores.items() if score["note"]]
+    rows = [rows[label] | scores[label] for label in rows]
     return pd.DataFrame(rows, columns=list(FIDELITY_COLUMNS)), notes
 
 

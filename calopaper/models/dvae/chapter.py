@@ -212,7 +212,7 @@ def fidelity_rows(
         each particle left out (a user's file has no independent truth sample).
     """
     store = store or default_store()
-    rows, notes = [], []
+    rows, jobs, notes = {}, {}, []
     for k, (q, s) in enumerate(truth.items()):
         if p.dataset_path:
             notes.append(f"{q}: a user's file has no independent truth sample for the floors")
@@ -220,14 +220,12 @@ def fidelity_rows(
         cells, energy = s.part("test")
         fresh = fidelity_features(*_fresh_cells(p, q, k, len(energy), store))
         replicas = [fidelity_features(x, energy[: len(x)]) for x in samples[q]]
-        scored = fidelity.scored(
-            fidelity_features(cells, energy), fresh, replicas, seed=p.seed, store=store
-        )
-        grid = selected[q]
-        meta = (generator_name(q), "CaloDVAE", q, *grid)
-        rows.append(dict(zip(FIDELITY_KEYS, meta, strict=True)) | scored)
-    scale = ["showers", "seeds", *fidelity.COLUMNS.values(), *fidelity.SEED_COLUMNS[1:], "note"]
-    return pd.DataFrame(rows, columns=[*FIDELITY_KEYS, *scale]), notes
+        jobs[q] = (fidelity_features(cells, energy), fresh, replicas)
+        meta = (generator_name(q), "CaloDVAE", q, *selected[q])
+        rows[q] = dict(zip(FIDELITY_KEYS, meta, strict=True))
+    scores = fidelity.scored_all(jobs, seed=p.seed, store=store)
+    rows = [rows[q] | scores[q] for q in rows]
+    return pd.DataFrame(rows, columns=[*FIDELITY_KEYS, *fidelity.SCORED_COLUMNS]), notes
 
 
 def fidelity_seed_spread(table: pd.DataFrame) -> str:

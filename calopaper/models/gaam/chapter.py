@@ -325,7 +325,7 @@ def fidelity_rows(
     if not chapter.truth.path:
         fresh = fresh_truth(chapter, _n_test(data), store=store, progress=progress)
     codes = {int(c): k for k, c in PARTICLES.items()}
-    rows = []
+    rows, jobs = {}, {}
     for layer, name in dict.fromkeys((layer, name) for layer, _, name in samples[0]):
         segmentation = Segmentation.parse(name)
         test, again = _truth_features(data[layer], fresh, segmentation)
@@ -335,18 +335,19 @@ def fidelity_rows(
         for label in [m for m in MODELS if (layer, m, name) in samples[0]]:
             generated = [s[layer, label, name] for s in samples]
             replicas = [_features(g, np.full(len(g), median), segmentation) for g in generated]
-            row = {
+            rows[layer, label, name] = {
                 "generator": f"{label} {layer} {segmentation.notation}",
                 "model": label,
                 "layer": layer,
                 "segmentation": segmentation.notation,
                 "particle": particle,
             }
-            row |= fidelity.scored(test, again, replicas, seed=seed, store=store)
-            if fresh is None:
-                row["note"] = "the truth is a user's file: no independent truth sample for floors"
-            rows.append(row)
-    return pd.DataFrame(rows)
+            jobs[layer, label, name] = (test, again, replicas)
+    scores = fidelity.scored_all(jobs, seed=seed, store=store, progress=progress)
+    table = pd.DataFrame([rows[key] | scores[key] for key in rows])
+    if fresh is None:
+        table["note"] = "the truth is a user's file: no independent truth sample for floors"
+    return table
 
 
 def fidelity_glue(table: pd.DataFrame) -> dict[str, object]:

@@ -427,16 +427,16 @@ def fidelity_table(
     def features(images: np.ndarray, name: str) -> fidelity.Features:
         return _features(images[:n], name, incident_energy)
 
-    rows = []
+    rows, jobs = {}, {}
     for label, trainings in models.items():
         for name in (name for name in truth if name in trainings[0]):
             notation = Segmentation.parse(name).notation
             row = {"generator": f"{label} {notation}", "model": label, "segmentation": notation}
-            row |= {"layer": layer, "particle": particle}
+            rows[label, name] = row | {"layer": layer, "particle": particle}
             replicas = [features(t[name], name) for t in trainings]
-            pair = features(truth[name], name), features(fresh[name], name)
-            rows.append(row | fidelity.scored(*pair, replicas, seed=seed, store=store))
-    return pd.DataFrame(rows)
+            jobs[label, name] = (features(truth[name], name), features(fresh[name], name), replicas)
+    scores = fidelity.scored_all(jobs, seed=seed, store=store)
+    return pd.DataFrame([rows[key] | scores[key] for key in rows])
 
 
 def fidelity_replicas(seeded: Seeded) -> dict[str, list[dict[str, np.ndarray]]]:
