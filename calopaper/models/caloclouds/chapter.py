@@ -733,13 +733,13 @@ def seed_spread(rows: pd.DataFrame) -> str:
     n = int(rows["seeds"].iloc[0])
     if n < 2 or rows["AUC high seed s"].isna().all():
         return f"with {n} training per model, this run measures no spread over seeds"
-    parts = [
-        f"{g} {r['AUC high seed s']:.3f} (FPD {r['FPD seed s']:.2g})"
-        for g, r in zip(rows["generator"], rows.to_dict(orient="records"), strict=True)
-    ]
+    auc, fpd = (
+        " and ".join(f"{v:{f}} for {g}" for g, v in zip(rows["generator"], rows[c], strict=True))
+        for c, f in (("AUC high seed s", ".3f"), ("FPD seed s", ".2g"))
+    )
     return (
-        f"over the {n} trainings of each model, the high-level AUC has a standard deviation of "
-        + " and ".join(parts)
+        f"over the {n} trainings of each model, the high-level AUC varies by a standard deviation "
+        f"of {auc}, the FPD by {fpd}"
     )
 
 
