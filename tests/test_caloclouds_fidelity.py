@@ -11,6 +11,7 @@ from calopaper.models.caloclouds import evaluation as ev
 from calopaper.models.caloclouds.data import CELL, LAYER_Z, N_LAYERS
 from calopaper.showers import PointClouds
 from calopaper.sim import gflash
+from calopaper.store import Store
 
 
 def _cells(n: int, seed: int, scale: float = 1.0) -> PointClouds:
@@ -28,7 +29,7 @@ def test_axis_window_follows_a_tilted_axis():
     xy = np.concatenate([axis, axis + [3 * CELL, 0.0]])
     points = np.column_stack([xy, np.tile(np.arange(N_LAYERS), 2), np.ones(60)])
     cells = PointClouds(points, [0, 60], [10.0], direction[None], [22])
-    window = ev.axis_window(cells).reshape(1, N_LAYERS, 5, 5)
+    window = ev.axis_window(cells, 2).reshape(1, N_LAYERS, 5, 5)
     assert window.shape == (1, N_LAYERS, 5, 5)
     np.testing.assert_allclose(window[0, :, 2, 2], 1.0)  # the axis cell, in the middle
     assert window.sum() == pytest.approx(N_LAYERS)  # the cell 3 away lies outside
@@ -57,23 +58,25 @@ def samples() -> dict[str, PointClouds]:
 
 
 def test_fidelity_rows_floor_from_the_fresh_truth_and_a_bad_model_far_above_it(
-    samples, monkeypatch
+    samples, monkeypatch, tmp_path
 ):
     seen = []
-    compare = fidelity.compare
+    scored = fidelity.scored
 
-    def spy(truth, fresh, model, *, seed=0):
-        seen.append((truth, fresh, model))
-        return compare(truth, fresh, model, seed=seed)
+    def spy(truth, fresh, replicas, **kwargs):
+        seen.append((truth, fresh, replicas))
+        return scored(truth, fresh, replicas, **kwargs)
 
-    monkeypatch.setattr(fidelity, "compare", spy)
-    rows = chapter.fidelity_rows(samples, seed=0)
+    monkeypatch.setattr(fidelity, "scored", spy)
+    rows = chapter.fidelity_rows(samples, seed=0, half=2, store=Store(tmp_path))
     assert list(rows["generator"]) == ["CC3", "CC2"]  # the bench's names
-    assert set(fidelity.COLUMNS.values()) <= set(rows.columns)
+    assert {*fidelity.COLUMNS.values(), *fidelity.SEED_COLUMNS} <= set(rows.columns)
     assert {"model", "segmentation", "layer", "particle", "showers"} <= set(rows.columns)
     assert (rows["showers"] == 60).all()  # cut to the smallest sample
-    truth, fresh, _ = seen[0]
+    assert (rows["seeds"] == 1).all() and rows["AUC high seed s"].isna().all()
+    truth, fresh, replicas = seen[0]
     assert truth[0].shape == fresh[0].shape == (60, N_LAYERS * 25)
+    assert len(replicas) == 1 and replicas[0][0].shape == (60, N_LAYERS * 25)
     assert len(truth[1]) == 5 + 2 * N_LAYERS
     assert not np.array_equal(truth[0], fresh[0])  # the floor's truth is another sample
     expected = ev.shower_observables(samples["truth (independent)"])["total visible energy"]
@@ -84,10 +87,27 @@ def test_fidelity_rows_floor_from_the_fresh_truth_and_a_bad_model_far_above_it(
     assert bad["FPD"] > 2 * bad["FPD floor"]  # at 60 showers the floor of 65 features is large
     assert "energy" in bad["separates most"]
     assert good["AUC high"] < 0.8
+    assert "no spread" in chapter.seed_spread(rows)
 
 
-def test_too_few_showers_skip_the_rows_with_a_note(samples):
+def test_further_seeds_give_the_spread_and_the_window_its_width(samples, tmp_path):
+    others = [{"CaloClouds3": _cells(60, 5), "CaloClouds2": _cells(60, 6, scale=1.2)}]
+    rows = chapter.fidelity_rows(samples, others, seed=0, half=2, store=Store(tmp_path))
+    assert (rows["seeds"] == 2).all()
+    assert (rows["AUC high seed s"] >= 0).all() and (rows["FPD seed s"] > 0).all()
+    assert "over the 2 trainings" in chapter.seed_spread(rows)
+    assert (
+        "13 x 13"
+        in chapter.fidelity_rows(
+            {k: c.select(np.arange(6)) for k, c in samples.items()}, seed=0, half=6
+        )["segmentation"].iloc[0]
+    )
+    low, _ = chapter.fidelity_features(samples["truth"], 6)
+    assert low.shape == (60, N_LAYERS * 13 * 13)
+
+
+def test_too_few_showers_skip_the_rows_with_a_note(samples, tmp_path):
     few = {k: c.select(np.arange(6)) for k, c in samples.items()}
-    rows = chapter.fidelity_rows(few, seed=0)
+    rows = chapter.fidelity_rows(few, seed=0, half=2, store=Store(tmp_path))
     assert rows["AUC low"].isna().all()
-    assert rows["note"].str.contains("at least 10").all()
+    assert rows["note"].str.contains(f"need {fidelity.MIN_SHOWERS}").all()

@@ -8,6 +8,7 @@ the chapter re-executes in seconds once built.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -65,7 +66,10 @@ __all__ = [
     "speed",
     "paper_speed",
     "FIDELITY_MODELS",
+    "replica_cells",
+    "fidelity_features",
     "fidelity_rows",
+    "seed_spread",
 ]
 
 CHAPTER = "06_caloclouds3"
@@ -658,62 +662,85 @@ def replica_measurements(
     return parallel.run(calls, progress=progress)
 
 
-def fidelity_rows(cells: dict[str, PointClouds], *, seed: int) -> pd.DataFrame:
-    """CC3 and CC2 on the book's common fidelity scale (``calopaper.fidelity.compare``), on the
-    orthogonal test set both are evaluated on.
+def replica_cells(
+    s: Setup, k: int, *, device: str = "cpu", store: Store | None = None
+) -> dict[str, PointClouds]:
+    """Replica ``k``'s CC3 and CC2 on the orthogonal test, projected to cells: the samples
+    :func:`replica_numbers` generated, read back from the store (its models too)."""
+    fits = replica(s, k, device=device, store=store, progress=False)
+    samples = orthogonal_samples(s, fits, store=store, replica=k)
+    return {name: to_cells(s, samples[name]) for name in FIDELITY_MODELS}
 
-    Low-level features: each shower's cells in a window of 30 layers x 5 x 5 cells about its
-    axis (``evaluation.axis_window``, ``evaluation.WINDOW``: the cost of the classifiers keeps
-    it small) over its incident energy (both in MeV); high-level: the 65 per-shower
-    observables of ``evaluation.shower_observables``. Every
-    sample is cut to the size of the smallest, the first showers of each (the models are
-    conditioned on the truth's energies in order); a comparison with fewer than
-    ``fidelity.MIN_SHOWERS`` showers per class is skipped, its row NaN with a "note".
+
+def fidelity_features(cells: PointClouds, half: int) -> fidelity.Features:
+    """One sample's features on the common scale: its cells in the 30-layer window of
+    ``2 half + 1`` cells a side about each shower's axis (``evaluation.axis_window``) over the
+    incident energy (both in MeV), and the 65 observables of ``evaluation.shower_observables``."""
+    from calopaper.models.caloclouds import evaluation
+
+    low = fidelity.low_level(evaluation.axis_window(cells, half), 1000.0 * cells.incident_energy)
+    return low, evaluation.shower_observables(cells)
+
+
+def fidelity_rows(
+    cells: dict[str, PointClouds],
+    replicas: Sequence[dict[str, PointClouds]] = (),
+    *,
+    seed: int,
+    half: int,
+    store: Store | None = None,
+) -> pd.DataFrame:
+    """CC3 and CC2 on the book's common fidelity scale (``fidelity.scored``), on the orthogonal
+    test set both are evaluated on, with the spread over their training seeds.
 
     Args:
-        cells: projected cells by the names of ``orthogonal_samples``: "truth" (``test_a``),
-            "truth (independent)" (``test_b``: an independent truth sample of the same size and
-            energy spectrum, the floors' fresh truth) and the models of ``FIDELITY_MODELS``.
+        cells: projected cells by the names of ``orthogonal_samples`` (replica 0): "truth"
+            (``test_a``), "truth (independent)" (``test_b``: an independent truth sample of the
+            same size and energy spectrum, the floors' fresh truth) and the models of
+            ``FIDELITY_MODELS``.
+        replicas: the models' cells of the further trainings (``replica_cells`` of replicas
+            1, 2, ...): their high-level AUC and FPD give the seed spread.
         seed: seeds the classifiers.
+        half: half-width of the low-level window, cells (``fidelity_features``).
+        store: where the measurements are kept (default ``default_store()``).
 
     Returns:
         One row per model: "generator" (its name in ``calopaper bench``), "model",
-        "segmentation", "layer", "particle", "showers" (per class), then the columns of
-        ``fidelity.Fidelity.row``.
+        "segmentation", "layer", "particle", then the columns of ``fidelity.scored``.
     """
-    from calopaper.models.caloclouds import evaluation
-
-    n = min(len(cells[k]) for k in ("truth", "truth (independent)", *FIDELITY_MODELS))
-    side = 2 * evaluation.WINDOW + 1
-
-    def features(name: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        c = cells[name].select(np.arange(n))
-        low = fidelity.low_level(evaluation.axis_window(c), 1000.0 * c.incident_energy)
-        return low, evaluation.shower_observables(c)
-
-    enough = n >= fidelity.MIN_SHOWERS
-    if enough:
-        truth, fresh = features("truth"), features("truth (independent)")
+    store = store or default_store()
+    truth, fresh = (fidelity_features(cells[k], half) for k in ("truth", "truth (independent)"))
+    side = 2 * half + 1
     rows = []
     for name, generator in FIDELITY_MODELS.items():
-        row = {
+        samples = [cells[name], *(r[name] for r in replicas)]
+        row = fidelity.scored(
+            truth, fresh, [fidelity_features(c, half) for c in samples], seed=seed, store=store
+        )
+        rows.append({
             "generator": generator,
             "model": name,
             "segmentation": f"ILD {CELL} mm cells, {N_LAYERS} x {side} x {side} about the axis",
             "layer": f"all {N_LAYERS}",
             "particle": "gamma",
-            "showers": n,
-        }
-        if enough:
-            row |= fidelity.compare(truth, fresh, features(name), seed=seed).row()
-        else:
-            row |= {c: np.nan for c in fidelity.COLUMNS.values()} | {"separates most": ""}
-            row["note"] = (
-                f"skipped: {n} showers per class, the classifier's {fidelity.FOLDS} folds need "
-                f"at least {fidelity.MIN_SHOWERS}"
-            )
-        rows.append(row)
+        } | row)  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def seed_spread(rows: pd.DataFrame) -> str:
+    """The page's sentence on the spread over training seeds of ``fidelity_rows``' high-level
+    AUC and FPD (standard deviations)."""
+    n = int(rows["seeds"].iloc[0])
+    if n < 2 or rows["AUC high seed s"].isna().all():
+        return f"with {n} training per model, this run measures no spread over seeds"
+    auc, fpd = (
+        " and ".join(f"{v:{f}} for {g}" for g, v in zip(rows["generator"], rows[c], strict=True))
+        for c, f in (("AUC high seed s", ".3f"), ("FPD seed s", ".2g"))
+    )
+    return (
+        f"over the {n} trainings of each model, the high-level AUC varies by a standard deviation "
+        f"of {auc}, the FPD by {fpd}"
+    )
 
 
 def measured_at(numbers: dict[tuple[int, float], dict], budget: float = 1.0, **fields) -> Measured:

@@ -23,7 +23,6 @@ from calopaper.showers import PointClouds
 __all__ = [
     "OBSERVABLES",
     "ANGLES",
-    "WINDOW",
     "shower_histograms",
     "shower_observables",
     "axis_window",
@@ -63,12 +62,6 @@ OBSERVABLES = {
 #: Centre-of-gravity histograms: values beyond their edges fill the first and last bins
 #: (under- and overflow), so that no shower leaves the histogram.
 COG_XY = ("center of gravity in X", "center of gravity in Y")
-#: Half-width of the low-level window of the common fidelity scale, cells: 2 * 2 + 1 = 5 cells
-#: per axis and layer about the shower axis, 750 features holding 83 % of the visible energy of
-#: the book profile's test showers (7 x 7: 89 %, 13 x 13: 96 %). A classifier's cost grows with
-#: the features: on one core, 10 s per 5-fold AUC of 500 showers per class on 5 x 5 cells,
-#: 24 s on 7 x 7, about 80 s on 13 x 13, and the chapter needs four.
-WINDOW = 2
 #: Confidence level of the Wilson intervals of the two-photon fractions: one standard deviation.
 WILSON_LEVEL = 0.6827
 #: The narrowest logistic transition ``half_separation`` fits, mm (a twentieth of a cell): a
@@ -200,9 +193,10 @@ def shower_observables(cells: PointClouds) -> dict[str, np.ndarray]:
     )
 
 
-def axis_window(cells: PointClouds, half: int = WINDOW) -> np.ndarray:
-    """(N, 30 * (2 half + 1)²) cell energies (MeV) in a window about each shower's axis,
-    row-major over (layer, x, y): the low-level features of the common fidelity scale.
+def axis_window(cells: PointClouds, half: int) -> np.ndarray:
+    """(N, 30 * (2 half + 1)²) cell energies (MeV) in a window of ``2 half + 1`` cells a side
+    about each shower's axis, row-major over (layer, x, y): the low-level features of the
+    common fidelity scale (the profile's ``fidelity_window`` is ``half``).
 
     The axis enters at (0, 0) and crosses layer k at z_k p / p_z (``data.layer_shift``); in each
     layer the window's middle cell is the one holding the axis point. Cell ``floor(x / CELL)``
@@ -212,7 +206,7 @@ def axis_window(cells: PointClouds, half: int = WINDOW) -> np.ndarray:
     Example:
         >>> from calopaper.sim import gflash
         >>> cells = gflash.cell_hits(gflash.simulate("ild", 2, energy=10.0), "ild")
-        >>> w = axis_window(cells)
+        >>> w = axis_window(cells, 2)
         >>> w.shape, bool(w.sum() <= cells.points[:, 3].sum() + 1e-3)
         ((2, 750), True)
     """
