@@ -711,19 +711,22 @@ def fidelity_rows(
     store = store or default_store()
     truth, fresh = (fidelity_features(cells[k], half) for k in ("truth", "truth (independent)"))
     side = 2 * half + 1
-    rows = []
-    for name, generator in FIDELITY_MODELS.items():
+    jobs = {}
+    for name in FIDELITY_MODELS:
         samples = [cells[name], *(r[name] for r in replicas)]
-        row = fidelity.scored(
-            truth, fresh, [fidelity_features(c, half) for c in samples], seed=seed, store=store
-        )
-        rows.append({
+        jobs[name] = (truth, fresh, [fidelity_features(c, half) for c in samples])
+    scores = fidelity.scored_all(jobs, seed=seed, store=store)
+    rows = [
+        {
             "generator": generator,
             "model": name,
             "segmentation": f"ILD {CELL} mm cells, {N_LAYERS} x {side} x {side} about the axis",
             "layer": f"all {N_LAYERS}",
             "particle": "gamma",
-        } | row)  # fmt: skip
+        }
+        | scores[name]
+        for name, generator in FIDELITY_MODELS.items()
+    ]
     return pd.DataFrame(rows)
 
 
