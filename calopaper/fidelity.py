@@ -46,6 +46,7 @@ __all__ = [
     "low_level",
     "scored",
     "scored_all",
+    "seed_spread_phrase",
 ]
 
 #: One sample on the common scale: its low-level features (N, C) (``low_level``) and its
@@ -395,3 +396,25 @@ def scored_all(
 
     calls = {k: partial(scored, *job, seed=seed, store=store) for k, job in jobs.items()}
     return parallel.run(calls, progress=progress)
+
+
+def seed_spread_phrase(table) -> str:
+    """How far the high-level AUC of a table of ``scored`` rows moves between trainings, as a
+    phrase for the page: its largest "AUC high seed s", with the row's generator and seed count
+    (unmeasured with one training per model or no row).
+
+    Example:
+        >>> import pandas as pd
+        >>> t = pd.DataFrame({"generator": ["a", "b"], "seeds": [3, 3],
+        ...     "AUC high seed s": [0.01, 0.02]})
+        >>> seed_spread_phrase(t)
+        'by at most 0.020 (b; standard deviation over 3 trainings)'
+    """
+    if table.empty:
+        return "by an amount unmeasured here (no row compared)"
+    spread = table["AUC high seed s"]
+    if spread.isna().all():
+        return f"by an amount unmeasured here ({int(table['seeds'].max())} training per model)"
+    top = table.loc[spread.idxmax()]
+    s, seeds = top["AUC high seed s"], int(top["seeds"])
+    return f"by at most {s:.3f} ({top['generator']}; standard deviation over {seeds} trainings)"

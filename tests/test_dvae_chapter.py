@@ -51,7 +51,7 @@ def test_a_bad_model_is_far_above_its_floor_from_a_fresh_truth_sample(truth, mon
     assert list(rows.columns) == [*chapter.FIDELITY_KEYS, *scale]
     assert row["seeds"] == 2 and row["AUC high seed s"] >= 0 and row["FPD seed s"] > 0
     assert row["note"] == ""
-    assert chapter.fidelity_seed_spread(rows).startswith("by at most ")
+    assert fidelity.seed_spread_phrase(rows).startswith("by at most ")
     # the floors come from a new truth sample of the same size and energies, not the test set
     (fresh,) = read
     source = truth["e+"].source
@@ -73,11 +73,11 @@ def test_too_few_showers_give_an_empty_row_and_a_user_file_no_row(truth):
     (row,) = rows.to_dict(orient="records")
     assert notes == [] and row["showers"] == 5 and row["seeds"] == 1
     assert np.isnan(row["AUC high"]) and "5 showers" in row["note"] and "need 10" in row["note"]
-    assert "unmeasured" in chapter.fidelity_seed_spread(rows)
+    assert "unmeasured" in fidelity.seed_spread_phrase(rows)
     user = SimpleNamespace(**vars(P) | {"dataset_path": "showers.h5"})
     rows, notes = chapter.fidelity_rows(user, truth, few, {"e+": ("I", 0.2, 1 / 9)})
     assert rows.empty and "user's file" in notes[0]
-    assert "no particle" in chapter.fidelity_seed_spread(rows)
+    assert "no row" in fidelity.seed_spread_phrase(rows)
 
 
 def test_the_bench_times_the_grid_point_the_chapter_published(tmp_path):

@@ -50,7 +50,6 @@ __all__ = [
     "FIDELITY_KEYS",
     "fidelity_features",
     "fidelity_rows",
-    "fidelity_seed_spread",
     "generator_name",
     "like_test",
     "per_training",
@@ -226,27 +225,6 @@ def fidelity_rows(
     scores = fidelity.scored_all(jobs, seed=p.seed, store=store)
     rows = [rows[q] | scores[q] for q in rows]
     return pd.DataFrame(rows, columns=[*FIDELITY_KEYS, *fidelity.SCORED_COLUMNS]), notes
-
-
-def fidelity_seed_spread(table: pd.DataFrame) -> str:
-    """How far the high-level AUC of :func:`fidelity_rows` moves between trainings, in words:
-    its largest standard deviation over the seeds, with its generator and the seed count
-    (unmeasured with one training per model or no row).
-
-    Example:
-        >>> t = pd.DataFrame({"generator": ["a", "b"], "seeds": [3, 3],
-        ...     "AUC high seed s": [0.01, 0.02]})
-        >>> fidelity_seed_spread(t)
-        'by at most 0.020 (b; standard deviation over 3 trainings)'
-    """
-    spread = table["AUC high seed s"]
-    if table.empty:
-        return "by an amount unmeasured here (no particle compared)"
-    if spread.isna().all():
-        return f"by an amount unmeasured here ({int(table['seeds'].max())} training per model)"
-    top = table.loc[spread.idxmax()]
-    s, seeds = top["AUC high seed s"], int(top["seeds"])
-    return f"by at most {s:.3f} ({top['generator']}; standard deviation over {seeds} trainings)"
 
 
 def budget_fraction(p: SimpleNamespace, budget: float) -> float:

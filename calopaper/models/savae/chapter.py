@@ -518,19 +518,8 @@ def fidelity_summary(table: pd.DataFrame) -> dict[str, float | int | str]:
         "fid_floor_lo": float(scored["AUC high floor"].min()),
         "fid_floor_hi": float(scored["AUC high floor"].max()),
         "fid_low_above_90": int((scored["AUC low"] > 0.9).sum()),
-        "fid_seed_spread": _seed_spread(scored),
+        "fid_seed_spread": fidelity.seed_spread_phrase(scored),
     }
-
-
-def _seed_spread(scored: pd.DataFrame) -> str:
-    """The largest "AUC high seed s" of the scored rows, with its row and the seed count, in
-    words (unmeasured with one training per model)."""
-    spread = scored["AUC high seed s"]
-    if spread.isna().all():
-        return f"by an amount unmeasured here ({int(scored['seeds'].max())} training per model)"
-    top = scored.loc[spread.idxmax()]
-    s, seeds = top["AUC high seed s"], int(top["seeds"])
-    return f"by at most {s:.3f} ({top['generator']}; standard deviation over {seeds} trainings)"
 
 
 #: The spread of SAVAE's widths the narrower-widths budget curve measures its gap to: the middle
