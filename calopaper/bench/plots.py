@@ -108,6 +108,39 @@ def energy_curves(timings: pd.DataFrame, device: str = "cpu", ax=None):
     return ax.figure
 
 
+#: Above this high-level AUC the scoreboard's points crowd the top edge: their labels hang below.
+CROWDED_AUC = 0.97
+#: Least vertical distance, in AUC, between two labels less than a decade of time apart.
+LABEL_GAP = 0.03
+#: A label right of its point sits this factor further in time.
+RIGHT = 1.3
+#: The line from a moved label to its point.
+LEADER = {"arrowstyle": "-", "color": "0.55", "lw": 0.6, "shrinkA": 0, "shrinkB": 4}
+
+
+def _auc_labels(ax, points: list[tuple[float, float, str]]) -> None:
+    """Label (ms/shower, AUC, name) points without overlaps: those above ``CROWDED_AUC`` in a
+    column hanging below the top edge, the others right of their point, each moved down until
+    it keeps ``LABEL_GAP`` from every label placed before it within a decade of time; a moved
+    label gets a line to its point."""
+    crowded = sorted(p for p in points if p[1] > CROWDED_AUC)
+    labels = [(ms, CROWDED_AUC - 0.035 * (i + 1)) for i, (ms, _, _) in enumerate(crowded)]
+    rest = sorted((p for p in points if p[1] <= CROWDED_AUC), key=lambda p: -p[1])
+    placed = list(zip(crowded, labels, strict=True))
+    for ms, auc, name in rest:
+        x, y = ms * RIGHT, auc
+        while clash := [
+            yo for xo, yo in labels if abs(np.log10(x / xo)) < 1 and abs(y - yo) < LABEL_GAP
+        ]:
+            y = min(clash) - LABEL_GAP
+        labels.append((x, y))
+        placed.append(((ms, auc, name), (x, y)))
+    for (ms, auc, name), (x, y) in placed:
+        moved = x == ms or y != auc
+        ax.annotate(name, (ms, auc), xytext=(x, y), fontsize="small", va="center",
+                    arrowprops=LEADER if moved else None)  # fmt: skip
+
+
 def scoreboard(board: pd.DataFrame, simulators: dict[str, float], titles: dict[str, str]):
     """Every generator's high-level classifier AUC (± ``scoreboard.error_bar``: its spread over
     trainings, else over folds) against its ms/shower on one CPU thread, in one panel: a
@@ -140,13 +173,18 @@ def scoreboard(board: pd.DataFrame, simulators: dict[str, float], titles: dict[s
             ylim=(0.45, 1.02), ylabel="classifier AUC, high-level features (0.5 = no difference)"
         )
     markers = dict(zip(titles, "osD^vP", strict=False))
+    points = []
     for k, ((_, row), value) in enumerate(zip(done.iterrows(), y, strict=True)):
         colour = _colour(row["generator"], row.get("family", ""))
         spread = 0.0 if saturated else error_bar(row)
         ax.errorbar(row["ms/shower"], value, yerr=spread, color=colour, capsize=2,
                     marker=markers.get(row["truth"], "o"), ms=7, zorder=3)  # fmt: skip
-        ax.annotate(row["generator"], (row["ms/shower"], value), fontsize="small",
-                    xytext=(6, 6 if k % 2 else -12), textcoords="offset points")  # fmt: skip
+        points.append((row["ms/shower"], value, row["generator"]))
+        if saturated:
+            ax.annotate(row["generator"], (row["ms/shower"], value), fontsize="small",
+                        xytext=(6, 6 if k % 2 else -12), textcoords="offset points")  # fmt: skip
+    if not saturated:
+        _auc_labels(ax, points)
     for truth, ms in simulators.items():
         if np.isfinite(ms) and ms > 0:
             ax.axvline(ms, color="0.35", ls=":", lw=1)
