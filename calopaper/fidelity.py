@@ -314,8 +314,7 @@ def _kept(store: Store | None, measure: Callable, *parts: Features, seed: int) -
         return measure(*parts, seed)
     from calopaper.figures import digest
 
-    what = getattr(measure, "__name__", "high-level")
-    key = {"what": what, "features": digest(*parts), "seed": seed}
+    key = {"what": measure.__name__, "features": digest(*parts), "seed": seed}
 
     def build(tmp: Path) -> None:
         tmp.write_text(json.dumps(measure(*parts, seed)))
