@@ -1,7 +1,8 @@
 """What makes a verdict a finding: several training seeds, their spread, and budget curves.
 
 A verdict about a trained model rests on ``n_seeds`` trainings that differ only in their seeds
-(:func:`training_seeds`: initial weights, batch order and sampling; the truth is the same). The
+(:func:`training_seeds`: initial weights, batch order and sampling; the truth is the same,
+except where a chapter draws one truth per training, as the SUPA study does). The
 number a claim judges becomes a :class:`Band`: the mean over seeds with ± 2 standard errors
 (s/√n over seeds, combined in quadrature with a test-shower bootstrap error where the claim has
 one), and ``results.judge`` gives "reproduced" only when the whole band clears the claim's

@@ -19,6 +19,7 @@ from calopaper.models.caloflow.chapter import (
     score,
     spearman,
 )
+from calopaper.store import Store
 
 RESOLUTIONS = ["1x", "2x", "3x"]
 SCORES = ("nll", "mean_discrepancy", "average_rank")
@@ -140,6 +141,20 @@ def test_each_simulator_has_its_own_streams():
     ]
     assert len(training[0]) == 6 and not training[0] & training[1]
     assert setup.fit_for("SUPA", 0) == setup.fit  # the speed chapter's model is seed 0's
+
+
+def test_each_training_has_its_own_truth_sample(tmp_path):
+    p = SimpleNamespace(dataset_path="", n_showers=60, seed=2022, n_seeds=2, epochs=2,
+                        batch_size=16, lr=1e-3)  # fmt: skip
+    setup = chapter.configs(p)
+    store = Store(tmp_path)
+    replicas = setup.replicas(store)
+    first, second = replicas["SUPA"]
+    assert first.source == setup.sources["SUPA"]  # seed 0's truth: the speed chapter's
+    assert second.source.seed == setup.seed("SUPA", 1) != first.source.seed
+    assert not np.array_equal(first.incident_energy, second.incident_energy)
+    assert second.split_seed == setup.seed("SUPA", 1)
+    assert [len(v) for v in replicas.values()] == [2, 2]
 
 
 def test_shared_random_numbers_inflate_rho_and_separate_streams_do_not():

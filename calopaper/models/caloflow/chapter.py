@@ -17,7 +17,10 @@ Streams and seeds. Each simulator has its own random streams (``STREAMS``): trut
 energies, split, training seeds, sampling and bootstrap, so that nothing but the models makes
 the two simulators' scores agree. Every variant is trained ``n_seeds`` times per simulator
 (``findings.replica_seed``; ``train_all`` through ``parallel.run``), and the rankings compare
-the seed means (:class:`SeedScores`).
+the seed means (:class:`SeedScores`). Each training k has its own truth sample as well
+(``Setup.voxels(name, replica=k)``: other showers, other incident energies, another split):
+the claim is about the simulators, and an order of the variants that one sample of showers
+gives and another does not is not theirs. The resolution study keeps one truth for its seeds.
 
 Uncertainties. A score's error is the standard error of its seed mean combined with a
 bootstrap over the test showers (each replica resamples the test showers: truth, and the
@@ -137,9 +140,23 @@ class Setup:
         scale: int = 1,
         layers: Sequence[int] | None = None,
         store: Store | None = None,
+        replica: int = 0,
     ) -> Voxels:
-        """Simulator ``name``'s showers at ``scale``, split with that simulator's own seed."""
-        return Voxels.load(self.sources[name], scale, layers, self.seeds[name], store)
+        """Simulator ``name``'s showers at ``scale`` for its ``replica``-th training: simulated
+        and split with ``seed(name, replica)``, so every training has its own truth (replica 0:
+        the simulator's seed). A user's file is one sample, shared by every replica."""
+        seed = self.seed(name, replica)
+        source = self.sources[name]
+        if not source.path:
+            source = replace(source, seed=seed)
+        return Voxels.load(source, scale, layers, seed, store)
+
+    def replicas(self, store: Store | None = None) -> dict[str, list[Voxels]]:
+        """Simulator name -> its showers for each of the ``n_seeds`` trainings (``voxels``)."""
+        return {
+            name: [self.voxels(name, store=store, replica=r) for r in range(self.n_seeds)]
+            for name in self.sources
+        }
 
 
 def configs(p) -> Setup:
@@ -347,7 +364,7 @@ class SeedScores:
 
     Attributes:
         per_seed: the :class:`Scores` of each training seed (replica 0, 1, ...), every seed
-            scoring the same models against the same test showers.
+            scoring the same models against its own truth's test showers.
     """
 
     per_seed: tuple[Scores, ...]
@@ -380,8 +397,8 @@ class SeedScores:
 
     def band(self, name: str, model: str) -> findings.Band:
         """A model's score over the seeds (``findings.band``) with the test-shower bootstrap
-        error: the mean of the seeds' bootstrap errors (they share the test showers, so their
-        bootstrap errors do not average down)."""
+        error: the mean of the seeds' bootstrap errors (kept whole, not divided by √n, so that
+        the band stays as wide as when the seeds shared their test showers)."""
         boot = float(np.mean([s.error(name)[model] for s in self.per_seed]))
         return findings.band(self.values(name)[model].to_numpy(), bootstrap_error=boot)
 
@@ -523,16 +540,17 @@ def resolution_table(
 def train_all(
     setup: Setup,
     p,
-    data: Mapping[str, Voxels],
+    data: Mapping[str, Sequence[Voxels]],
     resolution: Mapping[int, Voxels],
     budgets: Sequence[float] = findings.BUDGETS,
 ) -> tuple[dict, dict]:
     """Every training of the page, ``setup.n_seeds`` per model, through ``parallel.run``.
 
-    Each variant of ``p.variants`` on each simulator of ``data`` (seed k: ``setup.fit_for(name,
-    k)``) is evaluated at each of ``budgets`` (the weights after that fraction of the epochs,
-    from the same training); variant ``p.resolution_variant`` is trained on SUPA at each scale
-    of ``resolution``. The slowest trainings are handed out first.
+    Each variant of ``p.variants`` on each simulator of ``data`` (simulator name -> its showers
+    per training, ``Setup.replicas``; training k on ``data[name][k]`` with
+    ``setup.fit_for(name, k)``) is evaluated at each of ``budgets`` (the weights after that
+    fraction of the epochs, from the same training); variant ``p.resolution_variant`` is
+    trained on SUPA at each scale of ``resolution``. The slowest trainings are handed out first.
 
     Returns:
         ``{(simulator, variant, seed): {budget: Evaluation}}`` and
@@ -551,8 +569,8 @@ def train_all(
                 device=p.device,
             )
     for k in sorted(p.variants):  # largest (slowest) first
-        for name, v in data.items():
-            for r in range(setup.n_seeds):
+        for name, per_replica in data.items():
+            for r, v in enumerate(per_replica):
                 jobs["variant", name, k, r] = partial(
                     evaluate_budgets,
                     caloflow_variant(k, v.layer_sizes),
@@ -570,8 +588,8 @@ def train_all(
 
 def seed_scores(
     setup: Setup,
-    data: Mapping[str, Voxels],
-    truth: Mapping[str, Mapping[str, np.ndarray]],
+    data: Mapping[str, Sequence[Voxels]],
+    truths: Mapping[str, Sequence[Mapping[str, np.ndarray]]],
     keys: Sequence[str],
     evaluations: Mapping[tuple[str, int, int], Mapping[float, object]],
     variants: Sequence[int],
@@ -580,16 +598,16 @@ def seed_scores(
     n_boot: int = 50,
 ) -> dict[str, SeedScores]:
     """Each simulator's :class:`SeedScores` of ``variants`` at ``budget``: seed k's scores
-    compare seed k's samples with the simulator's test showers (``truth``), bootstrapped with
-    that simulator's seed k (``setup.seed``)."""
+    compare seed k's samples with seed k's test showers (``truths[name][k]``, the marginals of
+    ``data[name][k]``'s test part), bootstrapped with that simulator's seed k (``setup.seed``)."""
     out = {}
-    for name, v in data.items():
+    for name, per_replica in data.items():
         per_seed = []
-        for r in range(setup.n_seeds):
+        for r, v in enumerate(per_replica):
             generated = {str(k): evaluations[name, k, r][budget] for k in variants}
             per_seed.append(
                 score(
-                    truth[name],
+                    truths[name][r],
                     {k: v.marginals(e.cells, e.energy) for k, e in generated.items()},
                     keys,
                     {k: e.nll for k, e in generated.items()},
@@ -848,7 +866,9 @@ def fidelity_rows(
     Args:
         data: simulator name -> its showers (the test part is the truth).
         generated: (simulator name, variant) -> one (cells (N, n_voxels) MeV, energies (N,)
-            GeV) per training seed, seed 0 first, one generated shower per test shower.
+            GeV) per training seed, seed 0 first, one generated shower per test shower of that
+            seed's truth (``Setup.replicas``); every seed is compared with seed 0's test
+            showers, whose energies are drawn from the same spectrum.
         keys: the high-level features: supa §4 marginals (``marginal_keys``).
         seed: seeds the fresh sample (offset) and the classifiers.
         store: where the fresh showers and the measurements are kept (default: the book's).
