@@ -93,36 +93,27 @@ def verdict(holds: bool, partly: bool = False, *, measured: float | None = 0.0) 
     return "reproduced" if holds else "partly" if partly else "not reproduced"
 
 
-def judge(
-    band: Band,
-    low: float = -math.inf,
-    high: float = math.inf,
-    *,
-    partly_low: float | None = None,
-    partly_high: float | None = None,
-) -> str:
+def judge(band: Band, low: float = -math.inf, high: float = math.inf) -> str:
     """The verdict rule for a number measured over training seeds (``findings.Band``).
 
     "reproduced" when the whole band (mean ± 2 errors) lies inside the claim's interval
-    (``low``, ``high``); "not reproduced" when the whole band lies outside the wider interval
-    of "partly" (``partly_low``, ``partly_high``; by default the claim's own), so that a band
-    straddling a threshold is "partly"; "not yet run" when the mean is not finite.
+    (``low``, ``high``); "not reproduced" when the whole band lies outside it (on the wrong side
+    of a threshold); "partly" when the band straddles a threshold; "not yet run" when the mean
+    is not finite.
 
     Example:
         >>> from calopaper.findings import band
         >>> [judge(band(v), low=1.0) for v in ([1.5, 1.6, 1.4], [0.9, 1.2, 1.0], [0.5, 0.6])]
         ['reproduced', 'partly', 'not reproduced']
-        >>> judge(band([0.5, 0.6]), low=1.0, partly_low=0.0)
-        'partly'
+        >>> [judge(band(v), low=0.5, high=2.0) for v in ([1.0, 1.1], [1.8, 2.3], [3.0, 3.1])]
+        ['reproduced', 'partly', 'not reproduced']
     """
     if not math.isfinite(band.mean):
         return "not yet run"
     lo, hi = band.lo, band.hi
-    partly_low = low if partly_low is None else partly_low
-    partly_high = high if partly_high is None else partly_high
     if low < lo and hi < high:
         return "reproduced"
-    if hi <= partly_low or lo >= partly_high:
+    if hi <= low or lo >= high:
         return "not reproduced"
     return "partly"
 

@@ -36,10 +36,27 @@ def test_judge_gives_each_verdict_and_names_not_yet_run():
     assert judge(band([2.0, 2.1, 1.9]), low=1.0) == "reproduced"
     assert judge(band([0.2, 0.3, 0.25]), low=1.0) == "not reproduced"
     assert judge(band([0.8, 1.3, 1.0]), low=1.0) == "partly"
-    assert judge(band([0.5, 0.6, 0.55]), low=1.0, partly_low=0.0) == "partly"
     assert judge(band([1.0, 1.1]), low=0.5, high=2.0) == "reproduced"
     assert judge(band([3.0, 3.1]), low=0.5, high=2.0) == "not reproduced"
     assert judge(band([np.nan, 1.0]), low=0.0) == "not yet run"
+
+
+@pytest.mark.parametrize(
+    ("bounds", "wrong_side", "straddling"),
+    [
+        ({"low": 1.0}, [0.5, 0.6, 0.55], [0.8, 1.3, 1.0]),
+        ({"high": 1.0}, [1.5, 1.4, 1.45], [0.8, 1.3, 1.0]),
+        ({"low": 0.5, "high": 2.0}, [3.0, 3.1, 2.9], [1.7, 2.4, 2.0]),
+        ({"low": 0.5, "high": 2.0}, [0.2, 0.3, 0.25], [0.3, 0.7, 0.5]),
+    ],
+)
+def test_only_a_band_wholly_on_the_wrong_side_is_not_reproduced(bounds, wrong_side, straddling):
+    """One threshold: a band wholly past it is "not reproduced", however near it lies, and
+    "partly" is only a band that straddles it."""
+    wrong, across = band(wrong_side), band(straddling)
+    assert judge(wrong, **bounds) == "not reproduced"
+    assert judge(across, **bounds) == "partly"
+    assert any(across.lo < v < across.hi for v in bounds.values())  # it does straddle one
 
 
 def test_equal_models_differing_by_seed_are_not_judged_better():

@@ -28,7 +28,7 @@ __all__ = [
     "PAPER_TABLE4",
     "PAPER_SPEED_RATIO",
     "CELL_MM",
-    "PCA_RATIO_BOUNDS",
+    "PCA_RATIO",
     "MODEL_CLAIMS",
     "PAPER_NUMBERS",
     "RATIO_CLAIMS",
@@ -75,12 +75,11 @@ PAPER_SPEED_RATIO = 6.0
 #: The ILD ECAL cell, mm: the di-photon claim's physical bound (a 50 % separation more than one
 #: cell from the truth's is a different detector response, whatever the errors).
 CELL_MM = 5.088
-#: pca-top4: CC3's median angular error at 4 % of the hits over the truth's. Reproduced below
-#: the first (the CaloClouds3 issue's target), not reproduced above the second. Table 4's JSD
-#: at 4 %, 7.75e-3, is what two Rayleigh-shaped error spectra differing in scale by about 1.1
-#: give on Table 4's bins; scaled by 3 they give a JSD of 0.46, by 5 of 0.69: ninety times
-#: Table 4's, nearer to disjoint spectra (1) than to equal ones, not the paper's "excellent".
-PCA_RATIO_BOUNDS = (3.0, 5.0)
+#: pca-top4: CC3's median angular error at 4 % of the hits over the truth's must lie below this
+#: (the CaloClouds3 issue's target). Table 4's JSD at 4 %, 7.75e-3, is what two Rayleigh-shaped
+#: error spectra differing in scale by about 1.1 give on Table 4's bins; scaled by 3 they give a
+#: JSD of 0.46, some sixty times Table 4's, not the paper's "excellent".
+PCA_RATIO = 3.0
 #: Observables on which Table 2 has CC3 better (layer profiles) or worse (CoG x, y) than CC2.
 LAYER_PROFILES = ("energy per layer", "occupancy per layer")
 COG_XY = ("center of gravity in X", "center of gravity in Y")
@@ -284,11 +283,12 @@ def claims(m: Measured) -> list[Claim]:
             "cc3-comparable",
             "After shrinking the networks and adding angular conditioning, CC3's kinematics "
             "stay comparable to CC2's (Table 2): reproduced when the CC3/CC2 geometric mean is "
-            "below 2 (the paper's 0.99 within a factor 2), not reproduced above 4",
+            "below 2 (the paper's 0.99 within a factor 2), partly when its band straddles 2, not "
+            "reproduced when the whole band lies above 2",
             f"Table 2: CC3/CC2 JSD, geometric mean over 10 observables "
             f"{_fmt(paper['cc3-comparable'])}",
             f"CC3/CC2 geometric mean {_times(b)}",
-            judge(b, high=math.log10(2.0), partly_high=math.log10(4.0)),
+            judge(b, high=math.log10(2.0)),
             seeds=b.record(),
         )
     )
@@ -371,10 +371,11 @@ def _energy_trend(bands: dict[str, Band], m: Measured) -> Claim:
         "cc3-energy-trend",
         text + ", beyond the floor (the JSD between two independent truth samples at each "
         "energy): reproduced when the mean Spearman ρ(JSD − floor, E) is below −0.5 (a clear "
-        "fall; the paper's curves fall in every case, ρ = −1), not reproduced when it is ≥ 0",
+        "fall; the paper's curves fall in every case, ρ = −1), partly when its band straddles "
+        "−0.5, not reproduced when the whole band lies at or above −0.5",
         "Fig. 9: JSDs fall from 10 to 100 GeV",
         f"mean Spearman ρ of the JSD {floor} with E = {b.text('.2f')}",
-        judge(b, high=-0.5, partly_high=0.0),
+        judge(b, high=-0.5),
         seeds=b.record(),
     )
 
@@ -384,7 +385,6 @@ def _pca_top4(m: Measured, bands: dict[str, Band]) -> Claim:
     if "pca-top4" not in bands or not m.pca_truth_median:
         return _not_run("pca-top4", text)
     b = bands["pca-top4"]
-    good, bad = PCA_RATIO_BOUNDS
     jsd = f"; JSD 4 % / 100 % {_times(bands['pca-top4 jsd'])}" if "pca-top4 jsd" in bands else ""
     cc3 = _per_seed(m.pca_median)
     cc3_4 = float(np.mean([c["4%"] for c in cc3]))
@@ -394,14 +394,15 @@ def _pca_top4(m: Measured, bands: dict[str, Band]) -> Claim:
         "pca-top4",
         "With a PCA of the 4 % highest-energy hits, CC3's internal angle matches the truth's "
         '(Table 4, Fig. 11: "the agreement with GEANT4 becomes excellent"): reproduced when '
-        f"CC3's median angular error there is below {good:g} times the truth's, not "
-        f"reproduced above {bad:g} times (Table 4's JSD of 7.8e-3 is what error spectra "
-        f"differing in scale by about 1.1 give; at {bad:g} times their JSD is 0.69)",
+        f"CC3's median angular error there is below {PCA_RATIO:g} times the truth's, partly "
+        f"when its band straddles {PCA_RATIO:g}, not reproduced when the whole band lies above "
+        f"(Table 4's JSD of 7.8e-3 is what error spectra differing in scale by about 1.1 give; "
+        f"at {PCA_RATIO:g} times their JSD is 0.46)",
         "angular-error JSD 7.8e-3 (4 %) vs 1.5e-2 (100 %)",
         f"CC3/truth median error at 4 % {_times(b)}; median error, CC3 {_fmt(cc3_4)} (4 %) "
         f"and {_fmt(cc3_100)} rad (100 %), truth {_fmt(truth['4%'])} and "
         f"{_fmt(truth['100%'])} rad{jsd}",
-        judge(b, high=math.log10(good), partly_high=math.log10(bad)),
+        judge(b, high=math.log10(PCA_RATIO)),
         seeds=b.record(),
     )
 
