@@ -321,8 +321,7 @@ def lr_ablation(
     """
     from calopaper.models.caloclouds import evaluation
 
-    _, source, sizes = s.versions()["CaloClouds3"]
-    train = replace(s.train, **PAPER_RATES)
+    train, source, sizes = _paper_rates(s)
     model, history = trained("cc3", train, source, sizes=sizes, device=device, store=store,
                              progress=progress)  # fmt: skip
     key = model_key("cc3", train, source, sizes)
@@ -348,6 +347,19 @@ def lr_ablation(
             **jsd,
         }
     return pd.DataFrame(rows).T
+
+
+def _paper_rates(s: Setup) -> tuple[TrainConfig, Source, dict]:
+    """:func:`lr_ablation`'s model: seed 0's CC3 (training settings, source, sizes) at the
+    paper's rates (``PAPER_RATES``)."""
+    _, source, sizes = s.versions()["CaloClouds3"]
+    return replace(s.train, **PAPER_RATES), source, sizes
+
+
+def _train_paper_rates(s: Setup, **options) -> None:
+    """Train (or read) :func:`lr_ablation`'s model; for ``parallel.run``."""
+    train, source, sizes = _paper_rates(s)
+    trained("cc3", train, source, sizes=sizes, **options)
 
 
 def fixed_energy_samples(
@@ -641,6 +653,7 @@ def replica_measurements(
     n_seeds: int,
     budgets: tuple[float, ...] = (1.0,),
     *,
+    paper_rates: bool = False,
     device: str = "cpu",
     store: Store | None = None,
     progress: bool = True,
@@ -648,18 +661,22 @@ def replica_measurements(
     """:func:`replica_numbers` of every replica at every budget, trained and measured side by
     side: the full trainings first (``train_replicas``), then one call per replica and budget
     (``parallel.run``), in which a budget below 1 distils its student from the snapshots.
+    With ``paper_rates``, :func:`lr_ablation`'s model (CC3 at ``PAPER_RATES``) is trained in
+    that second round as well, first, so that no core waits for it later.
 
     Returns:
         (replica, budget) -> its numbers.
     """
     options = {"device": device, "store": store, "progress": progress}
     train_replicas(s, n_seeds, **options)
-    calls = {
+    calls = {"paper rates": partial(_train_paper_rates, s, **options)} if paper_rates else {}
+    calls |= {
         (k, b): partial(replica_numbers, s, k, b, device=device, store=store)
         for b in budgets
         for k in range(n_seeds)
     }
-    return parallel.run(calls, progress=progress)
+    done = parallel.run(calls, progress=progress)
+    return {key: numbers for key, numbers in done.items() if key != "paper rates"}
 
 
 def replica_cells(
