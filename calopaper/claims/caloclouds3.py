@@ -283,8 +283,7 @@ def claims(m: Measured) -> list[Claim]:
             "cc3-comparable",
             "After shrinking the networks and adding angular conditioning, CC3's kinematics "
             "stay comparable to CC2's (Table 2): reproduced when the CC3/CC2 geometric mean is "
-            "below 2 (the paper's 0.99 within a factor 2), partly when its band straddles 2, not "
-            "reproduced when the whole band lies above 2",
+            "below 2 (the paper's 0.99 within a factor 2)",
             f"Table 2: CC3/CC2 JSD, geometric mean over 10 observables "
             f"{_fmt(paper['cc3-comparable'])}",
             f"CC3/CC2 geometric mean {_times(b)}",
@@ -371,8 +370,7 @@ def _energy_trend(bands: dict[str, Band], m: Measured) -> Claim:
         "cc3-energy-trend",
         text + ", beyond the floor (the JSD between two independent truth samples at each "
         "energy): reproduced when the mean Spearman ρ(JSD − floor, E) is below −0.5 (a clear "
-        "fall; the paper's curves fall in every case, ρ = −1), partly when its band straddles "
-        "−0.5, not reproduced when the whole band lies at or above −0.5",
+        "fall; the paper's curves fall in every case, ρ = −1)",
         "Fig. 9: JSDs fall from 10 to 100 GeV",
         f"mean Spearman ρ of the JSD {floor} with E = {b.text('.2f')}",
         judge(b, high=-0.5),
@@ -394,8 +392,7 @@ def _pca_top4(m: Measured, bands: dict[str, Band]) -> Claim:
         "pca-top4",
         "With a PCA of the 4 % highest-energy hits, CC3's internal angle matches the truth's "
         '(Table 4, Fig. 11: "the agreement with GEANT4 becomes excellent"): reproduced when '
-        f"CC3's median angular error there is below {PCA_RATIO:g} times the truth's, partly "
-        f"when its band straddles {PCA_RATIO:g}, not reproduced when the whole band lies above "
+        f"CC3's median angular error there is below {PCA_RATIO:g} times the truth's "
         f"(Table 4's JSD of 7.8e-3 is what error spectra differing in scale by about 1.1 give; "
         f"at {PCA_RATIO:g} times their JSD is 0.46)",
         "angular-error JSD 7.8e-3 (4 %) vs 1.5e-2 (100 %)",
