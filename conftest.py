@@ -53,6 +53,22 @@ def pytest_runtest_call(item):
         (folder / f"{stem}.done").write_text(json.dumps(failures))
 
 
+def _waits_for_chapters(item) -> bool:
+    """True for an item that waits until every chapter has run: the speed chapter's cells and
+    the tests that use ``nbval_chapters``."""
+    if getattr(item.parent, "nb", None) is not None:
+        return Path(item.parent.fspath).stem == SPEED
+    return "nbval_chapters" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(items):
+    """The files with an item that waits for every chapter go last, so that a worker reaches
+    them when the chapters are done instead of idling beside a chapter still running
+    (``--dist loadfile`` hands whole files out in this order)."""
+    waiting = {item.path for item in items if _waits_for_chapters(item)}
+    items.sort(key=lambda item: item.path in waiting)  # stable: the rest keep their order
+
+
 def chapters_in(session) -> list[str]:
     """The chapters (notebook stems) whose cells nbval runs in this session."""
     return sorted({Path(i.parent.fspath).stem for i in session.items if hasattr(i.parent, "nb")})
@@ -79,8 +95,8 @@ def wait_for(chapters: list[str], timeout: float = 1800.0) -> dict[str, list[str
 def pytest_runtest_setup(item):
     """The speed chapter times the other chapters' models: its first cell waits for them.
 
-    Chapters are collected (and handed to workers) before any other test, so every chapter
-    this waits for is already running or queued ahead of it in some worker.
+    Chapters are collected (and handed to workers) before any other test, and the speed
+    chapter after every test, so every chapter this waits for is running or done.
     """
     notebook = getattr(item.parent, "nb", None)
     if notebook is None or Path(item.parent.fspath).stem != SPEED:
