@@ -259,8 +259,8 @@ CHAPTERS["06_caloclouds3"] = {
         "n_fixed": 40,
         "n_diphoton": 100,
         "fixed_energies": [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0],
-        # two thirds of the epochs of the build before: its budget curves were flat from 1/4 of
-        # them, and the chapter took 29 minutes of a 20-minute page limit
+        # two thirds of the previous build's epochs, whose chapter took 29 minutes of the 20 a
+        # page may take; the chapter's budget curves show which claims the cut costs
         "flow_epochs": 16,
         "points": 200000,
         "point_epochs": 8,
