@@ -27,11 +27,11 @@ def pytest_configure(config):
     if "PYTEST_XDIST_WORKER" in os.environ:  # one worker per core: one thread each
         # torch may be imported already, so set its threads too; the classifiers' OpenMP takes
         # torch's (fidelity.classifier_auc). Two threads per worker on two cores made the
-        # classifier tests up to 50 times slower (OpenMP threads spin while they wait).
+        # classifier tests some 60 times slower (OpenMP threads spin while they wait).
         os.environ.setdefault("OMP_NUM_THREADS", "1")
-        import torch
+        from calopaper.timing import set_threads
 
-        torch.set_num_threads(1)
+        set_threads(1)
     if "CALOPAPER_DATA" not in os.environ:
         os.environ["CALOPAPER_DATA"] = tempfile.mkdtemp(prefix="calopaper-test-data-")
     if EXECUTED not in os.environ:

@@ -68,16 +68,15 @@ def test_fidelity_rows_floor_from_the_fresh_truth_and_a_bad_model_far_above_it(
         return scored(truth, fresh, replicas, **kwargs)
 
     monkeypatch.setattr(fidelity, "scored", spy)
-    # a 3 x 3 window (270 low-level features) keeps the classifiers quick
-    rows = chapter.fidelity_rows(samples, seed=0, half=1, store=Store(tmp_path))
+    rows = chapter.fidelity_rows(samples, seed=0, half=2, store=Store(tmp_path))
     assert list(rows["generator"]) == ["CC3", "CC2"]  # the bench's names
     assert {*fidelity.COLUMNS.values(), *fidelity.SEED_COLUMNS} <= set(rows.columns)
     assert {"model", "segmentation", "layer", "particle", "showers"} <= set(rows.columns)
     assert (rows["showers"] == 60).all()  # cut to the smallest sample
     assert (rows["seeds"] == 1).all() and rows["AUC high seed s"].isna().all()
     truth, fresh, replicas = seen[0]
-    assert truth[0].shape == fresh[0].shape == (60, N_LAYERS * 9)
-    assert len(replicas) == 1 and replicas[0][0].shape == (60, N_LAYERS * 9)
+    assert truth[0].shape == fresh[0].shape == (60, N_LAYERS * 25)
+    assert len(replicas) == 1 and replicas[0][0].shape == (60, N_LAYERS * 25)
     assert len(truth[1]) == 5 + 2 * N_LAYERS
     assert not np.array_equal(truth[0], fresh[0])  # the floor's truth is another sample
     expected = ev.shower_observables(samples["truth (independent)"])["total visible energy"]
@@ -93,7 +92,7 @@ def test_fidelity_rows_floor_from_the_fresh_truth_and_a_bad_model_far_above_it(
 
 def test_further_seeds_give_the_spread_and_the_window_its_width(samples, tmp_path):
     others = [{"CaloClouds3": _cells(60, 5), "CaloClouds2": _cells(60, 6, scale=1.2)}]
-    rows = chapter.fidelity_rows(samples, others, seed=0, half=1, store=Store(tmp_path))
+    rows = chapter.fidelity_rows(samples, others, seed=0, half=2, store=Store(tmp_path))
     assert (rows["seeds"] == 2).all()
     assert (rows["AUC high seed s"] >= 0).all() and (rows["FPD seed s"] > 0).all()
     assert "over the 2 trainings" in chapter.seed_spread(rows)
