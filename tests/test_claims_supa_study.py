@@ -239,3 +239,30 @@ def test_discrepancy_is_scipy_w1_in_units_of_the_truth_spread():
         finite = model[key][np.isfinite(model[key])]
         expected = stats.wasserstein_distance(truth[key], finite) / np.std(truth[key])
         assert scores.distances.loc[key, "m"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_the_band_of_rho_brackets_its_p_value_and_widens_with_training_noise():
+    """ρ's band comes from the variants' errors: wider with more training noise, and its two
+    ends' p-values bracket the p-value of ρ itself."""
+    shifts = [0.1, 0.3, 0.5, 0.7, 0.9, 1.2, 1.6]
+    quiet = spearman(synthetic_scores(shifts, seed=1), synthetic_scores(shifts, seed=2), "nll")
+    noisy = spearman(
+        synthetic_scores(shifts, seed=1, noise=0.5), synthetic_scores(shifts, seed=2, noise=0.5),
+        "nll",
+    )  # fmt: skip
+    assert 0 <= quiet.rho_error < noisy.rho_error
+    for c in (quiet, noisy):
+        worst, best = c.p_range
+        assert best <= c.p <= worst
+    assert permutation_p(range(7), range(7), rho=-1.0) == 1.0
+    assert permutation_p(range(7), range(7), rho=1.0) == pytest.approx(1 / 5040)
+
+
+def test_a_rho_whose_band_straddles_the_threshold_is_partly():
+    """ρ = 0.75 (p = 0.033) whose band reaches p = 0.12 is neither reproduced nor, at ρ = 0.36
+    (p = 0.22) with a band reaching p = 0.04, not reproduced: the verdicts that moved with the
+    machine are read as partly."""
+    near = Correlation(0.75, 0.033, 0.6, "7", (0.7,), tuple("1234567"), 0.1, (0.12, 0.004))
+    below = Correlation(0.36, 0.22, 0.3, "7", (0.4,), tuple("1234567"), 0.2, (0.6, 0.04))
+    result = verdicts(measured(dict(zip(SCORES, (near, below, PERFECT), strict=True))))
+    assert [result[r] for r in RANKINGS] == ["partly", "partly", "reproduced"]

@@ -78,6 +78,7 @@ __all__ = [
     "generator_name",
     "marginal_keys",
     "permutation_p",
+    "rho_error",
     "resolution_seeds",
     "resolution_table",
     "score",
@@ -420,12 +421,18 @@ class SeedScores:
 
 
 def permutation_p(
-    x: Sequence[float], y: Sequence[float], *, exact_up_to: int = 9, n_resamples: int = 100_000
+    x: Sequence[float],
+    y: Sequence[float],
+    *,
+    rho: float | None = None,
+    exact_up_to: int = 9,
+    n_resamples: int = 100_000,
 ) -> float:
     """One-sided p-value of Spearman's ρ(x, y) under the null that the order of ``x`` is
     unrelated to that of ``y``: the share of the n! pairings of ``x``'s ranks with ``y``'s
-    whose ρ is at least the observed one (exact for n <= ``exact_up_to``, else ``n_resamples``
-    random pairings). Ties keep their mean ranks. NaN when either is constant.
+    whose ρ is at least the observed one, or at least ``rho`` where given (exact for n <=
+    ``exact_up_to``, else ``n_resamples`` random pairings). Ties keep their mean ranks. NaN when
+    either is constant.
 
     Example:
         >>> permutation_p([1, 2, 3, 4, 5], [1, 2, 3, 4, 5])  # 1 of 120 orders
@@ -449,7 +456,7 @@ def permutation_p(
         extra = 1
     cx, cy = rx - rx.mean(), ry - ry.mean()
     norm = np.sqrt((cx**2).sum() * (cy**2).sum())
-    observed = float(cx @ cy / norm)
+    observed = float(cx @ cy / norm) if rho is None else rho
     rhos = cx[orders] @ cy / norm
     return float((np.sum(rhos >= observed - 1e-12) + extra) / (len(rhos) + extra))
 
@@ -482,13 +489,46 @@ def spearman(
     x, y = a.mean(name)[shared].to_numpy(), b.mean(name)[shared].to_numpy()
     rho = _rho(x, y)
     p = permutation_p(x, y) if np.isfinite(rho) else float("nan")
+    error = rho_error(a, b, name, shared)
+    p_band = tuple(
+        permutation_p(x, y, rho=rho + k * 2 * error) if np.isfinite(rho) else float("nan")
+        for k in (-1, 1)
+    )
     without = shared[-1]
     rho_without = _rho(x[:-1], y[:-1])
     per_seed = tuple(
         _rho(getattr(sa, name)[shared].to_numpy(), getattr(sb, name)[shared].to_numpy())
         for sa, sb in zip(a.per_seed, b.per_seed, strict=False)
     )
-    return Correlation(rho, p, rho_without, without, per_seed, tuple(shared))
+    return Correlation(rho, p, rho_without, without, per_seed, tuple(shared), error, p_band)
+
+
+def rho_error(
+    a: SeedScores, b: SeedScores, name: str, models: Sequence[str], *, n_draws: int = 2000
+) -> float:
+    """Standard error of Spearman's ρ between two simulators' seed means of score ``name``:
+    the standard deviation of ρ when every model's seed mean on each simulator is redrawn from
+    a normal of its standard error (``SeedScores.error``: seeds and test-shower bootstrap);
+    0 when the means carry no error.
+
+    Example:
+        >>> idx = ("1", "2", "3")
+        >>> s = Scores(idx, pd.DataFrame(), *[pd.Series([1.0, 2.0, 3.0], index=idx)] * 3,
+        ...            {"nll": np.zeros((2, 3))})
+        >>> rho_error(SeedScores((s,)), SeedScores((s,)), "nll", idx)
+        0.0
+    """
+    rng = np.random.default_rng(0)
+    ranks = []
+    for s in (a, b):
+        mean, error = s.mean(name)[list(models)].to_numpy(), s.error(name)[list(models)].to_numpy()
+        drawn = rng.normal(mean, np.nan_to_num(error), (n_draws, len(models)))
+        r = stats.rankdata(drawn, axis=1)
+        ranks.append(r - r.mean(axis=1, keepdims=True))
+    rx, ry = ranks
+    norm = np.sqrt((rx**2).sum(axis=1) * (ry**2).sum(axis=1))
+    rhos = (rx * ry).sum(axis=1) / np.where(norm > 0, norm, np.nan)
+    return float(np.nanstd(rhos)) if np.isfinite(rhos).any() else float("nan")
 
 
 def resolution_table(
