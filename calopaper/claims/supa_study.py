@@ -5,13 +5,13 @@ Rankings. The paper shows ten CaloFlow variants' scores on Geant4 against SUPA a
 relation "roughly monotonic", with no ρ and no uncertainty. A ranking carries over when the
 variants' order on one simulator predicts their order on the other better than chance, and not
 through one variant alone. ρ is that of the two simulators' seed-averaged scores; like every
-model claim's number it is judged with a band, ρ ± 2 standard errors (the seed means redrawn
-from their own errors, ``chapter.rho_error``), read as exact permutation p-values at its two
-ends: "reproduced" when even the band's lower end has p at most ``P_REPRODUCED`` and ρ stays
-positive without the smallest variant, "not reproduced" when even its upper end has p above
-``P_PARTLY``, otherwise "partly". With seven variants p <= 0.05 needs ρ >= 0.71 (with five it
-needed ρ >= 0.9). Without the band, a ρ near 0.71 (p near 0.05) changed its verdict with the
-machine that trained the same seeds.
+model claim's number it is judged with a band, ρ ± 2 standard errors (from the training
+seeds, drawn again with replacement: ``chapter.rho_error``), read as exact permutation p-values
+at its two ends: "reproduced" when even the band's lower end has p at most ``P_REPRODUCED``
+and ρ stays positive without the smallest variant, "not reproduced" when even its upper end has
+p above ``P_PARTLY``, otherwise "partly". With seven variants p <= 0.05 needs ρ >= 0.71 (with
+five it needed ρ >= 0.9). Without the band, a ρ near 0.71 (p near 0.05) changed its verdict
+with the machine that trained the same seeds.
 
 Resolution. supa Table 2 gives one training per entry and no errors; its claims are orders
 (1x < 3x on the diagonal; 2x and 3x summed into 1x cells worse than 1x). Each difference is
@@ -72,8 +72,8 @@ class Correlation:
         per_seed: ρ of each training seed's scores (seed k on one simulator against seed k on
             the other), whose spread is the training noise of a one-seed ρ.
         models: the models compared.
-        rho_error: standard error of ``rho`` from the seed means' errors (seeds and test-shower
-            bootstrap; ``chapter.rho_error``); 0 when none was measured.
+        rho_error: standard error of ``rho`` over the training seeds (``chapter.rho_error``);
+            0 when none was measured.
         p_band: the p-values at ρ − 2 errors and at ρ + 2 errors, the band a verdict is judged
             on; None when none was measured (then both are ``p``).
     """

@@ -506,29 +506,33 @@ def spearman(
 def rho_error(
     a: SeedScores, b: SeedScores, name: str, models: Sequence[str], *, n_draws: int = 2000
 ) -> float:
-    """Standard error of Spearman's ρ between two simulators' seed means of score ``name``:
-    the standard deviation of ρ when every model's seed mean on each simulator is redrawn from
-    a normal of its standard error (``SeedScores.error``: seeds and test-shower bootstrap);
-    0 when the means carry no error.
+    """Standard error of Spearman's ρ between two simulators' seed means of score ``name``, from
+    the training seeds: the spread of ρ when each simulator's seeds are drawn again with
+    replacement, a seed's scores of every model together (they share that seed's truth and
+    test showers, so their common shifts do not reorder the models), times √(n/(n − 1)) for n
+    seeds (which makes it s/√n for a mean); 0 with one seed on either simulator.
 
     Example:
         >>> idx = ("1", "2", "3")
         >>> s = Scores(idx, pd.DataFrame(), *[pd.Series([1.0, 2.0, 3.0], index=idx)] * 3,
         ...            {"nll": np.zeros((2, 3))})
-        >>> rho_error(SeedScores((s,)), SeedScores((s,)), "nll", idx)
+        >>> rho_error(SeedScores((s, s)), SeedScores((s, s)), "nll", idx)
         0.0
     """
+    values = [s.values(name)[list(models)].to_numpy() for s in (a, b)]
+    n = min(len(v) for v in values)
+    if n < 2:
+        return 0.0
     rng = np.random.default_rng(0)
     ranks = []
-    for s in (a, b):
-        mean, error = s.mean(name)[list(models)].to_numpy(), s.error(name)[list(models)].to_numpy()
-        drawn = rng.normal(mean, np.nan_to_num(error), (n_draws, len(models)))
+    for v in values:
+        drawn = v[rng.integers(0, len(v), (n_draws, len(v)))].mean(axis=1)
         r = stats.rankdata(drawn, axis=1)
         ranks.append(r - r.mean(axis=1, keepdims=True))
     rx, ry = ranks
     norm = np.sqrt((rx**2).sum(axis=1) * (ry**2).sum(axis=1))
-    rhos = (rx * ry).sum(axis=1) / np.where(norm > 0, norm, np.nan)
-    return float(np.nanstd(rhos)) if np.isfinite(rhos).any() else float("nan")
+    rhos = (rx * ry).sum(axis=1)[norm > 0] / norm[norm > 0]
+    return float(np.std(rhos) * np.sqrt(n / (n - 1))) if rhos.size else float("nan")
 
 
 def resolution_table(
