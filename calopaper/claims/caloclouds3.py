@@ -36,6 +36,7 @@ __all__ = [
     "budget_curves",
     "claim_numbers",
     "claims",
+    "comparable_ratio",
     "geometric_mean_ratio",
     "speed_ratio",
     "speed_verdict",
@@ -195,6 +196,18 @@ def _jsd(value: float) -> float:
     return 1.0 if np.isnan(value) else float(value)
 
 
+def comparable_ratio(table: pd.DataFrame) -> float:
+    """CC3/CC2 over one Table 2 (``Measured.table2``), the geometric mean over its observables,
+    each JSD as the claims take it (an empty histogram's NaN counts as 1).
+
+    Example:
+        >>> t = pd.DataFrame({"CaloClouds2": [0.1, 0.5], "CaloClouds3": [0.4, float("nan")]})
+        >>> round(comparable_ratio(t), 6)
+        2.828427
+    """
+    return geometric_mean_ratio(table["CaloClouds3"].map(_jsd), table["CaloClouds2"].map(_jsd))
+
+
 def claim_numbers(m: Measured) -> dict[str, list[float]]:
     """Each model claim's number per seed (empty when the chapter did not measure it), plus
     the further numbers some claims need: "cc3-layer-profiles best" (the better of the two
@@ -203,10 +216,7 @@ def claim_numbers(m: Measured) -> dict[str, list[float]]:
     at 100 %) and "diphoton <E>" (CC3's minus the truth's 50 % separation at E GeV, mm)."""
     tables = _per_seed(m.table2)
     out = {
-        "cc3-comparable": [
-            geometric_mean_ratio(t["CaloClouds3"].map(_jsd), t["CaloClouds2"].map(_jsd))
-            for t in tables
-        ],
+        "cc3-comparable": [comparable_ratio(t) for t in tables],
         "cc3-layer-profiles": [max(_ratio(t, k) for k in LAYER_PROFILES) for t in tables],
         "cc3-layer-profiles best": [min(_ratio(t, k) for k in LAYER_PROFILES) for t in tables],
         "cc3-cog-xy": [min(_ratio(t, k) for k in COG_XY) for t in tables],
