@@ -136,6 +136,17 @@ def test_seed_offset_shifts_every_seed_and_is_checked(monkeypatch):
         findings.offset()
 
 
+def test_with_shifted_seeds_chapter_2_still_reads_chapter_3s_middle_layer(monkeypatch):
+    """Chapter 2 passes its resolved seed (offset included) to chapter 3's parameters, which
+    must not add the offset a second time: both chapters share the middle-layer GAAMs."""
+    from calopaper.models.gaam import chapter as gaam_chapter
+
+    monkeypatch.setenv(findings.ENV, "1")
+    own = profiles.chapter_parameters("03_gaam", "smoke", device="cpu")
+    chapter_2_seed = profiles.chapter_parameters("02_savae", "smoke", device="cpu").seed
+    assert gaam_chapter.parameters("smoke", chapter_2_seed, device="cpu").seed == own.seed
+
+
 def test_a_run_with_shifted_seeds_leaves_the_books_results_alone(data_root, tmp_path, monkeypatch):
     _papermill(tmp_path / "book.ipynb")
     book = data_root / "results" / "toy_chapter.json"

@@ -197,8 +197,12 @@ def configs(p: SimpleNamespace) -> Chapter:
 
 
 def parameters(profile: str, seed: int, path: str = "", device: str = "auto") -> SimpleNamespace:
-    """Chapter 3's parameters in ``profile`` with another chapter's ``seed``, file and device."""
-    return chapter_parameters(CHAPTER, profile, seed=seed, dataset_path=path, device=device)
+    """Chapter 3's parameters in ``profile`` with another chapter's resolved ``seed`` (the seed
+    offset already added, which resolving chapter 3's parameters adds again: it is taken off
+    first, so that with ``CALOPAPER_SEED_OFFSET`` both chapters still share their models), file
+    and device."""
+    unshifted = seed - findings.offset()
+    return chapter_parameters(CHAPTER, profile, seed=unshifted, dataset_path=path, device=device)
 
 
 def middle_layer(
