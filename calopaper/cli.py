@@ -127,6 +127,19 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="dask-jobqueue option, e.g. cores=4 memory=16GB walltime=02:00:00 account=...",
     )
+    seeds = commands.add_parser(
+        "seeds",
+        help="compare the book's verdicts with those of a run with every seed shifted",
+        description=(
+            "Reads the book's results in BOOK (a data folder) and those of the chapters run "
+            "with CALOPAPER_SEED_OFFSET in SHIFTED, and prints every model claim's two "
+            "verdicts, how many agree, the flips between reproduced and not reproduced, and "
+            "the partly counts."
+        ),
+    )
+    seeds.add_argument("book", type=Path, help="data folder of the book's build")
+    seeds.add_argument("shifted", type=Path, help="data folder of the run with shifted seeds")
+    seeds.add_argument("--offset", type=int, default=1, help="the run's seed offset (default 1)")
     page = commands.add_parser(
         "page",
         help="render an executed notebook (a papermill run) as a page of the book",
@@ -149,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         return _sweep(args)
     elif args.command == "page":
         return _page(args.notebooks, args.out)
+    elif args.command == "seeds":
+        return _seeds(args.book, args.shifted, args.offset)
     elif args.simulator is not None:
         return _time_simulator(args)
     try:
@@ -310,6 +325,28 @@ def _print_summary(name: str | None, html: bool = False) -> int:
             raise SweepError(f"sweep {name} has no executed run to render yet")
         out = Path(runs[0]).parents[1] / "_build"
         return _page(runs, out, title=f"Sweep {name}", table=table)
+    return 0
+
+
+def _seeds(book: Path, shifted: Path, offset: int) -> int:
+    """``calopaper seeds``: the seed-shift check, a row per model claim and a summary line."""
+    import pandas as pd
+
+    from calopaper.results import seed_check
+
+    try:
+        table = seed_check(book, shifted, offset)
+    except FileNotFoundError as e:
+        raise SystemExit(f"calopaper seeds: {e}") from None
+    with pd.option_context("display.width", 200, "display.max_rows", None):
+        print(table.to_string(index=False))
+    shifted_column = table.columns[3]
+    print(
+        f"{table['same'].sum()} of {len(table)} model claims keep their verdict "
+        f"({table['same'].mean():.0%}); {table['flip'].sum()} flip between reproduced and not "
+        f"reproduced; partly {(table['verdict'] == 'partly').sum()} in the book, "
+        f"{(table[shifted_column] == 'partly').sum()} with offset {offset}"
+    )
     return 0
 
 

@@ -47,7 +47,9 @@ __all__ = [
     "write_results",
     "read_results",
     "claims_frame",
+    "run_folder",
     "scoreboard",
+    "seed_check",
 ]
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "not yet run")
@@ -185,10 +187,21 @@ def _departures(injected_values: dict[str, str], parameters: dict) -> dict[str, 
     return departures
 
 
+def run_folder(store_root: Path, chapter: str, departures: dict[str, str]) -> Path:
+    """Where a run of ``chapter`` that departs from the book by ``departures`` publishes:
+    ``<store>/results/runs/<chapter>/<digest of the departures>/``.
+
+    Example:
+        >>> run_folder(Path("data"), "03_gaam", {"CALOPAPER_SEED_OFFSET": "1"}).parent
+        PosixPath('data/results/runs/03_gaam')
+    """
+    digest = hashlib.sha256(json.dumps(departures, sort_keys=True).encode()).hexdigest()
+    return Path(store_root) / "results" / "runs" / chapter / digest[:12]
+
+
 def _rerun_root(chapter: str, injected_values: dict[str, str]) -> Path:
     """``data/results/runs/<chapter>/<digest of the injected values>/``, announced."""
-    digest = hashlib.sha256(json.dumps(injected_values, sort_keys=True).encode()).hexdigest()
-    root = default_store().root / "results" / "runs" / chapter / digest[:12]
+    root = run_folder(default_store().root, chapter, injected_values)
     names = ", ".join(f"{k}={v}" for k, v in injected_values.items())
     print(f"{chapter}: run with {names}, so it is not the book's; its results and samples "
           f"are in {root}")  # fmt: skip
@@ -259,6 +272,40 @@ def claims_frame(root: Path | None = None) -> pd.DataFrame:
     ]
     columns = ["chapter", "id", "claim", "paper", "ours", "verdict"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def seed_check(book: Path, shifted: Path, offset: int = 1) -> pd.DataFrame:
+    """Every model claim (a claim with ``seeds``) of the book's results in the store ``book``
+    beside the same claim of the run with ``CALOPAPER_SEED_OFFSET=offset`` in the store
+    ``shifted`` (book/conventions.md, "Runs with other seeds"): one row per claim that both
+    have, with the two verdicts, ``same`` and ``flip`` ("reproduced" in one, "not reproduced"
+    in the other).
+
+    Raises:
+        FileNotFoundError: no chapter has results in both stores.
+    """
+    departures = {SEED_OFFSET_ENV: str(offset)}
+    rows = []
+    for chapter, result in read_results(Path(book) / "results").items():
+        path = run_folder(shifted, chapter, departures) / "results" / f"{chapter}.json"
+        if not path.exists():
+            continue
+        other = {c["id"]: c for c in json.loads(path.read_text())["claims"]}
+        for claim in result["claims"]:
+            if claim.get("seeds") and claim["id"] in other:
+                pair = {claim["verdict"], other[claim["id"]]["verdict"]}
+                rows.append({
+                    "chapter": chapter,
+                    "id": claim["id"],
+                    "verdict": claim["verdict"],
+                    f"verdict, offset {offset}": other[claim["id"]]["verdict"],
+                    "same": len(pair) == 1,
+                    "flip": pair == {"reproduced", "not reproduced"},
+                })  # fmt: skip
+    if not rows:
+        msg = f"no chapter has results both in {book} and, with seed offset {offset}, in {shifted}"
+        raise FileNotFoundError(msg)
+    return pd.DataFrame(rows)
 
 
 def scoreboard(claims: pd.DataFrame) -> pd.DataFrame:

@@ -122,3 +122,31 @@ def test_results_carry_their_provenance(tmp_path):
     assert set(provenance["packages"]) == {"torch", "numpy", "scipy", "zuko", "scikit-learn"}
     assert provenance["machine"]["cores"] >= 1 and provenance["machine"]["torch_threads"] >= 1
     assert "Provenance:" in styler.to_html() and provenance["date"][:10] in styler.to_html()
+
+
+def _model_claims(verdicts):
+    """Claims with seeds (model claims) of the given verdicts, and one claim without seeds."""
+    out = [Claim(f"c{i}", "x", "p", "o", v, seeds={"n_seeds": 3}) for i, v in enumerate(verdicts)]
+    return [*out, Claim("timing", "x", "p", "o", "reproduced")]
+
+
+def test_the_seed_check_pairs_the_books_model_claims_with_the_shifted_run(tmp_path, capsys):
+    from calopaper.cli import main
+    from calopaper.results import run_folder, seed_check
+
+    book, shifted = tmp_path / "book", tmp_path / "shifted"
+    write_results("03_gaam", _model_claims(["reproduced", "partly", "reproduced"]),
+                  root=book / "results")  # fmt: skip
+    offset_run = run_folder(shifted, "03_gaam", {"CALOPAPER_SEED_OFFSET": "1"}) / "results"
+    write_results("03_gaam", _model_claims(["reproduced", "partly", "not reproduced"]),
+                  root=offset_run)  # fmt: skip
+    write_results("04_dvae", _model_claims(["partly"]), root=book / "results")  # not run shifted
+    table = seed_check(book, shifted)
+    assert list(table["id"]) == ["c0", "c1", "c2"]
+    assert table["same"].tolist() == [True, True, False]
+    assert table["flip"].tolist() == [False, False, True]
+    assert main(["seeds", str(book), str(shifted)]) == 0
+    out = capsys.readouterr().out
+    assert "2 of 3 model claims keep their verdict (67%); 1 flip" in out
+    with pytest.raises(FileNotFoundError, match="seed offset 2"):
+        seed_check(book, shifted, offset=2)
