@@ -340,12 +340,11 @@ def _seeds(book: Path, shifted: Path, offset: int) -> int:
         raise SystemExit(f"calopaper seeds: {e}") from None
     with pd.option_context("display.width", 200, "display.max_rows", None):
         print(table.to_string(index=False))
-    shifted_column = table.columns[3]
     print(
         f"{table['same'].sum()} of {len(table)} model claims keep their verdict "
         f"({table['same'].mean():.0%}); {table['flip'].sum()} flip between reproduced and not "
         f"reproduced; partly {(table['verdict'] == 'partly').sum()} in the book, "
-        f"{(table[shifted_column] == 'partly').sum()} with offset {offset}"
+        f"{(table[f'verdict, offset {offset}'] == 'partly').sum()} with offset {offset}"
     )
     return 0
 

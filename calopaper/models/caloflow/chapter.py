@@ -454,11 +454,19 @@ def permutation_p(
         rng = np.random.default_rng(0)
         orders = np.argsort(rng.random((n_resamples, n)), axis=1)
         extra = 1
-    cx, cy = rx - rx.mean(), ry - ry.mean()
-    norm = np.sqrt((cx**2).sum() * (cy**2).sum())
-    observed = float(cx @ cy / norm) if rho is None else rho
-    rhos = cx[orders] @ cy / norm
+    observed = float(_rank_correlations(rx, ry)) if rho is None else rho
+    rhos = _rank_correlations(rx[orders], ry)
     return float((np.sum(rhos >= observed - 1e-12) + extra) / (len(rhos) + extra))
+
+
+def _rank_correlations(rx: np.ndarray, ry: np.ndarray) -> np.ndarray:
+    """Pearson correlation of ranks along the last axis (Spearman's ρ), row by row with
+    broadcasting; NaN for a constant row."""
+    cx = rx - rx.mean(axis=-1, keepdims=True)
+    cy = ry - ry.mean(axis=-1, keepdims=True)
+    norm = np.sqrt((cx**2).sum(axis=-1) * (cy**2).sum(axis=-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (cx * cy).sum(axis=-1) / norm
 
 
 def _rho(x: np.ndarray, y: np.ndarray) -> float:
@@ -524,14 +532,12 @@ def rho_error(
     if n < 2:
         return 0.0
     rng = np.random.default_rng(0)
-    ranks = []
-    for v in values:
-        drawn = v[rng.integers(0, len(v), (n_draws, len(v)))].mean(axis=1)
-        r = stats.rankdata(drawn, axis=1)
-        ranks.append(r - r.mean(axis=1, keepdims=True))
-    rx, ry = ranks
-    norm = np.sqrt((rx**2).sum(axis=1) * (ry**2).sum(axis=1))
-    rhos = (rx * ry).sum(axis=1)[norm > 0] / norm[norm > 0]
+    rx, ry = (
+        stats.rankdata(v[rng.integers(0, len(v), (n_draws, len(v)))].mean(axis=1), axis=1)
+        for v in values
+    )
+    rhos = _rank_correlations(rx, ry)
+    rhos = rhos[np.isfinite(rhos)]
     return float(np.std(rhos) * np.sqrt(n / (n - 1))) if rhos.size else float("nan")
 
 
