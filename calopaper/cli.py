@@ -129,17 +129,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     seeds = commands.add_parser(
         "seeds",
-        help="compare the book's verdicts with those of a run with every seed shifted",
+        help="compare the book's verdicts with those of runs with every seed shifted",
         description=(
             "Reads the book's results in BOOK (a data folder) and those of the chapters run "
-            "with CALOPAPER_SEED_OFFSET in SHIFTED, and prints every model claim's two "
-            "verdicts, how many agree, the flips between reproduced and not reproduced, and "
-            "the partly counts."
+            "with CALOPAPER_SEED_OFFSET in each SHIFTED folder, and prints every model "
+            "claim's verdict in each build, how many keep theirs in every build, how often two "
+            "builds agree, the flips between reproduced and not reproduced, and the partly "
+            "counts."
         ),
     )
     seeds.add_argument("book", type=Path, help="data folder of the book's build")
-    seeds.add_argument("shifted", type=Path, help="data folder of the run with shifted seeds")
-    seeds.add_argument("--offset", type=int, default=1, help="the run's seed offset (default 1)")
+    seeds.add_argument(
+        "shifted", type=Path, nargs="+", help="data folders of the runs with shifted seeds"
+    )
+    seeds.add_argument(
+        "--offset",
+        type=int,
+        nargs="+",
+        help="each SHIFTED run's seed offset, in their order (default 1, 2, ...)",
+    )
     page = commands.add_parser(
         "page",
         help="render an executed notebook (a papermill run) as a page of the book",
@@ -328,23 +336,30 @@ def _print_summary(name: str | None, html: bool = False) -> int:
     return 0
 
 
-def _seeds(book: Path, shifted: Path, offset: int) -> int:
+def _seeds(book: Path, shifted: list[Path], offsets: list[int] | None) -> int:
     """``calopaper seeds``: the seed-shift check, a row per model claim and a summary line."""
     import pandas as pd
 
-    from calopaper.results import seed_check
+    from calopaper.results import pairwise_agreement, seed_check
 
+    offsets = offsets or list(range(1, len(shifted) + 1))
+    if len(offsets) != len(shifted) or 0 in offsets or len(set(offsets)) < len(offsets):
+        msg = f"give one distinct non-zero --offset per SHIFTED folder, got {offsets}"
+        raise SystemExit(f"calopaper seeds: {msg} for {len(shifted)}")
     try:
-        table = seed_check(book, shifted, offset)
+        table = seed_check(book, dict(zip(offsets, shifted, strict=True)))
     except FileNotFoundError as e:
         raise SystemExit(f"calopaper seeds: {e}") from None
     with pd.option_context("display.width", 200, "display.max_rows", None):
         print(table.to_string(index=False))
+    every = "every build" if len(offsets) > 1 else "both builds"
+    partly = ", ".join(f"{(table[f'verdict, offset {k}'] == 'partly').sum()} with offset {k}"
+                       for k in offsets)  # fmt: skip
     print(
-        f"{table['same'].sum()} of {len(table)} model claims keep their verdict "
-        f"({table['same'].mean():.0%}); {table['flip'].sum()} flip between reproduced and not "
-        f"reproduced; partly {(table['verdict'] == 'partly').sum()} in the book, "
-        f"{(table[f'verdict, offset {offset}'] == 'partly').sum()} with offset {offset}"
+        f"{table['same'].sum()} of {len(table)} model claims keep their verdict in {every} "
+        f"({table['same'].mean():.0%}); two builds agree on {pairwise_agreement(table):.0%} "
+        f"of them; {table['flip'].sum()} flip between reproduced and not reproduced; partly "
+        f"{(table['verdict'] == 'partly').sum()} in the book, {partly}"
     )
     return 0
 

@@ -20,6 +20,7 @@ run its own, while the store stays shared.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -274,38 +275,60 @@ def claims_frame(root: Path | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def seed_check(book: Path, shifted: Path, offset: int = 1) -> pd.DataFrame:
+def seed_check(book: Path, shifted: Mapping[int, Path]) -> pd.DataFrame:
     """Every model claim (a claim with ``seeds``) of the book's results in the store ``book``
-    beside the same claim of the run with ``CALOPAPER_SEED_OFFSET=offset`` in the store
-    ``shifted`` (book/conventions.md, "Runs with other seeds"): one row per claim that both
-    have, with the two verdicts, ``same`` and ``flip`` ("reproduced" in one, "not reproduced"
-    in the other).
+    beside the same claim of each run with ``CALOPAPER_SEED_OFFSET`` shifted: ``shifted`` maps
+    each offset to the store that run published in (book/conventions.md, "Runs with other
+    seeds"). One row per claim that every build has, with each build's verdict, ``same`` (one
+    verdict in every build) and ``flip`` ("reproduced" in one build, "not reproduced" in
+    another). A chapter missing from some build is left out.
 
     Raises:
-        FileNotFoundError: no chapter has results in both stores.
+        FileNotFoundError: no chapter has results in every build.
     """
-    departures = {SEED_OFFSET_ENV: str(offset)}
     rows = []
     for chapter, result in read_results(Path(book) / "results").items():
-        path = run_folder(shifted, chapter, departures) / "results" / f"{chapter}.json"
-        if not path.exists():
+        others = {}
+        for offset, store in shifted.items():
+            folder = run_folder(store, chapter, {SEED_OFFSET_ENV: str(offset)})
+            path = folder / "results" / f"{chapter}.json"
+            if path.exists():
+                others[offset] = {c["id"]: c for c in json.loads(path.read_text())["claims"]}
+        if len(others) < len(shifted):
             continue
-        other = {c["id"]: c for c in json.loads(path.read_text())["claims"]}
         for claim in result["claims"]:
-            if claim.get("seeds") and claim["id"] in other:
-                pair = {claim["verdict"], other[claim["id"]]["verdict"]}
-                rows.append({
-                    "chapter": chapter,
-                    "id": claim["id"],
-                    "verdict": claim["verdict"],
-                    f"verdict, offset {offset}": other[claim["id"]]["verdict"],
-                    "same": len(pair) == 1,
-                    "flip": pair == {"reproduced", "not reproduced"},
-                })  # fmt: skip
+            if not claim.get("seeds") or any(claim["id"] not in o for o in others.values()):
+                continue
+            verdicts = [claim["verdict"]] + [o[claim["id"]]["verdict"] for o in others.values()]
+            rows.append({
+                "chapter": chapter,
+                "id": claim["id"],
+                "verdict": claim["verdict"],
+                **{f"verdict, offset {k}": o[claim["id"]]["verdict"] for k, o in others.items()},
+                "same": len(set(verdicts)) == 1,
+                "flip": {"reproduced", "not reproduced"} <= set(verdicts),
+            })  # fmt: skip
     if not rows:
-        msg = f"no chapter has results both in {book} and, with seed offset {offset}, in {shifted}"
+        runs = ", ".join(f"offset {k} in {v}" for k, v in shifted.items())
+        msg = f"no chapter has results both in {book} and in every shifted run ({runs})"
         raise FileNotFoundError(msg)
     return pd.DataFrame(rows)
+
+
+def pairwise_agreement(table: pd.DataFrame) -> float:
+    """The fraction of model claims two builds give the same verdict, the mean over every pair
+    of the builds in ``seed_check``'s table (its verdict columns).
+
+    Example:
+        >>> t = pd.DataFrame({"verdict": ["partly", "reproduced"],
+        ...                   "verdict, offset 1": ["partly", "partly"],
+        ...                   "verdict, offset 2": ["partly", "reproduced"]})
+        >>> round(pairwise_agreement(t), 3)  # pairs (0, 1): 1/2, (0, 2): 2/2, (1, 2): 1/2
+        0.667
+    """
+    columns = [c for c in table.columns if c.startswith("verdict")]
+    agree = [(table[a] == table[b]).mean() for a, b in itertools.combinations(columns, 2)]
+    return float(sum(agree) / len(agree))
 
 
 def scoreboard(claims: pd.DataFrame) -> pd.DataFrame:

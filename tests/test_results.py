@@ -130,23 +130,37 @@ def _model_claims(verdicts):
     return [*out, Claim("timing", "x", "p", "o", "reproduced")]
 
 
-def test_the_seed_check_pairs_the_books_model_claims_with_the_shifted_run(tmp_path, capsys):
+def test_the_seed_check_sets_the_books_model_claims_beside_the_shifted_runs(tmp_path, capsys):
     from calopaper.cli import main
     from calopaper.results import run_folder, seed_check
 
-    book, shifted = tmp_path / "book", tmp_path / "shifted"
+    book, one, two = tmp_path / "book", tmp_path / "one", tmp_path / "two"
     write_results("03_gaam", _model_claims(["reproduced", "partly", "reproduced"]),
                   root=book / "results")  # fmt: skip
-    offset_run = run_folder(shifted, "03_gaam", {"CALOPAPER_SEED_OFFSET": "1"}) / "results"
-    write_results("03_gaam", _model_claims(["reproduced", "partly", "not reproduced"]),
-                  root=offset_run)  # fmt: skip
+    for store, offset, verdicts in (
+        (one, 1, ["reproduced", "partly", "not reproduced"]),
+        (two, 2, ["reproduced", "reproduced", "reproduced"]),
+    ):
+        folder = run_folder(store, "03_gaam", {"CALOPAPER_SEED_OFFSET": str(offset)})
+        write_results("03_gaam", _model_claims(verdicts), root=folder / "results")
     write_results("04_dvae", _model_claims(["partly"]), root=book / "results")  # not run shifted
-    table = seed_check(book, shifted)
+    table = seed_check(book, {1: one})
     assert list(table["id"]) == ["c0", "c1", "c2"]
     assert table["same"].tolist() == [True, True, False]
     assert table["flip"].tolist() == [False, False, True]
-    assert main(["seeds", str(book), str(shifted)]) == 0
+    table = seed_check(book, {1: one, 2: two})
+    assert table["same"].tolist() == [True, False, False]
+    assert list(table.columns[2:5]) == ["verdict", "verdict, offset 1", "verdict, offset 2"]
+    assert main(["seeds", str(book), str(one)]) == 0
     out = capsys.readouterr().out
-    assert "2 of 3 model claims keep their verdict (67%); 1 flip" in out
-    with pytest.raises(FileNotFoundError, match="seed offset 2"):
-        seed_check(book, shifted, offset=2)
+    assert "2 of 3 model claims keep their verdict in both builds (67%)" in out
+    assert "1 flip" in out and "partly 1 in the book, 1 with offset 1" in out
+    assert main(["seeds", str(book), str(one), str(two)]) == 0
+    out = capsys.readouterr().out
+    # pairs of builds agree on 2/3 (book, 1), 2/3 (book, 2), 1/3 (1, 2) of the claims
+    assert "1 of 3 model claims keep their verdict in every build (33%)" in out
+    assert "two builds agree on 56% of them" in out
+    with pytest.raises(FileNotFoundError, match="offset 2 in"):
+        seed_check(book, {2: one})
+    with pytest.raises(SystemExit, match="one distinct non-zero --offset per SHIFTED"):
+        main(["seeds", str(book), str(one), str(two), "--offset", "1"])
