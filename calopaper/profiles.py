@@ -257,8 +257,8 @@ CHAPTERS["06_caloclouds3"] = {
         "n_seeds": 3,
         "n_test": 500,
         "n_fixed": 40,
-        # 400 pairs halve the 50 % separation's fit errors of 100 (0.4-0.6 mm), for under a
-        # minute: its verdict moved between seed offsets on those errors alone
+        # 400 pairs halve the 50 % separation's fit errors of 100 (0.4-0.6 mm), whose verdict
+        # moved between seed offsets on those errors alone; about a minute more (9 CC3 models)
         "n_diphoton": 400,
         "fixed_energies": [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0],
         # two thirds of the previous build's epochs, whose chapter took 29 minutes of the 20 a
