@@ -340,7 +340,7 @@ def _seeds(book: Path, shifted: list[Path], offsets: list[int] | None) -> int:
     """``calopaper seeds``: the seed-shift check, a row per model claim and a summary line."""
     import pandas as pd
 
-    from calopaper.results import pairwise_agreement, seed_check
+    from calopaper.results import seed_check, seed_summary
 
     offsets = offsets or list(range(1, len(shifted) + 1))
     if len(offsets) != len(shifted) or 0 in offsets or len(set(offsets)) < len(offsets):
@@ -352,15 +352,7 @@ def _seeds(book: Path, shifted: list[Path], offsets: list[int] | None) -> int:
         raise SystemExit(f"calopaper seeds: {e}") from None
     with pd.option_context("display.width", 200, "display.max_rows", None):
         print(table.to_string(index=False))
-    every = "every build" if len(offsets) > 1 else "both builds"
-    partly = ", ".join(f"{(table[f'verdict, offset {k}'] == 'partly').sum()} with offset {k}"
-                       for k in offsets)  # fmt: skip
-    print(
-        f"{table['same'].sum()} of {len(table)} model claims keep their verdict in {every} "
-        f"({table['same'].mean():.0%}); two builds agree on {pairwise_agreement(table):.0%} "
-        f"of them; {table['flip'].sum()} flip between reproduced and not reproduced; partly "
-        f"{(table['verdict'] == 'partly').sum()} in the book, {partly}"
-    )
+    print(seed_summary(table))
     return 0
 
 

@@ -51,6 +51,8 @@ __all__ = [
     "run_folder",
     "scoreboard",
     "seed_check",
+    "seed_summary",
+    "pairwise_agreement",
 ]
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "not yet run")
@@ -290,10 +292,10 @@ def seed_check(book: Path, shifted: Mapping[int, Path]) -> pd.DataFrame:
     for chapter, result in read_results(Path(book) / "results").items():
         others = {}
         for offset, store in shifted.items():
-            folder = run_folder(store, chapter, {SEED_OFFSET_ENV: str(offset)})
-            path = folder / "results" / f"{chapter}.json"
-            if path.exists():
-                others[offset] = {c["id"]: c for c in json.loads(path.read_text())["claims"]}
+            folder = run_folder(store, chapter, {SEED_OFFSET_ENV: str(offset)}) / "results"
+            run = read_results(folder).get(chapter)
+            if run is not None:
+                others[offset] = {c["id"]: c for c in run["claims"]}
         if len(others) < len(shifted):
             continue
         for claim in result["claims"]:
@@ -313,6 +315,30 @@ def seed_check(book: Path, shifted: Mapping[int, Path]) -> pd.DataFrame:
         msg = f"no chapter has results both in {book} and in every shifted run ({runs})"
         raise FileNotFoundError(msg)
     return pd.DataFrame(rows)
+
+
+def seed_summary(table: pd.DataFrame) -> str:
+    """One line on ``seed_check``'s table: the claims that keep their verdict in every build,
+    how often two builds agree (``pairwise_agreement``), the flips and each build's "partly"
+    count.
+
+    Example:
+        >>> t = pd.DataFrame({"verdict": ["partly", "reproduced"],
+        ...                   "verdict, offset 1": ["partly", "not reproduced"],
+        ...                   "same": [True, False], "flip": [False, True]})
+        >>> seed_summary(t)  # doctest: +NORMALIZE_WHITESPACE
+        '1 of 2 model claims keep their verdict in both builds (50%); two builds agree on 50% of
+        them; 1 flip between reproduced and not reproduced; partly 1 in the book, 1 with offset 1'
+    """
+    shifted = [c for c in table.columns if c.startswith("verdict, ")]
+    every = "every build" if len(shifted) > 1 else "both builds"
+    partly = [f"{(table[c] == 'partly').sum()} with {c.removeprefix('verdict, ')}" for c in shifted]
+    return (
+        f"{table['same'].sum()} of {len(table)} model claims keep their verdict in {every} "
+        f"({table['same'].mean():.0%}); two builds agree on {pairwise_agreement(table):.0%} "
+        f"of them; {table['flip'].sum()} flip between reproduced and not reproduced; partly "
+        f"{(table['verdict'] == 'partly').sum()} in the book, " + ", ".join(partly)
+    )
 
 
 def pairwise_agreement(table: pd.DataFrame) -> float:
