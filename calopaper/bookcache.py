@@ -2,10 +2,11 @@
 
 The book executes its notebooks through jupyter-cache (``execute_notebooks: cache``), which
 keys each notebook on its own code cells. A chapter also reads the library, the profile and
-the store, and the speed chapter reads the other chapters' results, none of which that key
-sees. This Sphinx extension (listed in ``_config.yml``) digests all of them when a build
-starts — the library's source, every notebook's code cells, the ``CALOPAPER_*`` settings, the
-installed packages and the store's identity — and empties the execution cache when the digest
+the store, the speed chapter reads the other chapters' results, and the introduction and the
+speed chapter read the records in ``book/records``, none of which that key sees. This Sphinx
+extension (listed in ``_config.yml``) digests all of them when a build starts — the library's
+source, every notebook's code cells, the records, the ``CALOPAPER_*`` settings, the installed
+packages and the store's identity — and empties the execution cache when the digest
 differs from the last build's. An unchanged book is rendered from the cache in seconds; any
 change re-executes every notebook, which then reads its models from the store.
 """
@@ -62,6 +63,8 @@ def inputs_digest(book: Path, store_root: Path | None = None) -> str:
         digest.update(f"\0{path.relative_to(library)}\0".encode() + path.read_bytes())
     for path in sorted(Path(book).glob("*.ipynb")):
         digest.update(f"\0{path.name}\0{_code_cells(path)}".encode())
+    for path in sorted(Path(book).glob("records/*.json")):
+        digest.update(f"\0{path.name}\0".encode() + path.read_bytes())
     settings = {k: v for k, v in sorted(os.environ.items()) if k.startswith("CALOPAPER_")}
     installed = importlib.metadata.distributions()
     packages = sorted(f"{d.metadata['Name']}=={d.version}" for d in installed)

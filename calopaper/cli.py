@@ -11,6 +11,8 @@ from dataclasses import asdict, replace
 from functools import partial
 from pathlib import Path
 
+from calopaper.provenance import RECORDS
+
 __all__ = ["main"]
 
 
@@ -148,6 +150,15 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         help="each SHIFTED run's seed offset, in their order (default 1, 2, ...)",
     )
+    seeds.add_argument(
+        "--record",
+        type=Path,
+        nargs="?",
+        const=RECORDS,
+        metavar="FOLDER",
+        help="also write the check as FOLDER/seeds-<commit>.json, which the introduction shows "
+        "(default FOLDER: book/records, committed with the book)",
+    )
     page = commands.add_parser(
         "page",
         help="render an executed notebook (a papermill run) as a page of the book",
@@ -171,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "page":
         return _page(args.notebooks, args.out)
     elif args.command == "seeds":
-        return _seeds(args.book, args.shifted, args.offset)
+        return _seeds(args.book, args.shifted, args.offset, args.record)
     elif args.simulator is not None:
         return _time_simulator(args)
     try:
@@ -336,23 +347,27 @@ def _print_summary(name: str | None, html: bool = False) -> int:
     return 0
 
 
-def _seeds(book: Path, shifted: list[Path], offsets: list[int] | None) -> int:
-    """``calopaper seeds``: the seed-shift check, a row per model claim and a summary line."""
+def _seeds(book: Path, shifted: list[Path], offsets: list[int] | None, record: Path | None) -> int:
+    """``calopaper seeds``: the seed-shift check, a row per model claim and a summary line;
+    ``--record``: also written as a record for the book (``rebuilds.write_record``)."""
     import pandas as pd
 
-    from calopaper.results import seed_check, seed_summary
+    from calopaper.rebuilds import seed_check, seed_record, seed_summary, write_record
 
     offsets = offsets or list(range(1, len(shifted) + 1))
     if len(offsets) != len(shifted) or 0 in offsets or len(set(offsets)) < len(offsets):
         msg = f"give one distinct non-zero --offset per SHIFTED folder, got {offsets}"
         raise SystemExit(f"calopaper seeds: {msg} for {len(shifted)}")
+    builds = dict(zip(offsets, shifted, strict=True))
     try:
-        table = seed_check(book, dict(zip(offsets, shifted, strict=True)))
+        table = seed_check(book, builds)
     except FileNotFoundError as e:
         raise SystemExit(f"calopaper seeds: {e}") from None
     with pd.option_context("display.width", 200, "display.max_rows", None):
         print(table.to_string(index=False))
     print(seed_summary(table))
+    if record is not None:
+        print(f"recorded in {write_record(seed_record(book, builds), record)}")
     return 0
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 __all__ = [
     "PACKAGES",
+    "RECORDS",
     "collect",
     "commit",
     "cpu_name",
@@ -33,6 +34,9 @@ __all__ = [
 #: The packages whose versions a results file records.
 PACKAGES = ("torch", "numpy", "scipy", "zuko", "scikit-learn")
 _ROOT = Path(__file__).resolve().parents[1]
+#: The records committed with the book: GPU timings (``bench.records``) and seed checks
+#: (``rebuilds``).
+RECORDS = _ROOT / "book" / "records"
 
 
 def cpu_name() -> str:

@@ -20,7 +20,6 @@ run its own, while the store stays shared.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import math
 import os
@@ -50,9 +49,6 @@ __all__ = [
     "claims_frame",
     "run_folder",
     "scoreboard",
-    "seed_check",
-    "seed_summary",
-    "pairwise_agreement",
 ]
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "not yet run")
@@ -275,86 +271,6 @@ def claims_frame(root: Path | None = None) -> pd.DataFrame:
     ]
     columns = ["chapter", "id", "claim", "paper", "ours", "verdict"]
     return pd.DataFrame(rows, columns=columns)
-
-
-def seed_check(book: Path, shifted: Mapping[int, Path]) -> pd.DataFrame:
-    """Every model claim (a claim with ``seeds``) of the book's results in the store ``book``
-    beside the same claim of each run with ``CALOPAPER_SEED_OFFSET`` shifted: ``shifted`` maps
-    each offset to the store that run published in (book/conventions.md, "Runs with other
-    seeds"). One row per claim that every build has, with each build's verdict, ``same`` (one
-    verdict in every build) and ``flip`` ("reproduced" in one build, "not reproduced" in
-    another). A chapter missing from some build is left out.
-
-    Raises:
-        FileNotFoundError: no chapter has results in every build.
-    """
-    rows = []
-    for chapter, result in read_results(Path(book) / "results").items():
-        others = {}
-        for offset, store in shifted.items():
-            folder = run_folder(store, chapter, {SEED_OFFSET_ENV: str(offset)}) / "results"
-            run = read_results(folder).get(chapter)
-            if run is not None:
-                others[offset] = {c["id"]: c for c in run["claims"]}
-        if len(others) < len(shifted):
-            continue
-        for claim in result["claims"]:
-            if not claim.get("seeds") or any(claim["id"] not in o for o in others.values()):
-                continue
-            verdicts = [claim["verdict"]] + [o[claim["id"]]["verdict"] for o in others.values()]
-            rows.append({
-                "chapter": chapter,
-                "id": claim["id"],
-                "verdict": claim["verdict"],
-                **{f"verdict, offset {k}": o[claim["id"]]["verdict"] for k, o in others.items()},
-                "same": len(set(verdicts)) == 1,
-                "flip": {"reproduced", "not reproduced"} <= set(verdicts),
-            })  # fmt: skip
-    if not rows:
-        runs = ", ".join(f"offset {k} in {v}" for k, v in shifted.items())
-        msg = f"no chapter has results both in {book} and in every shifted run ({runs})"
-        raise FileNotFoundError(msg)
-    return pd.DataFrame(rows)
-
-
-def seed_summary(table: pd.DataFrame) -> str:
-    """One line on ``seed_check``'s table: the claims that keep their verdict in every build,
-    how often two builds agree (``pairwise_agreement``), the flips and each build's "partly"
-    count.
-
-    Example:
-        >>> t = pd.DataFrame({"verdict": ["partly", "reproduced"],
-        ...                   "verdict, offset 1": ["partly", "not reproduced"],
-        ...                   "same": [True, False], "flip": [False, True]})
-        >>> seed_summary(t)  # doctest: +NORMALIZE_WHITESPACE
-        '1 of 2 model claims keep their verdict in both builds (50%); two builds agree on 50% of
-        them; 1 flip between reproduced and not reproduced; partly 1 in the book, 1 with offset 1'
-    """
-    shifted = [c for c in table.columns if c.startswith("verdict, ")]
-    every = "every build" if len(shifted) > 1 else "both builds"
-    partly = [f"{(table[c] == 'partly').sum()} with {c.removeprefix('verdict, ')}" for c in shifted]
-    return (
-        f"{table['same'].sum()} of {len(table)} model claims keep their verdict in {every} "
-        f"({table['same'].mean():.0%}); two builds agree on {pairwise_agreement(table):.0%} "
-        f"of them; {table['flip'].sum()} flip between reproduced and not reproduced; partly "
-        f"{(table['verdict'] == 'partly').sum()} in the book, " + ", ".join(partly)
-    )
-
-
-def pairwise_agreement(table: pd.DataFrame) -> float:
-    """The fraction of model claims two builds give the same verdict, the mean over every pair
-    of the builds in ``seed_check``'s table (its verdict columns).
-
-    Example:
-        >>> t = pd.DataFrame({"verdict": ["partly", "reproduced"],
-        ...                   "verdict, offset 1": ["partly", "partly"],
-        ...                   "verdict, offset 2": ["partly", "reproduced"]})
-        >>> round(pairwise_agreement(t), 3)  # pairs (0, 1): 1/2, (0, 2): 2/2, (1, 2): 1/2
-        0.667
-    """
-    columns = [c for c in table.columns if c.startswith("verdict")]
-    agree = [(table[a] == table[b]).mean() for a, b in itertools.combinations(columns, 2)]
-    return float(sum(agree) / len(agree))
 
 
 def scoreboard(claims: pd.DataFrame) -> pd.DataFrame:

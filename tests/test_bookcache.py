@@ -45,3 +45,6 @@ def test_cache_is_kept_until_an_input_changes(book, tmp_path, monkeypatch):
     assert fresh()
     (book / "b.ipynb").write_text((book / "a.ipynb").read_text())  # a new notebook
     assert fresh()
+    (book / "records").mkdir()
+    (book / "records" / "seeds-abc1234.json").write_text("{}")  # a new record
+    assert fresh() and not fresh()

@@ -43,6 +43,7 @@ LAYERS = {
     "chapters": [
         "calopaper.profiles",
         "calopaper.results",
+        "calopaper.rebuilds",
         "calopaper.claims",
         "calopaper.claims.*",
         "calopaper.models.*.chapter",

@@ -25,12 +25,9 @@ import numpy as np
 import pandas as pd
 
 from calopaper import dryrun
-from calopaper.provenance import commit
+from calopaper.provenance import RECORDS, commit
 
 __all__ = ["RECORDS", "device_facts", "gpu_column", "newest", "provenance", "record", "write"]
-
-#: The records committed with the book.
-RECORDS = Path(__file__).resolve().parents[2] / "book" / "records"
 
 
 def device_facts(device: str) -> dict:

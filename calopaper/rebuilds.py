@@ -1,0 +1,195 @@
+"""Rebuilds with other seeds: do the book's verdicts hold when every seed is shifted?
+
+A verdict is a finding only if a rebuild with other seeds gives it again. A build of the
+chapters with ``CALOPAPER_SEED_OFFSET`` set (truth showers, splits, training and sampling all
+shifted) publishes beside the book's results (``results.run_folder``); :func:`seed_check` sets
+each model claim's verdict in the book beside those of such builds, :func:`seed_summary` says
+in one line how many held, and :func:`seed_record` keeps the check, with where each build's
+results came from, as a record committed with the book (``book/records/seeds-<sha>.json``,
+``calopaper seeds --record``). The introduction shows the newest record
+(:func:`newest_record`) beside this build's verdicts (:func:`beside_this_build`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from calopaper.provenance import RECORDS, commit
+from calopaper.results import SEED_OFFSET_ENV, read_results, run_folder
+
+__all__ = [
+    "beside_this_build",
+    "newest_record",
+    "pairwise_agreement",
+    "seed_check",
+    "seed_record",
+    "seed_summary",
+    "write_record",
+]
+
+#: The ``kind`` of a seed-check record (other records in ``book/records`` are GPU timings).
+KIND = "seed check"
+
+
+def _build(store: Path, offset: int, chapters: list[str]) -> dict[str, dict]:
+    """The results of ``chapters`` in one build: the book's own in the data folder ``store``
+    (``offset`` 0) or those of the runs with ``CALOPAPER_SEED_OFFSET=offset`` there; a chapter
+    without results is left out."""
+    if offset == 0:
+        return {c: r for c, r in read_results(Path(store) / "results").items() if c in chapters}
+    out = {}
+    for chapter in chapters:
+        folder = run_folder(store, chapter, {SEED_OFFSET_ENV: str(offset)}) / "results"
+        run = read_results(folder).get(chapter)
+        if run is not None:
+            out[chapter] = run
+    return out
+
+
+def seed_check(book: Path, shifted: Mapping[int, Path]) -> pd.DataFrame:
+    """Every model claim (a claim with ``seeds``) of the book's results in the store ``book``
+    beside the same claim of each run with ``CALOPAPER_SEED_OFFSET`` shifted: ``shifted`` maps
+    each offset to the store that run published in (book/conventions.md, "Runs with other
+    seeds"). One row per claim that every build has, with each build's verdict, ``same`` (one
+    verdict in every build) and ``flip`` ("reproduced" in one build, "not reproduced" in
+    another). A chapter missing from some build is left out.
+
+    Raises:
+        FileNotFoundError: no chapter has results in every build.
+    """
+    rows = []
+    books = read_results(Path(book) / "results")
+    builds = {k: _build(store, k, list(books)) for k, store in shifted.items()}
+    for chapter, result in books.items():
+        if any(chapter not in b for b in builds.values()):
+            continue
+        others = {k: {c["id"]: c for c in b[chapter]["claims"]} for k, b in builds.items()}
+        for claim in result["claims"]:
+            if not claim.get("seeds") or any(claim["id"] not in o for o in others.values()):
+                continue
+            verdicts = [claim["verdict"]] + [o[claim["id"]]["verdict"] for o in others.values()]
+            rows.append({
+                "chapter": chapter,
+                "id": claim["id"],
+                "verdict": claim["verdict"],
+                **{f"verdict, offset {k}": o[claim["id"]]["verdict"] for k, o in others.items()},
+                "same": len(set(verdicts)) == 1,
+                "flip": {"reproduced", "not reproduced"} <= set(verdicts),
+            })  # fmt: skip
+    if not rows:
+        runs = ", ".join(f"offset {k} in {v}" for k, v in shifted.items())
+        msg = f"no chapter has results both in {book} and in every shifted run ({runs})"
+        raise FileNotFoundError(msg)
+    return pd.DataFrame(rows)
+
+
+def seed_summary(table: pd.DataFrame) -> str:
+    """One line on ``seed_check``'s table: the claims that keep their verdict in every build,
+    how often two builds agree (``pairwise_agreement``), the flips and each build's "partly"
+    count.
+
+    Example:
+        >>> t = pd.DataFrame({"verdict": ["partly", "reproduced"],
+        ...                   "verdict, offset 1": ["partly", "not reproduced"],
+        ...                   "same": [True, False], "flip": [False, True]})
+        >>> seed_summary(t)  # doctest: +NORMALIZE_WHITESPACE
+        '1 of 2 model claims keep their verdict in both builds (50%); two builds agree on 50% of
+        them; 1 flip between reproduced and not reproduced; partly 1 in the book, 1 with offset 1'
+    """
+    shifted = [c for c in table.columns if c.startswith("verdict, ")]
+    every = "every build" if len(shifted) > 1 else "both builds"
+    partly = [f"{(table[c] == 'partly').sum()} with {c.removeprefix('verdict, ')}" for c in shifted]
+    return (
+        f"{table['same'].sum()} of {len(table)} model claims keep their verdict in {every} "
+        f"({table['same'].mean():.0%}); two builds agree on {pairwise_agreement(table):.0%} "
+        f"of them; {table['flip'].sum()} flip between reproduced and not reproduced; partly "
+        f"{(table['verdict'] == 'partly').sum()} in the book, " + ", ".join(partly)
+    )
+
+
+def pairwise_agreement(table: pd.DataFrame) -> float:
+    """The fraction of model claims two builds give the same verdict, the mean over every pair
+    of the builds in ``seed_check``'s table (its verdict columns).
+
+    Example:
+        >>> t = pd.DataFrame({"verdict": ["partly", "reproduced"],
+        ...                   "verdict, offset 1": ["partly", "partly"],
+        ...                   "verdict, offset 2": ["partly", "reproduced"]})
+        >>> round(pairwise_agreement(t), 3)  # pairs (0, 1): 1/2, (0, 2): 2/2, (1, 2): 1/2
+        0.667
+    """
+    columns = [c for c in table.columns if c.startswith("verdict")]
+    agree = [(table[a] == table[b]).mean() for a, b in itertools.combinations(columns, 2)]
+    return float(sum(agree) / len(agree))
+
+
+def seed_record(book: Path, shifted: Mapping[int, Path]) -> dict:
+    """:func:`seed_check`'s table as a record to commit with the book: the table, its summary
+    line, the date, the checkout's commit and, per build (its offset) and chapter, the commit,
+    date and CPU its results were computed with (their ``provenance``)."""
+    table = seed_check(book, shifted)
+    chapters = list(dict.fromkeys(table["chapter"]))
+    stores = {0: Path(book)} | dict(shifted)
+
+    def origin(result: dict) -> dict:
+        p = result.get("provenance", {})
+        return {
+            "commit": p.get("commit"),
+            "date": p.get("date"),
+            "cpu": p.get("machine", {}).get("cpu"),
+        }
+
+    return {
+        "kind": KIND,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": commit(),
+        "summary": seed_summary(table),
+        "builds": {
+            str(k): {c: origin(r) for c, r in _build(store, k, chapters).items()}
+            for k, store in stores.items()
+        },
+        "claims": table.to_dict(orient="records"),
+    }
+
+
+def write_record(record: dict, folder: Path = RECORDS) -> Path:
+    """Write a :func:`seed_record` as ``<folder>/seeds-<short commit>.json``; return the path."""
+    path = Path(folder) / f"seeds-{record['commit'][:7]}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    return path
+
+
+def newest_record(folder: Path = RECORDS) -> dict | None:
+    """The seed-check record with the latest date in ``folder``; None when there is none."""
+    found = [json.loads(p.read_text()) for p in sorted(Path(folder).glob("seeds-*.json"))]
+    return max((r for r in found if r.get("kind") == KIND), key=lambda r: r["date"], default=None)
+
+
+def beside_this_build(record: dict, claims: pd.DataFrame) -> pd.DataFrame:
+    """The record's verdicts of each model claim beside this build's (``claims``:
+    ``results.claims_frame()``): chapter, claim id, "this build", the record's book build
+    ("book, recorded") and shifted builds ("offset k"), and "same" (one verdict in every
+    recorded build). A claim this build no longer has reads "–" under "this build".
+
+    Example:
+        >>> rec = {"claims": [{"chapter": "a", "id": "x", "verdict": "partly",
+        ...                    "verdict, offset 1": "reproduced", "same": False, "flip": False}]}
+        >>> now = pd.DataFrame({"chapter": ["a"], "id": ["x"], "verdict": ["reproduced"]})
+        >>> beside_this_build(rec, now).to_dict(orient="records")  # doctest: +NORMALIZE_WHITESPACE
+        [{'chapter': 'a', 'id': 'x', 'this build': 'reproduced', 'book, recorded': 'partly',
+          'offset 1': 'reproduced', 'same': False}]
+    """
+    recorded = pd.DataFrame(record["claims"]).drop(columns="flip")
+    recorded = recorded.rename(columns={"verdict": "book, recorded"})
+    recorded.columns = [c.removeprefix("verdict, ") for c in recorded.columns]
+    now = claims[["chapter", "id", "verdict"]].rename(columns={"verdict": "this build"})
+    table = recorded.merge(now, on=["chapter", "id"], how="left").fillna({"this build": "–"})
+    first = ["chapter", "id", "this build"]
+    return table[first + [c for c in table.columns if c not in first]]
