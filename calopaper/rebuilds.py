@@ -20,13 +20,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from calopaper.findings import ENV as SEED_OFFSET_ENV
 from calopaper.provenance import RECORDS, commit
-from calopaper.results import SEED_OFFSET_ENV, read_results, run_folder
+from calopaper.results import read_results, run_folder
 
 __all__ = [
     "beside_this_build",
     "newest_record",
     "pairwise_agreement",
+    "record_line",
     "seed_check",
     "seed_record",
     "seed_summary",
@@ -52,24 +54,21 @@ def _build(store: Path, offset: int, chapters: list[str]) -> dict[str, dict]:
     return out
 
 
-def seed_check(book: Path, shifted: Mapping[int, Path]) -> pd.DataFrame:
-    """Every model claim (a claim with ``seeds``) of the book's results in the store ``book``
-    beside the same claim of each run with ``CALOPAPER_SEED_OFFSET`` shifted: ``shifted`` maps
-    each offset to the store that run published in (book/conventions.md, "Runs with other
-    seeds"). One row per claim that every build has, with each build's verdict, ``same`` (one
-    verdict in every build) and ``flip`` ("reproduced" in one build, "not reproduced" in
-    another). A chapter missing from some build is left out.
-
-    Raises:
-        FileNotFoundError: no chapter has results in every build.
-    """
-    rows = []
+def _read_builds(book: Path, shifted: Mapping[int, Path]) -> dict[int, dict[str, dict]]:
+    """Offset -> chapter -> results, for the book (offset 0) and each shifted run; a shifted
+    run's chapters are those the book has."""
     books = read_results(Path(book) / "results")
-    builds = {k: _build(store, k, list(books)) for k, store in shifted.items()}
-    for chapter, result in books.items():
+    return {0: books} | {k: _build(store, k, list(books)) for k, store in shifted.items()}
+
+
+def _checked(book: Path, shifted: Mapping[int, Path]) -> tuple[dict[int, dict], pd.DataFrame]:
+    """Every build's results (:func:`_read_builds`) and :func:`seed_check`'s table of them."""
+    builds = _read_builds(book, shifted)
+    rows = []
+    for chapter, result in builds[0].items():
         if any(chapter not in b for b in builds.values()):
             continue
-        others = {k: {c["id"]: c for c in b[chapter]["claims"]} for k, b in builds.items()}
+        others = {k: {c["id"]: c for c in b[chapter]["claims"]} for k, b in builds.items() if k}
         for claim in result["claims"]:
             if not claim.get("seeds") or any(claim["id"] not in o for o in others.values()):
                 continue
@@ -86,7 +85,21 @@ def seed_check(book: Path, shifted: Mapping[int, Path]) -> pd.DataFrame:
         runs = ", ".join(f"offset {k} in {v}" for k, v in shifted.items())
         msg = f"no chapter has results both in {book} and in every shifted run ({runs})"
         raise FileNotFoundError(msg)
-    return pd.DataFrame(rows)
+    return builds, pd.DataFrame(rows)
+
+
+def seed_check(book: Path, shifted: Mapping[int, Path]) -> pd.DataFrame:
+    """Every model claim (a claim with ``seeds``) of the book's results in the store ``book``
+    beside the same claim of each run with ``CALOPAPER_SEED_OFFSET`` shifted: ``shifted`` maps
+    each offset to the store that run published in (book/conventions.md, "Runs with other
+    seeds"). One row per claim that every build has, with each build's verdict, ``same`` (one
+    verdict in every build) and ``flip`` ("reproduced" in one build, "not reproduced" in
+    another). A chapter missing from some build is left out.
+
+    Raises:
+        FileNotFoundError: no chapter has results in every build.
+    """
+    return _checked(book, shifted)[1]
 
 
 def seed_summary(table: pd.DataFrame) -> str:
@@ -133,9 +146,8 @@ def seed_record(book: Path, shifted: Mapping[int, Path]) -> dict:
     """:func:`seed_check`'s table as a record to commit with the book: the table, its summary
     line, the date, the checkout's commit and, per build (its offset) and chapter, the commit,
     date and CPU its results were computed with (their ``provenance``)."""
-    table = seed_check(book, shifted)
-    chapters = list(dict.fromkeys(table["chapter"]))
-    stores = {0: Path(book)} | dict(shifted)
+    builds, table = _checked(book, shifted)
+    chapters = set(table["chapter"])
 
     def origin(result: dict) -> dict:
         p = result.get("provenance", {})
@@ -151,8 +163,7 @@ def seed_record(book: Path, shifted: Mapping[int, Path]) -> dict:
         "commit": commit(),
         "summary": seed_summary(table),
         "builds": {
-            str(k): {c: origin(r) for c, r in _build(store, k, chapters).items()}
-            for k, store in stores.items()
+            str(k): {c: origin(r) for c, r in b.items() if c in chapters} for k, b in builds.items()
         },
         "claims": table.to_dict(orient="records"),
     }
@@ -170,6 +181,25 @@ def newest_record(folder: Path = RECORDS) -> dict | None:
     """The seed-check record with the latest date in ``folder``; None when there is none."""
     found = [json.loads(p.read_text()) for p in sorted(Path(folder).glob("seeds-*.json"))]
     return max((r for r in found if r.get("kind") == KIND), key=lambda r: r["date"], default=None)
+
+
+def record_line(record: dict) -> str:
+    """One line on a record: its date, the commits its builds' results were computed at, and
+    its summary.
+
+    Example:
+        >>> rec = {"date": "2026-12-06T12:00:00+00:00", "summary": "1 of 1 model claims ...",
+        ...        "builds": {"0": {"a": {"commit": "abcdef0123"}}, "1": {"a": {"commit": None}}}}
+        >>> record_line(rec)
+        'Recorded on 2026-12-06, from results computed at commits abcdef0: 1 of 1 model claims ....'
+    """
+    commits = {
+        o["commit"][:7] for b in record["builds"].values() for o in b.values() if o["commit"]
+    }
+    return (
+        f"Recorded on {record['date'][:10]}, from results computed at commits "
+        f"{', '.join(sorted(commits))}: {record['summary']}."
+    )
 
 
 def beside_this_build(record: dict, claims: pd.DataFrame) -> pd.DataFrame:
