@@ -42,6 +42,8 @@ ENV = "CALOPAPER_SEED_OFFSET"
 SEED_STRIDE = 10_000
 #: The fractions of a chapter's training budget a budget curve measures.
 BUDGETS = (0.25, 0.5, 1.0)
+#: Half-width of a verdict's band, in standard errors of the seed mean.
+WIDTH = 2
 
 
 def offset() -> int:
@@ -117,13 +119,13 @@ class Band:
 
     @property
     def lo(self) -> float:
-        """Lower end of the band, mean − 2 errors."""
-        return self.mean - 2 * self.error
+        """Lower end of the band, mean − 2 errors (``WIDTH``)."""
+        return self.mean - WIDTH * self.error
 
     @property
     def hi(self) -> float:
-        """Upper end of the band, mean + 2 errors."""
-        return self.mean + 2 * self.error
+        """Upper end of the band, mean + 2 errors (``WIDTH``)."""
+        return self.mean + WIDTH * self.error
 
     def text(self, fmt: str = ".3g", unit: str = "") -> str:
         """The mean ± 2 errors and the seed count, e.g. ``"0.42 ± 0.06 (3 seeds, s = 0.05)"``.
@@ -135,7 +137,7 @@ class Band:
         seeds = f"{self.n} seed{'s' if self.n != 1 else ''}"
         if self.n > 1:
             seeds += f", s = {self.spread:{fmt}}"
-        return f"{self.mean:{fmt}}{unit} ± {2 * self.error:{fmt}}{unit} ({seeds})"
+        return f"{self.mean:{fmt}}{unit} ± {WIDTH * self.error:{fmt}}{unit} ({seeds})"
 
     def record(self) -> dict:
         """The band as the results file keeps it, per claim."""

@@ -7,7 +7,8 @@ each model claim's verdict in the book beside those of such builds, :func:`seed_
 in one line how many held, and :func:`seed_record` keeps the check, with where each build's
 results came from, as a record committed with the book (``book/records/seeds-<sha>.json``,
 ``calopaper seeds --record``). The introduction shows the newest record
-(:func:`newest_record`) beside this build's verdicts (:func:`beside_this_build`).
+(:func:`newest_record`) beside this build's verdicts (:func:`beside_this_build`), and what more
+seeds would buy (:func:`expected_agreement`, from the per-seed values the record keeps).
 """
 
 from __future__ import annotations
@@ -18,14 +19,18 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from calopaper.findings import ENV as SEED_OFFSET_ENV
+from calopaper.findings import WIDTH
 from calopaper.provenance import RECORDS, commit
 from calopaper.results import read_results, run_folder
 
 __all__ = [
+    "agreement_line",
     "beside_this_build",
+    "expected_agreement",
     "newest_record",
     "pairwise_agreement",
     "record_line",
@@ -37,6 +42,8 @@ __all__ = [
 
 #: The ``kind`` of a seed-check record (other records in ``book/records`` are GPU timings).
 KIND = "seed check"
+#: The seed counts per model at which :func:`expected_agreement` models a rebuild.
+SEED_COUNTS = (3, 5, 8, 12, 20)
 
 
 def _build(store: Path, offset: int, chapters: list[str]) -> dict[str, dict]:
@@ -166,7 +173,120 @@ def seed_record(book: Path, shifted: Mapping[int, Path]) -> dict:
             str(k): {c: origin(r) for c, r in b.items() if c in chapters} for k, b in builds.items()
         },
         "claims": table.to_dict(orient="records"),
+        "noise": _noise(builds, table),
     }
+
+
+def _noise(builds: dict[int, dict[str, dict]], table: pd.DataFrame) -> list[dict]:
+    """For each claim of ``table`` that one interval judges in the book's build
+    (``results.judged``): that interval and, per build (its offset), the per-seed values and the
+    band's standard error."""
+    out = []
+    for chapter, claim_id in zip(table["chapter"], table["id"], strict=True):
+        seeds = {
+            str(k): next(c["seeds"] for c in b[chapter]["claims"] if c["id"] == claim_id)
+            for k, b in builds.items()
+        }
+        if "interval" not in seeds["0"]:
+            continue
+        out.append({
+            "chapter": chapter,
+            "id": claim_id,
+            "interval": seeds["0"]["interval"],
+            "values": {k: s["values"] for k, s in seeds.items()},
+            "errors": {k: s["error"] for k, s in seeds.items()},
+        })  # fmt: skip
+    return out
+
+
+def _verdict_codes(mean: np.ndarray, error: np.ndarray, low: float, high: float) -> np.ndarray:
+    """``results.judge`` on arrays of seed means and errors: 0 reproduced, 1 partly, 2 not
+    reproduced."""
+    lo, hi = mean - WIDTH * error, mean + WIDTH * error
+    return np.where((low < lo) & (hi < high), 0, np.where((hi <= low) | (lo >= high), 2, 1))
+
+
+def _extra_error(values: dict[str, list[float]], errors: dict[str, float]) -> float:
+    """The part of a claim's recorded errors beyond s/√n over its seeds (its bootstrap error),
+    as a root mean square over the builds."""
+    squares = [
+        max(0.0, errors[k] ** 2 - (np.var(v, ddof=1) / len(v) if len(v) > 1 else 0.0))
+        for k, v in values.items()
+    ]
+    return float(np.sqrt(np.mean(squares)))
+
+
+def expected_agreement(
+    record: dict, n_seeds: tuple[int, ...] = SEED_COUNTS, draws: int = 20_000, seed: int = 0
+) -> pd.DataFrame:
+    """What rebuilds would give with ``n`` seeds of every model, modelled from a
+    :func:`seed_record`'s per-seed values.
+
+    For each claim judged by one interval, ``n`` values are drawn (with replacement) from the
+    per-seed values of all the recorded builds together, so a training's number keeps whatever
+    shape its scatter has, and judged as the book judges them: the seed mean ± ``WIDTH``
+    errors, the error being s/√n and the claim's bootstrap error (what the recorded errors hold
+    beyond s/√n) in quadrature. From ``draws`` such builds come each verdict's chance p_v.
+
+    Returns:
+        One row per seed count: ``claims`` modelled, ``agree`` (the mean over them of the
+        chance that two independent builds give one verdict, Σ p_v²), ``partly`` (the expected
+        number of "partly" verdicts among them in one build) and ``flips`` (the expected number
+        that one build finds reproduced and another not reproduced, 2 p_R p_NR summed).
+
+    Raises:
+        ValueError: the record keeps no per-seed values (a record written before it did).
+    """
+    if not record.get("noise"):
+        msg = f"the seed record of {record.get('date', '?')} keeps no per-seed values to model"
+        raise ValueError(msg)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in n_seeds:
+        chances = []
+        for claim in record["noise"]:
+            values = np.concatenate([np.asarray(v, float) for v in claim["values"].values()])
+            extra = _extra_error(claim["values"], claim["errors"])
+            drawn = rng.choice(values, (draws, n))
+            error = np.hypot(drawn.std(axis=1, ddof=1) / np.sqrt(n), extra)
+            low, high = claim["interval"]
+            low, high = -np.inf if low is None else low, np.inf if high is None else high
+            codes = _verdict_codes(drawn.mean(axis=1), error, low, high)
+            chances.append(np.bincount(codes, minlength=3) / draws)
+        p = np.array(chances)
+        rows.append({
+            "seeds": n,
+            "claims": len(p),
+            "agree": float((p**2).sum(axis=1).mean()),
+            "partly": float(p[:, 1].sum()),
+            "flips": float((2 * p[:, 0] * p[:, 2]).sum()),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def agreement_line(table: pd.DataFrame, target: float = 0.9) -> str:
+    """One line on :func:`expected_agreement`'s table: how often two builds agree at its
+    fewest seeds, and the fewest seeds of every model that reach ``target``.
+
+    Example:
+        >>> t = pd.DataFrame({"seeds": [3, 8], "claims": [12, 12], "agree": [0.78, 0.91]})
+        >>> agreement_line(t)  # doctest: +NORMALIZE_WHITESPACE
+        'With 3 seeds of every model, two builds agree on 78% of the 12 claims one interval
+        judges; 90% is first reached with 8 seeds (modelled: 3, 8).'
+    """
+    seeds, claims, agree = (table[c].iloc[0] for c in ("seeds", "claims", "agree"))
+    reached = table.loc[table["agree"] >= target, "seeds"]
+    counts = ", ".join(str(n) for n in table["seeds"])
+    need = (
+        f"is first reached with {reached.iloc[0]} seeds"
+        if len(reached)
+        else f"is not reached with up to {table['seeds'].iloc[-1]} seeds"
+    )
+    return (
+        f"With {seeds} seeds of every model, two builds agree on {agree:.0%} of the {claims} "
+        f"claims one interval judges; {target:.0%} {need} "
+        f"(modelled: {counts})."
+    )
 
 
 def write_record(record: dict, folder: Path = RECORDS) -> Path:

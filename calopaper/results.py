@@ -43,6 +43,7 @@ __all__ = [
     "Claim",
     "verdict",
     "judge",
+    "judged",
     "publish",
     "write_results",
     "read_results",
@@ -65,7 +66,9 @@ class Claim:
         ours: our measured value, as text (formatted from the computation).
         verdict: one of ``VERDICTS``.
         seeds: for a claim about trained models, the judged number over training seeds
-            (``Band.record``: seed count, per-seed values, mean, spread, error); empty otherwise.
+            (``Band.record``: seed count, per-seed values, mean, spread, error, and the
+            ``interval`` it was judged against when one interval judges it, ``judged``); empty
+            otherwise.
     """
 
     id: str
@@ -117,6 +120,23 @@ def judge(band: Band, low: float = -math.inf, high: float = math.inf) -> str:
     if hi <= low or lo >= high:
         return "not reproduced"
     return "partly"
+
+
+def judged(band: Band, low: float = -math.inf, high: float = math.inf) -> dict:
+    """A claim's ``verdict`` and ``seeds`` for a number judged by :func:`judge` against one
+    interval: the band's record with the ``interval`` it was judged against (an open end as
+    None), so that a rebuild's noise can be modelled from the record alone
+    (``rebuilds.expected_agreement``). Use it as ``Claim(id, claim, paper, ours,
+    **judged(band, high=...))``.
+
+    Example:
+        >>> from calopaper.findings import band
+        >>> j = judged(band([1.5, 1.6, 1.4]), low=1.0)
+        >>> j["verdict"], j["seeds"]["interval"], j["seeds"]["n_seeds"]
+        ('reproduced', [1.0, None], 3)
+    """
+    ends = [end if math.isfinite(end) else None for end in (low, high)]
+    return {"verdict": judge(band, low, high), "seeds": band.record() | {"interval": ends}}
 
 
 def publish(

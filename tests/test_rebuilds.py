@@ -3,17 +3,21 @@ records."""
 
 import json
 
+import numpy as np
 import pytest
 
 from calopaper.cli import main
+from calopaper.findings import band
 from calopaper.rebuilds import (
+    _verdict_codes,
     beside_this_build,
+    expected_agreement,
     newest_record,
     seed_check,
     seed_record,
     write_record,
 )
-from calopaper.results import Claim, claims_frame, run_folder, write_results
+from calopaper.results import Claim, claims_frame, judge, judged, run_folder, write_results
 
 
 def _model_claims(verdicts):
@@ -113,3 +117,63 @@ def test_the_cli_writes_the_record_where_it_is_told(tmp_path, capsys):
     (path,) = (tmp_path / "rec").glob("seeds-*.json")
     assert f"recorded in {path}" in capsys.readouterr().out
     assert newest_record(tmp_path / "rec")["claims"][2]["verdict, offset 1"] == "not reproduced"
+
+
+def _noise_record(*claims):
+    """A record whose claims (interval, per-seed values of two builds) are all modelled."""
+    noise = [
+        {"chapter": "c", "id": f"c{i}", "interval": list(interval),
+         "values": {"0": list(v0), "1": list(v1)},
+         "errors": {"0": band(v0).error, "1": band(v1).error}}
+        for i, (interval, v0, v1) in enumerate(claims)
+    ]  # fmt: skip
+    return {"date": "2026-12-06", "noise": noise}
+
+
+def test_a_record_keeps_the_per_seed_values_of_claims_one_interval_judges(tmp_path):
+    book, one = tmp_path / "book", tmp_path / "one"
+    for store, values in ((book, [1.2, 1.4, 1.3]), (one, [0.8, 1.1, 0.9])):
+        claims = [
+            Claim("ratio", "x", "p", "o", **judged(band(values), low=1.0)),
+            Claim("composite", "x", "p", "o", "partly", seeds=band(values).record()),
+        ]
+        offset = {"CALOPAPER_SEED_OFFSET": "1"} if store == one else {}
+        folder = run_folder(store, "03_gaam", offset) if offset else store
+        write_results("03_gaam", claims, root=folder / "results")
+    record = seed_record(book, {1: one})
+    (noise,) = record["noise"]  # the composite claim has no single interval
+    assert noise["id"] == "ratio" and noise["interval"] == [1.0, None]
+    assert noise["values"] == {"0": [1.2, 1.4, 1.3], "1": [0.8, 1.1, 0.9]}
+    assert noise["errors"]["1"] == pytest.approx(band([0.8, 1.1, 0.9]).error)
+
+
+def test_the_modelled_verdicts_are_the_books_verdicts():
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        values = rng.normal(rng.normal(), rng.uniform(0.1, 2), size=3)
+        extra, low, high = rng.uniform(0, 0.5), rng.normal() - 1, rng.normal() + 1
+        b = band(values, bootstrap_error=extra)
+        code = _verdict_codes(np.array([b.mean]), np.array([b.error]), low, high)[0]
+        assert ("reproduced", "partly", "not reproduced")[code] == judge(b, low, high)
+
+
+def test_expected_agreement_is_certain_far_from_a_threshold_and_a_draw_on_it():
+    far = ((0.0, None), [10.0, 10.5, 9.5], [10.2, 9.8, 10.1])
+    on = ((0.0, None), [-1.0, 0.5, 1.0], [-0.5, 0.2, 1.2])  # scattered around the threshold
+    near = ((0.0, None), [0.0, 1.0, 0.5], [0.9, 0.1, 0.5])  # a spread or so above it
+    table = expected_agreement(_noise_record(far), (3, 20), draws=4000)
+    assert table["agree"].tolist() == [1.0, 1.0] and table["partly"].tolist() == [0.0, 0.0]
+    on_3 = expected_agreement(_noise_record(on), (3,), draws=4000).iloc[0]
+    assert on_3["agree"] < 0.9 and on_3["partly"] > 0.5
+    near = expected_agreement(_noise_record(near), (3, 20), draws=4000)
+    assert near["agree"].iloc[1] > near["agree"].iloc[0] + 0.2  # more seeds settle it
+    assert near["claims"].tolist() == [1, 1]
+
+
+def test_expected_agreement_counts_flips_and_needs_per_seed_values():
+    # one training lands far on either side: three seeds now and then all fall on one side
+    split = ((0.0, None), [-10.0, -10.0, -10.0], [10.0, 10.0, 10.0])
+    row = expected_agreement(_noise_record(split), (3,), draws=20_000).iloc[0]
+    assert row["flips"] == pytest.approx(2 / 64, abs=0.01)  # 2 × P(all R) × P(all NR)
+    with pytest.raises(ValueError, match="keeps no per-seed values"):
+        expected_agreement({"date": "2026-01-01", "claims": []})

@@ -20,7 +20,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from calopaper.findings import Band, BudgetCurve, band
-from calopaper.results import Claim, judge, verdict
+from calopaper.results import Claim, judge, judged, verdict
 
 __all__ = [
     "PAPER_TABLE2",
@@ -297,8 +297,7 @@ def claims(m: Measured) -> list[Claim]:
             f"Table 2: CC3/CC2 JSD, geometric mean over 10 observables "
             f"{_fmt(paper['cc3-comparable'])}",
             f"CC3/CC2 geometric mean {_times(b)}",
-            judge(b, high=math.log10(2.0)),
-            seeds=b.record(),
+            **judged(b, high=math.log10(2.0)),
         )
     )
     worst, best = bands["cc3-layer-profiles"], bands["cc3-layer-profiles best"]
@@ -383,8 +382,7 @@ def _energy_trend(bands: dict[str, Band], m: Measured) -> Claim:
         "fall; the paper's curves fall in every case, ρ = −1)",
         "Fig. 9: JSDs fall from 10 to 100 GeV",
         f"mean Spearman ρ of the JSD {floor} with E = {b.text('.2f')}",
-        judge(b, high=-0.5),
-        seeds=b.record(),
+        **judged(b, high=-0.5),
     )
 
 
@@ -409,8 +407,7 @@ def _pca_top4(m: Measured, bands: dict[str, Band]) -> Claim:
         f"CC3/truth median error at 4 % {_times(b)}; median error, CC3 {_fmt(cc3_4)} (4 %) "
         f"and {_fmt(cc3_100)} rad (100 %), truth {_fmt(truth['4%'])} and "
         f"{_fmt(truth['100%'])} rad{jsd}",
-        judge(b, high=math.log10(PCA_RATIO)),
-        seeds=b.record(),
+        **judged(b, high=math.log10(PCA_RATIO)),
     )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from calopaper.findings import Band, band
-from calopaper.results import Claim, judge, verdict
+from calopaper.results import Claim, judge, judged, verdict
 
 __all__ = [
     "BIAS_GOOD",
@@ -142,7 +142,7 @@ def claims(m: Measured) -> list[Claim]:
     broader = width_pion / width_e if width_e else _NAN
     archs = sorted(set(m.architectures))
     deep = [a in DEEP for a in m.selected]
-    judged = bool(deep) and any(a in DEEP for a in archs) and any(a not in DEEP for a in archs)
+    grid_judged = bool(deep) and any(a in DEEP for a in archs) and any(a not in DEEP for a in archs)
     share, error = m.gibbs_share, m.gibbs_share_error
     return [
         Claim(
@@ -151,8 +151,7 @@ def claims(m: Measured) -> list[Claim]:
             "match the truth for e+, γ and π+ (Fig. 2).",
             "qualitative (histograms)",
             f"median KS {shapes.text('.3f')}; " + _worst(m.shape_ks, "(variable, particle)"),
-            judge(shapes, high=KS_GOOD),
-            seeds=shapes.record(),
+            **judged(shapes, high=KS_GOOD),
         ),
         Claim(
             "dvae-sparsity",
@@ -160,8 +159,7 @@ def claims(m: Measured) -> list[Claim]:
             "(Fig. 2).",
             "qualitative (histograms)",
             f"median KS {sparsity.text('.3f')}; " + _worst(m.sparsity_ks, "(layer, particle)"),
-            judge(sparsity, high=KS_GOOD),
-            seeds=sparsity.record(),
+            **judged(sparsity, high=KS_GOOD),
         ),
         Claim(
             "dvae-pion-bimodal",
@@ -178,16 +176,14 @@ def claims(m: Measured) -> list[Claim]:
             "e+ and γ showers peak sharply at the requested energies 25–100 GeV (Fig. 4).",
             "qualitative",
             f"largest |mean/truth − 1| {bias.text('.1%')}",
-            judge(bias, high=BIAS_GOOD),
-            seeds=bias.record(),
+            **judged(bias, high=BIAS_GOOD),
         ),
         Claim(
             "dvae-extrapolation",
             "The energy conditioning extrapolates to 150 GeV, beyond the training range (Fig. 4).",
             "qualitative",
             f"e+/γ at 150 GeV: largest |mean/truth − 1| {bias_150.text('.1%')}",
-            judge(bias_150, high=BIAS_GOOD),
-            seeds=bias_150.record(),
+            **judged(bias_150, high=BIAS_GOOD),
         ),
         Claim(
             "dvae-pion-response",
@@ -207,9 +203,9 @@ def claims(m: Measured) -> list[Claim]:
             "Architectures III and IV generalise best for every particle (App. 6.4).",
             "Table 4: II (e+), IV (γ), IV (π+)",
             f"grid over {', '.join(archs)}: selected {', '.join(m.selected) or 'none'}"
-            if judged or len(archs) > 1
+            if grid_judged or len(archs) > 1
             else f"grid has architecture {archs[0]} only (profile {m.profile})",
-            verdict(all(deep), partly=any(deep)) if judged else "not yet run",
+            verdict(all(deep), partly=any(deep)) if grid_judged else "not yet run",
         ),
         Claim(
             "dvae-gibbs-cost",

@@ -16,7 +16,7 @@ from calopaper.geometry import GAAM_EXTRAP, GAAM_INTERP, GAAM_MIDDLE, Segmentati
 from calopaper.metrics import Distance, to_table
 from calopaper.models.gaam.paper import CELLS, MS_PER_SHOWER
 from calopaper.observables import LABELS
-from calopaper.results import Claim, judge, verdict
+from calopaper.results import Claim, judge, judged, verdict
 
 __all__ = [
     "OBSERVABLES",
@@ -509,8 +509,7 @@ def claims(
             f">= 50% better in {f.paper_half} of {n} (layer, segmentation, observable) pairs",
             f">= 50% better in {b['gaam-beats-baseline-50'].text('.1f')} of {n} pairs; "
             f"median improvement of the seed means {np.median(f.improvement):.0%}",
-            judge(b["gaam-beats-baseline-50"], low=f.paper_half - 0.5),
-            seeds=b["gaam-beats-baseline-50"].record(),
+            **judged(b["gaam-beats-baseline-50"], low=f.paper_half - 0.5),
         ),
         Claim(
             "gaam-beats-baseline",
@@ -518,8 +517,7 @@ def claims(
             f"GAAM better in {f.paper_better} of {n} pairs, by >= {RESOLVED:.0%} in "
             f"{PAPER_RESOLVED_WINS}",
             f"GAAM better in {b['gaam-beats-baseline'].text('.1f')} of {n} pairs",
-            judge(b["gaam-beats-baseline"], low=PAPER_RESOLVED_WINS - 0.5),
-            seeds=b["gaam-beats-baseline"].record(),
+            **judged(b["gaam-beats-baseline"], low=PAPER_RESOLVED_WINS - 0.5),
         ),
         Claim(
             "inter-layer",
@@ -527,8 +525,7 @@ def claims(
             "qualitative (Fig. 6)",
             f"W1 of the seed means {_interlayer_text(measured)}; the larger over its floor "
             f"{b['inter-layer'].text('.2f')}",
-            judge(b["inter-layer"], high=3.0),
-            seeds=b["inter-layer"].record(),
+            **judged(b["inter-layer"], high=3.0),
         ),
         Claim(
             "inner-hardest",

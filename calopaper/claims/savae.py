@@ -19,7 +19,7 @@ from calopaper.findings import Band, band
 from calopaper.geometry import SAVAE_TRAIN
 from calopaper.models.savae.paper import KEYS, MS_PER_SHOWER, TABLE, TABLE_II, TABLE_III
 from calopaper.models.savae.paper import paper_ratios as _paper_ratios
-from calopaper.results import Claim, judge, verdict
+from calopaper.results import Claim, judge, judged, verdict
 
 __all__ = [
     "PAPER_BETA",
@@ -415,8 +415,7 @@ def claims(measured: Measured) -> list[Claim]:
             f"{paper2['paper_n_better_70']}/16 entries",
             f"median improvement {improvement.text('.2f')}; > 70% in "
             f"{'/'.join(map(str, n_70))} of 16 entries (per seed)",
-            judge(improvement, low=0.7),
-            seeds=improvement.record(),
+            **judged(improvement, low=0.7),
         ),
         Claim(
             "geometry-specific",
@@ -424,8 +423,7 @@ def claims(measured: Measured) -> list[Claim]:
             "(App. A, Table III).",
             f"median W1 ratio SAVAE/specific {paper3['paper_ratio3']:.2f}",
             f"median W1 ratio SAVAE/specific {ratio3.text('.2f')}",
-            judge(ratio3, low=0.5, high=2.0),
-            seeds=ratio3.record(),
+            **judged(ratio3, low=0.5, high=2.0),
         ),
         Claim(
             "narrower-widths",
