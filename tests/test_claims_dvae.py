@@ -6,7 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from calopaper.claims.dvae import KS_GOOD, Measured, claims
+from calopaper.claims.dvae import BIAS_GOOD, KS_GOOD, Measured, claims
 
 SEEDS = 3
 
@@ -70,6 +70,9 @@ def test_model_claims_carry_their_trainings():
         assert by_id[claim].seeds["n_seeds"] == SEEDS, claim
         assert "(3 seeds, s = " in by_id[claim].ours, claim
     assert by_id["dvae-gibbs-cost"].seeds == {}
+    # one interval judges the energy bias: the record keeps it for the rebuild model
+    assert by_id["dvae-energy-conditioning"].seeds["interval"] == [None, BIAS_GOOD]
+    assert "interval" not in by_id["dvae-pion-bimodal"].seeds  # a condition judges it too
 
 
 @pytest.mark.parametrize("claim", sorted(BAD))
