@@ -348,11 +348,12 @@ def _print_summary(name: str | None, html: bool = False) -> int:
 
 
 def _seeds(book: Path, shifted: list[Path], offsets: list[int] | None, record: Path | None) -> int:
-    """``calopaper seeds``: the seed-shift check, a row per model claim and a summary line;
-    ``--record``: also written as a record for the book (``rebuilds.write_record``)."""
+    """``calopaper seeds``: the seed-shift check, a row per model claim, a summary line and
+    what more seeds would buy (``rebuilds.expected_agreement``); ``--record``: also written as
+    a record for the book (``rebuilds.write_record``)."""
     import pandas as pd
 
-    from calopaper.rebuilds import seed_check, seed_record, seed_summary, write_record
+    from calopaper.rebuilds import agreement_line, expected_agreement, seed_record, write_record
 
     offsets = offsets or list(range(1, len(shifted) + 1))
     if len(offsets) != len(shifted) or 0 in offsets or len(set(offsets)) < len(offsets):
@@ -360,14 +361,16 @@ def _seeds(book: Path, shifted: list[Path], offsets: list[int] | None, record: P
         raise SystemExit(f"calopaper seeds: {msg} for {len(shifted)}")
     builds = dict(zip(offsets, shifted, strict=True))
     try:
-        table = seed_check(book, builds)
+        checked = seed_record(book, builds)
     except FileNotFoundError as e:
         raise SystemExit(f"calopaper seeds: {e}") from None
     with pd.option_context("display.width", 200, "display.max_rows", None):
-        print(table.to_string(index=False))
-    print(seed_summary(table))
+        print(pd.DataFrame(checked["claims"]).to_string(index=False))
+    print(checked["summary"])
+    if checked["noise"]:
+        print(agreement_line(expected_agreement(checked)))
     if record is not None:
-        print(f"recorded in {write_record(seed_record(book, builds), record)}")
+        print(f"recorded in {write_record(checked, record)}")
     return 0
 
 

@@ -130,7 +130,7 @@ def _noise_record(*claims):
     return {"date": "2026-12-06", "noise": noise}
 
 
-def test_a_record_keeps_the_per_seed_values_of_claims_one_interval_judges(tmp_path):
+def test_a_record_keeps_the_per_seed_values_of_claims_one_interval_judges(tmp_path, capsys):
     book, one = tmp_path / "book", tmp_path / "one"
     for store, values in ((book, [1.2, 1.4, 1.3]), (one, [0.8, 1.1, 0.9])):
         claims = [
@@ -145,6 +145,8 @@ def test_a_record_keeps_the_per_seed_values_of_claims_one_interval_judges(tmp_pa
     assert noise["id"] == "ratio" and noise["interval"] == [1.0, None]
     assert noise["values"] == {"0": [1.2, 1.4, 1.3], "1": [0.8, 1.1, 0.9]}
     assert noise["errors"]["1"] == pytest.approx(band([0.8, 1.1, 0.9]).error)
+    assert main(["seeds", str(book), str(one)]) == 0
+    assert "two builds agree on" in capsys.readouterr().out.splitlines()[-1]  # the model's line
 
 
 def test_the_modelled_verdicts_are_the_books_verdicts():
