@@ -235,8 +235,11 @@ def expected_agreement(
         that one build finds reproduced and another not reproduced, 2 p_R p_NR summed).
 
     Raises:
-        ValueError: the record keeps no per-seed values (a record written before it did).
+        ValueError: the record keeps no per-seed values (a record written before it did), or a
+            seed count is below 2 (one seed has no spread to judge a band by).
     """
+    if min(n_seeds) < 2:
+        raise ValueError(f"every seed count must be at least 2, got {tuple(n_seeds)}")
     if not record.get("noise"):
         msg = f"the seed record of {record.get('date', '?')} keeps no per-seed values to model"
         raise ValueError(msg)

@@ -177,5 +177,7 @@ def test_expected_agreement_counts_flips_and_needs_per_seed_values():
     split = ((0.0, None), [-10.0, -10.0, -10.0], [10.0, 10.0, 10.0])
     row = expected_agreement(_noise_record(split), (3,), draws=20_000).iloc[0]
     assert row["flips"] == pytest.approx(2 / 64, abs=0.01)  # 2 × P(all R) × P(all NR)
+    with pytest.raises(ValueError, match=r"at least 2, got \(1, 3\)"):
+        expected_agreement(_noise_record(split), (1, 3))
     with pytest.raises(ValueError, match="keeps no per-seed values"):
         expected_agreement({"date": "2026-01-01", "claims": []})
