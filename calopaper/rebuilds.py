@@ -23,9 +23,8 @@ import numpy as np
 import pandas as pd
 
 from calopaper.findings import ENV as SEED_OFFSET_ENV
-from calopaper.findings import WIDTH
 from calopaper.provenance import RECORDS, commit
-from calopaper.results import read_results, run_folder
+from calopaper.results import read_results, run_folder, verdict_codes
 
 __all__ = [
     "agreement_line",
@@ -199,13 +198,6 @@ def _noise(builds: dict[int, dict[str, dict]], table: pd.DataFrame) -> list[dict
     return out
 
 
-def _verdict_codes(mean: np.ndarray, error: np.ndarray, low: float, high: float) -> np.ndarray:
-    """``results.judge`` on arrays of seed means and errors: 0 reproduced, 1 partly, 2 not
-    reproduced."""
-    lo, hi = mean - WIDTH * error, mean + WIDTH * error
-    return np.where((low < lo) & (hi < high), 0, np.where((hi <= low) | (lo >= high), 2, 1))
-
-
 def _extra_error(values: dict[str, list[float]], errors: dict[str, float]) -> float:
     """The part of a claim's recorded errors beyond s/√n over its seeds (its bootstrap error),
     as a root mean square over the builds."""
@@ -224,9 +216,10 @@ def expected_agreement(
 
     For each claim judged by one interval, ``n`` values are drawn (with replacement) from the
     per-seed values of all the recorded builds together, so a training's number keeps whatever
-    shape its scatter has, and judged as the book judges them: the seed mean ± ``WIDTH``
-    errors, the error being s/√n and the claim's bootstrap error (what the recorded errors hold
-    beyond s/√n) in quadrature. From ``draws`` such builds come each verdict's chance p_v.
+    shape its scatter has, and judged as the book judges them (``results.verdict_codes``): the
+    seed mean ± ``WIDTH`` errors, the error being s/√n and the claim's bootstrap error (what the
+    recorded errors hold beyond s/√n) in quadrature. From ``draws`` such builds come each
+    verdict's chance p_v.
 
     Returns:
         One row per seed count: ``claims`` modelled, ``agree`` (the mean over them of the
@@ -254,7 +247,7 @@ def expected_agreement(
             error = np.hypot(drawn.std(axis=1, ddof=1) / np.sqrt(n), extra)
             low, high = claim["interval"]
             low, high = -np.inf if low is None else low, np.inf if high is None else high
-            codes = _verdict_codes(drawn.mean(axis=1), error, low, high)
+            codes = verdict_codes(drawn.mean(axis=1), error, low, high)
             chances.append(np.bincount(codes, minlength=3) / draws)
         p = np.array(chances)
         rows.append({

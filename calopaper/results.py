@@ -27,11 +27,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from calopaper.datasets import CellSamples, write_points
 from calopaper.findings import ENV as SEED_OFFSET_ENV
-from calopaper.findings import Band
+from calopaper.findings import WIDTH, Band
 from calopaper.findings import offset as seed_offset
 from calopaper.profiles import last_resolved
 from calopaper.provenance import collect, footer, injected
@@ -44,6 +45,7 @@ __all__ = [
     "verdict",
     "judge",
     "judged",
+    "verdict_codes",
     "publish",
     "write_results",
     "read_results",
@@ -114,12 +116,19 @@ def judge(band: Band, low: float = -math.inf, high: float = math.inf) -> str:
     """
     if not math.isfinite(band.mean):
         return "not yet run"
-    lo, hi = band.lo, band.hi
-    if low < lo and hi < high:
-        return "reproduced"
-    if hi <= low or lo >= high:
-        return "not reproduced"
-    return "partly"
+    return VERDICTS[int(verdict_codes(band.mean, band.error, low, high))]
+
+
+def verdict_codes(mean, error, low: float = -math.inf, high: float = math.inf) -> np.ndarray:
+    """:func:`judge`'s rule on seed means and their errors (numbers or arrays): the index in
+    ``VERDICTS`` of each verdict, 0 reproduced, 1 partly, 2 not reproduced (for finite means).
+
+    Example:
+        >>> verdict_codes(np.array([1.5, 1.05, 0.5]), 0.05, low=1.0).tolist()
+        [0, 1, 2]
+    """
+    lo, hi = np.subtract(mean, WIDTH * np.asarray(error)), np.add(mean, WIDTH * np.asarray(error))
+    return np.where((low < lo) & (hi < high), 0, np.where((hi <= low) | (lo >= high), 2, 1))
 
 
 def judged(band: Band, low: float = -math.inf, high: float = math.inf) -> dict:

@@ -9,7 +9,6 @@ import pytest
 from calopaper.cli import main
 from calopaper.findings import band
 from calopaper.rebuilds import (
-    _verdict_codes,
     beside_this_build,
     expected_agreement,
     newest_record,
@@ -17,7 +16,15 @@ from calopaper.rebuilds import (
     seed_record,
     write_record,
 )
-from calopaper.results import Claim, claims_frame, judge, judged, run_folder, write_results
+from calopaper.results import (
+    Claim,
+    claims_frame,
+    judge,
+    judged,
+    run_folder,
+    verdict_codes,
+    write_results,
+)
 
 
 def _model_claims(verdicts):
@@ -155,7 +162,7 @@ def test_the_modelled_verdicts_are_the_books_verdicts():
         values = rng.normal(rng.normal(), rng.uniform(0.1, 2), size=3)
         extra, low, high = rng.uniform(0, 0.5), rng.normal() - 1, rng.normal() + 1
         b = band(values, bootstrap_error=extra)
-        code = _verdict_codes(np.array([b.mean]), np.array([b.error]), low, high)[0]
+        code = verdict_codes(np.array([b.mean]), np.array([b.error]), low, high)[0]
         assert ("reproduced", "partly", "not reproduced")[code] == judge(b, low, high)
 
 
